@@ -1,0 +1,1 @@
+"""rxshop: a Reflex shop that takes card payments through Stripe Checkout."""
