@@ -1,0 +1,11 @@
+"""Shared test set-up: tests never read a developer's `.env`, and fixtures live in tests/fixtures/."""
+
+import os
+
+# Before anything imports rxshop.settings: no `.env`, no real keys, no developer's database.
+os.environ["RXSHOP_ENV_FILE"] = ""
+for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_PUBLIC_KEY", "STRIPE_WEBHOOK_SECRET",
+              "STRIPE_API_BASE", "DATABASE_URL", "REDIS_URL", "APP_URL", "BACKEND_URL", "ALLOW_LIVE_KEYS"):
+    os.environ.pop(_name, None)
+
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db"]
