@@ -1,0 +1,97 @@
+"""Database engines (created lazily, one per URL per process), sessions, and programmatic migrations."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from rxshop.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Per-connection SQLite settings: writers wait for each other instead of failing, FKs enforced.
+
+    busy_timeout comes first so that switching to WAL waits too; WAL lets readers run beside the writer.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The engine for `url` (default: settings' DATABASE_URL), made on first use in this process.
+
+    Never at import time: production forks workers after importing the app, and a pool must not be
+    shared across a fork.
+    """
+    url = url or get_settings().database_url
+    engine = _engines.get(url)
+    if engine is None:
+        with _lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = _create_engine(url)
+    return engine
+
+
+def reset_engines(url: str | None = None) -> None:
+    """Dispose of the engine for `url`, or of every engine made so far (tests; after a fork)."""
+    with _lock:
+        if url is None:
+            engines = list(_engines.values())
+            _engines.clear()
+        else:
+            engines = [e for e in [_engines.pop(url, None)] if e is not None]
+    for engine in engines:
+        engine.dispose()
+
+
+def new_session(engine: Engine | None = None) -> Session:
+    """A plain sqlmodel Session; objects stay readable after commit (they are copied into views)."""
+    return Session(engine or get_engine(), expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None):
+    """Alembic's Config for this repository, pointed at `url`, leaving the process's logging alone."""
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    # ConfigParser interpolates '%': URL-encoded characters must be doubled.
+    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def migrate(url: str | None = None) -> None:
+    """`alembic upgrade head` on `url` (default: settings' DATABASE_URL), through this module's engine."""
+    from alembic import command
+
+    url = url or get_settings().database_url
+    config = alembic_config(url)
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
