@@ -1,0 +1,180 @@
+"""Creating, reusing, attaching, listing and expiring orders, on SQLite and PostgreSQL."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import StatementError
+from sqlmodel import select
+
+from rxshop.cart import Cart, CartLine, price_cart
+from rxshop.catalog import get_product
+from rxshop.db import new_session
+from rxshop.models import Order, OrderLine
+from rxshop.orders import (
+    EXPIRED,
+    PAID,
+    PENDING,
+    REUSE_MARGIN,
+    attach_checkout_session,
+    create_pending_order,
+    expire_stale_orders,
+    find_order_by_session,
+    find_reusable_order,
+    fulfill_checkout,
+    get_order,
+    list_orders,
+)
+from tests.fixtures.db import checkout_for, sample_cart
+
+VISITOR = "visitor-a"
+
+
+def _attached(session, *, visitor=VISITOR, cart=None, expires_in=timedelta(minutes=30), session_id=None):
+    order = create_pending_order(session=session, visitor_id=visitor, cart=cart or sample_cart())
+    session_id = session_id or f"cs_test_{order.id[4:]}"
+    expires = datetime.now(UTC) + expires_in
+    assert attach_checkout_session(
+        session=session, order_id=order.id, session_id=session_id, url=f"https://pay.example/{session_id}",
+        expires_at=expires,
+    )
+    return get_order(session=session, order_id=order.id, visitor_id=visitor)
+
+
+def test_create_pending_order_copies_prices_and_lines(session):
+    order = create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}))
+    assert re.fullmatch(r"ord_[0-9a-f]{24}", order.id)
+    assert order.status == PENDING and order.visitor_id == VISITOR
+    assert order.amount_total == 6000 and order.amount_refunded == 0 and order.currency == "usd"
+    assert [(x.product_id, x.quantity, x.unit_amount) for x in order.lines] == [("mug", 2, 1800), ("tote", 1, 2400)]
+    assert order.total_text == "$60.00" and order.item_count == 3 and not order.is_paid
+    assert order.stripe_session_id is None and order.paid_at is None
+
+    stored = get_order(session=session, order_id=order.id, visitor_id=VISITOR)
+    assert stored == order  # what was returned is what was stored, timestamps included
+    assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
+
+
+def test_order_ids_are_random(session):
+    ids = {create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart()).id for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_create_pending_order_takes_prices_from_the_catalog_not_from_the_cart(session):
+    mug = get_product("mug")
+    forged = Cart(lines=(CartLine("mug", "Cheap mug", 1, 3),))
+    order = create_pending_order(session=session, visitor_id=VISITOR, cart=forged)
+    assert order.amount_total == 3 * mug.unit_amount
+    assert order.lines[0].name == mug.name and order.lines[0].unit_amount == mug.unit_amount
+
+
+def test_an_empty_cart_is_not_an_order(session):
+    with pytest.raises(ValueError, match="empty"):
+        create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({}))
+    with pytest.raises(ValueError):
+        create_pending_order(session=session, visitor_id="", cart=sample_cart())
+    assert session.exec(select(Order)).all() == []
+
+
+def test_attach_binds_one_session_only(session):
+    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
+    assert attach_checkout_session(session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires)
+    # the same session again (a retry) is fine; another one is refused and changes nothing
+    assert attach_checkout_session(session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires)
+    assert not attach_checkout_session(session=session, order_id=order.id, session_id="cs_2", url="https://b", expires_at=expires)
+    stored = get_order(session=session, order_id=order.id, visitor_id=VISITOR)
+    assert (stored.stripe_session_id, stored.checkout_url) == ("cs_1", "https://a")
+    assert stored.session_expires_at == datetime.fromtimestamp(expires, UTC)
+    assert not attach_checkout_session(session=session, order_id="ord_missing", session_id="cs_3", url="u", expires_at=expires)
+
+
+def test_one_session_cannot_belong_to_two_orders(session):
+    first = _attached(session, session_id="cs_shared")
+    second = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    assert not attach_checkout_session(session=session, order_id=second.id, session_id="cs_shared", url="u", expires_at=None)
+    assert get_order(session=session, order_id=second.id, visitor_id=VISITOR).stripe_session_id is None
+    assert find_order_by_session(session=session, session_id="cs_shared").id == first.id
+    assert find_order_by_session(session=session, session_id="cs_nope") is None
+
+
+def test_find_reusable_order_returns_the_open_session_for_the_same_cart(session):
+    now = datetime.now(UTC)
+    cart = sample_cart()
+    unattached = create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
+
+    order = _attached(session, cart=cart)
+    found = find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}), now=now)
+    assert found is not None and found.id == order.id != unattached.id and found.checkout_url
+    # another visitor, another cart: nothing to reuse
+    assert find_reusable_order(session=session, visitor_id="visitor-b", cart=cart, now=now) is None
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 2}), now=now) is None
+    # about to expire (within the margin), or already gone: not offered again
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=order.session_expires_at - REUSE_MARGIN / 2) is None
+    fulfill_checkout(session=session, checkout=checkout_for(order))
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
+
+
+def test_find_reusable_order_skips_orders_no_longer_pending(session):
+    now = datetime.now(UTC)
+    order = _attached(session, expires_in=timedelta(minutes=30))
+    expire_stale_orders(session=session, now=now + timedelta(hours=1))  # swept as expired
+    assert get_order(session=session, order_id=order.id, visitor_id=VISITOR).status == EXPIRED
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=sample_cart(), now=now) is None
+
+
+def test_naive_datetimes_are_refused(session):
+    with pytest.raises(StatementError, match="naive datetime"):
+        find_reusable_order(session=session, visitor_id=VISITOR, cart=sample_cart(), now=datetime.now())
+
+
+def test_expire_stale_orders(session):
+    now = datetime.now(UTC)
+    stale = _attached(session, expires_in=timedelta(minutes=-1))
+    fresh = _attached(session, expires_in=timedelta(minutes=30))
+    paid = _attached(session, expires_in=timedelta(minutes=-1))
+    fulfill_checkout(session=session, checkout=checkout_for(paid))
+    no_session = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+
+    expired = expire_stale_orders(session=session, now=now)
+    assert [o.id for o in expired] == [stale.id] and expired[0].status == EXPIRED
+    statuses = {o.id: o.status for o in list_orders(session=session, visitor_id=VISITOR).orders}
+    assert statuses == {stale.id: EXPIRED, fresh.id: PENDING, paid.id: PAID, no_session.id: PENDING}
+    assert expire_stale_orders(session=session, now=now) == []
+
+
+def test_list_orders_pages_newest_first_with_lines(session):
+    made = [create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 1 + i % 3})) for i in range(25)]
+    create_pending_order(session=session, visitor_id="visitor-b", cart=sample_cart())
+
+    first = list_orders(session=session, visitor_id=VISITOR, limit=10)
+    second = list_orders(session=session, visitor_id=VISITOR, offset=10, limit=10)
+    last = list_orders(session=session, visitor_id=VISITOR, offset=20, limit=10)
+    assert (first.total, len(first.orders), first.has_more) == (25, 10, True)
+    assert (len(second.orders), second.has_more) == (10, True)
+    assert (len(last.orders), last.has_more) == (5, False)
+    listed = [o for page in (first, second, last) for o in page.orders]
+    assert sorted(o.id for o in listed) == sorted(o.id for o in made)  # each once, nobody else's
+    assert [o.created_at for o in listed] == sorted((o.created_at for o in listed), reverse=True)
+    assert listed[0].id == made[-1].id
+    by_id = {o.id: o for o in made}
+    assert all(o.lines == by_id[o.id].lines and o.lines for o in listed)
+    assert list_orders(session=session, visitor_id="nobody").orders == ()
+
+
+def test_get_order_is_only_for_its_visitor(session):
+    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    assert get_order(session=session, order_id=order.id, visitor_id=VISITOR) == order
+    assert get_order(session=session, order_id=order.id, visitor_id="visitor-b") is None
+    assert get_order(session=session, order_id="ord_missing", visitor_id=VISITOR) is None
+
+
+def test_lines_need_an_existing_order(engine):
+    # the foreign key is enforced on SQLite too (PRAGMA foreign_keys=ON in the connect listener)
+    from sqlalchemy.exc import IntegrityError
+
+    with new_session(engine) as session:
+        session.add(OrderLine(order_id="ord_missing", product_id="mug", name="Morning Mug", unit_amount=1800, quantity=1))
+        with pytest.raises(IntegrityError):
+            session.commit()
