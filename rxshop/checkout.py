@@ -1,0 +1,128 @@
+"""The checkout service: start a Stripe Checkout for a visitor's cart, and confirm a buyer's return.
+
+The Reflex states call these two coroutines and nothing else of the payment story: DB work runs in a
+thread (`asyncio.to_thread`, a plain session), Stripe calls are awaited on the loop. No reflex import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rxshop import orders
+from rxshop.cart import price_cart
+from rxshop.db import new_session
+from rxshop.orders import OrderView
+from rxshop.payments import CheckoutGateway, CheckoutLineRequest, SessionNotFound
+from rxshop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VISITOR_ID = re.compile(r"[0-9a-f]{32}")
+CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
+# Stripe wants expires_at at least 30 minutes after creation; a minute more absorbs clock skew.
+SESSION_LIFETIME_SECONDS = 31 * 60
+
+
+class CheckoutRefused(ValueError):
+    """The request cannot start a checkout (bad visitor id, empty cart); the message is for the buyer."""
+
+
+def is_visitor_id(value: object) -> bool:
+    return isinstance(value, str) and VISITOR_ID.fullmatch(value) is not None
+
+
+def is_checkout_session_id(value: object) -> bool:
+    return isinstance(value, str) and CHECKOUT_SESSION_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class CheckoutStart:
+    url: str
+    order_id: str
+    reused: bool  # True: the visitor's open session for this same cart, not a new one
+
+
+async def start_checkout(
+    *, visitor_id: str, quantities: Mapping[str, object], gateway: CheckoutGateway, settings: Settings,
+    now: float | None = None,
+) -> CheckoutStart:
+    """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
+
+    Raises CheckoutRefused, cart.InvalidQuantity / catalog.UnknownProduct (bad input), or
+    payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried).
+    """
+    if not is_visitor_id(visitor_id):
+        raise CheckoutRefused("Your browser session is not ready yet; please reload the page.")
+    cart = price_cart(quantities)
+    if cart.is_empty:
+        raise CheckoutRefused("Your cart is empty: choose at least one product first.")
+    now = time.time() if now is None else now
+
+    def find_or_create() -> tuple[OrderView, bool]:
+        with new_session() as session:
+            reusable = orders.find_reusable_order(
+                session=session, visitor_id=visitor_id, cart=cart, now=datetime.fromtimestamp(now, UTC))
+            if reusable is not None:
+                return reusable, True
+            return orders.create_pending_order(session=session, visitor_id=visitor_id, cart=cart), False
+
+    order, reused = await asyncio.to_thread(find_or_create)
+    if reused and order.checkout_url:
+        return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
+
+    expires_at = int(now) + SESSION_LIFETIME_SECONDS
+    checkout = await gateway.create_session(
+        order_id=order.id,
+        lines=[CheckoutLineRequest(name=line.name, unit_amount=line.unit_amount, quantity=line.quantity,
+                                   product_id=line.product_id) for line in cart.lines],
+        currency=cart.currency,
+        # From configuration, never from what the browser reports about itself.
+        success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{settings.app_url}/checkout/cancel",
+        expires_at=expires_at,
+        # Derived from the order: a retry of this very request can never make a second session.
+        idempotency_key=f"rxshop-checkout-{order.id}",
+    )
+    if not checkout.url:
+        raise SessionNotFound("The payment service returned no checkout page; please try again.")
+
+    def attach() -> None:
+        with new_session() as session:
+            orders.attach_checkout_session(session=session, order_id=order.id, session_id=checkout.id,
+                                           url=checkout.url, expires_at=checkout.expires_at or expires_at)
+
+    await asyncio.to_thread(attach)
+    return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    outcome: str  # fulfilled | already_paid | processing | not_paid | expired | not_found | mismatch
+    order: OrderView | None = None
+
+
+async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> ReturnResult:
+    """Verify a buyer's return from Checkout with Stripe and fulfil the order once.
+
+    Anyone can open the success URL with any id: unknown, malformed and other visitors' ids all give a
+    plain not_found and write nothing.
+    """
+    if not is_visitor_id(visitor_id) or not is_checkout_session_id(session_id):
+        return ReturnResult("not_found")
+    try:
+        checkout = await gateway.retrieve_session(session_id, expand_line_items=True)
+    except SessionNotFound:
+        return ReturnResult("not_found")
+
+    def fulfil() -> orders.Fulfillment:
+        with new_session() as session:
+            return orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=visitor_id)
+
+    result = await asyncio.to_thread(fulfil)
+    return ReturnResult(result.outcome, result.order)

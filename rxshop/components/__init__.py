@@ -1,0 +1,1 @@
+"""Reusable UI pieces; each imports the state it shows."""

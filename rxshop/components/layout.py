@@ -1,0 +1,84 @@
+"""The page frame: skip link, simulator banner, navigation, main landmark, footer."""
+
+import reflex as rx
+
+from rxshop.settings import get_settings
+
+
+def simulator_banner() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.icon("flask-conical", size=16, aria_hidden="true"),
+            rx.text("Payments are simulated offline: no real card is charged. Use test card 4242 4242 4242 4242.",
+                    size="2", weight="medium"),
+            align="center",
+            justify="center",
+            spacing="2",
+        ),
+        role="note",
+        aria_label="Test mode",
+        class_name="sim-banner",
+        width="100%",
+        padding_y="0.4em",
+        padding_x="1em",
+        text_align="center",
+        background=rx.color("amber", 3),
+        color=rx.color("amber", 12),
+        border_bottom=f"1px solid {rx.color('amber', 6)}",
+    )
+
+
+def navbar() -> rx.Component:
+    return rx.el.header(
+        rx.el.nav(
+            rx.hstack(
+                rx.link(
+                    rx.hstack(
+                        rx.image(src="/favicon.svg", width="28px", height="28px", alt=""),
+                        rx.heading("rxshop", size="5", as_="span"),
+                        align="center",
+                        spacing="2",
+                    ),
+                    href="/",
+                    underline="none",
+                    color=rx.color("gray", 12),
+                    aria_label="rxshop home",
+                ),
+                rx.spacer(),
+                rx.link("Shop", href="/", size="3", weight="medium"),
+                rx.link("My Orders", href="/orders", size="3", weight="medium"),
+                rx.color_mode.button(size="2", variant="ghost", aria_label="Switch light or dark mode"),
+                align="center",
+                spacing="5",
+                width="100%",
+                max_width="1100px",
+                margin_x="auto",
+                padding_x="1em",
+                padding_y="0.75em",
+            ),
+            aria_label="Main",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+    )
+
+
+def page_frame(*children: rx.Component) -> rx.Component:
+    """Every page's frame, with one <main> landmark holding `children`."""
+    return rx.box(
+        rx.el.a("Skip to content", href="#main", class_name="skip-link"),
+        simulator_banner() if get_settings().simulated else rx.fragment(),
+        navbar(),
+        rx.el.main(
+            rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
+            id="main",
+            tab_index=-1,
+        ),
+        rx.el.footer(
+            rx.text("rxshop: a Reflex + Stripe Checkout reference shop.", size="1", color=rx.color("gray", 11)),
+            text_align="center",
+            padding="1.5em",
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )

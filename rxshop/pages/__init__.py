@@ -1,0 +1,1 @@
+"""One module per page; page-only state lives beside its page."""

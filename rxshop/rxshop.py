@@ -1,0 +1,49 @@
+"""The Reflex app: pages, theme, and the backend routes (Stripe webhook; the offline simulator when no keys)."""
+
+import logging
+
+import reflex as rx
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from rxshop.pages.checkout_cancel import checkout_cancel
+from rxshop.pages.checkout_success import ReturnState, checkout_success
+from rxshop.pages.index import index
+from rxshop.pages.orders import orders_page
+from rxshop.settings import SIMULATOR_MOUNT, get_settings
+from rxshop.state.checkout import CheckoutState
+from rxshop.state.orders import OrdersState
+from rxshop.state.visitor import VisitorState
+from rxshop.webhooks import stripe_webhook
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def backend_routes() -> Starlette:
+    """Routes served beside Reflex's own on the backend port (and the single port in production)."""
+    settings = get_settings()
+    routes: list = [Route("/stripe/webhook", stripe_webhook, methods=["POST"])]
+    if settings.mount_simulator:
+        from rxshop.stripe_sim import Simulator
+
+        simulator = Simulator(public_url=settings.simulator_base, webhook_url=settings.webhook_url,
+                              webhook_secret=settings.stripe_webhook_secret)
+        routes.append(Mount(SIMULATOR_MOUNT, app=simulator.app))
+    return Starlette(routes=routes)
+
+
+app = rx.App(
+    theme=rx.theme(accent_color="orange", gray_color="sand", radius="large", appearance="inherit"),
+    stylesheets=["/styles.css"],
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    api_transformer=backend_routes(),
+)
+
+_visit = [VisitorState.ensure]
+app.add_page(index, route="/", title="rxshop: small goods for slow mornings",
+             description="Three products, one cart, Stripe Checkout.",
+             on_load=[*_visit, CheckoutState.reset_progress])
+app.add_page(orders_page, route="/orders", title="My Orders · rxshop", on_load=[*_visit, OrdersState.load])
+app.add_page(checkout_success, route="/checkout/success", title="Your order · rxshop",
+             on_load=[*_visit, OrdersState.load, ReturnState.verify])
+app.add_page(checkout_cancel, route="/checkout/cancel", title="Payment cancelled · rxshop")

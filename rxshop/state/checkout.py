@@ -1,0 +1,56 @@
+"""CheckoutState: the Buy button. A background event, so a slow payment service stalls no one else."""
+
+import logging
+
+import reflex as rx
+
+from rxshop.cart import InvalidQuantity
+from rxshop.catalog import UnknownProduct
+from rxshop.checkout import CheckoutRefused, start_checkout
+from rxshop.payments import PaymentError, get_gateway
+from rxshop.settings import get_settings
+from rxshop.state.cart import CartState
+from rxshop.state.visitor import VisitorState
+
+log = logging.getLogger(__name__)
+
+_UNEXPECTED = "Something went wrong on our side. Your cart is kept; please try again."
+
+
+class CheckoutState(rx.State):
+    busy: bool = False  # a checkout is being created: Buy is disabled and shows progress
+    error: str = ""
+
+    @rx.event
+    def reset_progress(self):
+        """On page load (also after Back from Stripe): never leave Buy stuck in its busy state."""
+        self.busy = False
+
+    @rx.event(background=True)
+    async def buy(self):
+        """Create (or reuse) the order's Checkout Session and send this tab to Stripe's page."""
+        async with self:
+            if self.busy:
+                return
+            quantities = dict((await self.get_state(CartState)).quantities)
+            visitor_id = (await self.get_state(VisitorState))._checked_id()
+            self.busy = True
+            self.error = ""
+        try:
+            started = await start_checkout(visitor_id=visitor_id, quantities=quantities,
+                                           gateway=get_gateway(), settings=get_settings())
+        except (CheckoutRefused, InvalidQuantity, UnknownProduct, PaymentError) as err:
+            async with self:
+                self.busy = False
+                self.error = str(err)
+            return
+        except Exception:
+            log.exception("Starting a checkout failed")
+            async with self:
+                self.busy = False
+                self.error = _UNEXPECTED
+            return
+        async with self:
+            self.busy = False
+        # Same tab: the client token survives, so the buyer comes back to this very state.
+        return rx.redirect(started.url)
