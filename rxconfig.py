@@ -1,10 +1,15 @@
 """Reflex configuration: app name, database and Redis from our validated settings (DATABASE_URL, REDIS_URL)."""
 
+import sys
+
 import reflex as rx
 
-from rxshop.settings import get_settings
+from rxshop.settings import SettingsError, get_settings
 
-settings = get_settings()
+try:
+    settings = get_settings()
+except SettingsError as err:  # a clear list of what to fix, not a stack trace
+    sys.exit(f"rxshop cannot start.\n{err}")
 
 config = rx.Config(
     app_name="rxshop",

@@ -1,0 +1,68 @@
+# Two commands do all set-up on a fresh machine:  `make run` (the shop) and `make test` (the whole suite).
+# Every target installs what it needs first, idempotently: a second run only checks stamps.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUN := .tools/node_modules/.bin/bun
+# Reflex finds our bun first on PATH and then skips its own (internet-only) installer.
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-fast test-browser check migrate export reconcile bench deps dev-deps system-deps clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(BUN): .tools/package.json .tools/package-lock.json
+	cd .tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.runtime-installed $(BUN)
+
+dev-deps: deps $(VENV)/.dev-installed system-deps
+
+# Debian's chromium drives the browser tests; nginx fronts the `reflex export` deployment test.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ]; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nginx >/dev/null; \
+	fi
+
+migrate: deps
+	$(PY) -m rxshop migrate
+
+run: migrate
+	$(VENV)/bin/reflex run
+
+# Unit + integration (one pytest process), then the browser journeys (their own process: event-loop clash).
+test: dev-deps
+	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
+	$(PY) -m pytest tests/e2e -q
+
+test-fast: dev-deps
+	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright -x
+
+check: dev-deps
+	$(VENV)/bin/ruff check .
+
+reconcile: migrate
+	$(PY) -m rxshop reconcile $(ARGS)
+
+# Static frontend for nginx with the public backend URL baked in (see README, Deploy).
+export: migrate
+	REFLEX_API_URL=$${REFLEX_API_URL:-$${BACKEND_URL:-http://localhost:8000}} $(VENV)/bin/reflex export --env prod
+
+bench: dev-deps
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf .web .states frontend.zip backend.zip test-artifacts

@@ -1,0 +1,34 @@
+"""Command line: `python -m rxshop migrate` and `python -m rxshop reconcile [--since 72h]`."""
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rxshop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    reconcile = commands.add_parser("reconcile", help="bring orders to their true state from Stripe's sessions")
+    reconcile.add_argument("--since", default="72h", help="how far back to look: 30m, 72h, 7d (default 72h)")
+    args = parser.parse_args(argv)
+
+    from rxshop.settings import SettingsError, get_settings
+
+    try:
+        settings = get_settings()
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        from rxshop.db import migrate
+
+        migrate(settings.database_url)
+        print(f"Database is up to date: {settings.database_url}")
+        return 0
+    from rxshop.reconcile import main as reconcile_main
+
+    return reconcile_main(since=args.since, settings=settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
