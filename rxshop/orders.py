@@ -9,7 +9,7 @@ the return page and Stripe's webhooks may hit different workers or hosts at the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +53,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 PAID_STATUSES = frozenset({PAID, PARTIALLY_REFUNDED, REFUNDED})
+# What My Orders lists: orders the buyer actually placed (an abandoned or expired checkout is not one).
+LISTED_STATUSES = frozenset({PROCESSING, PAID, FAILED, PARTIALLY_REFUNDED, REFUNDED})
+# A pending order that never got its Checkout Session (Stripe was down) is given up after this long.
+UNATTACHED_ORDER_LIFETIME = timedelta(hours=1)
 
 STATUS_LABELS: dict[str, str] = {
     PENDING: "Awaiting payment",
@@ -590,6 +594,13 @@ def _apply_refund(session: Session, charge: Mapping[str, Any], now: datetime) ->
     return REFUND_RECORDED, current
 
 
+def record_refund(*, session: Session, charge: Mapping[str, Any]) -> tuple[str, OrderView | None]:
+    """Record a charge's refunds outside a webhook (reconciliation); same rules as charge.refunded."""
+    with _transaction(session):
+        outcome, order = _apply_refund(session, charge, utcnow())
+        return outcome, (_view_of(session, order) if order is not None else None)
+
+
 _SESSION_EVENTS = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
@@ -658,12 +669,20 @@ def apply_stripe_event(
 # --- Housekeeping and listings -----------------------------------------------------------------------------
 
 
+def _stale(now: datetime) -> sa.ColumnElement[bool]:
+    """Past its session's expiry, or never given a session and older than UNATTACHED_ORDER_LIFETIME."""
+    return sa.or_(
+        Order.session_expires_at < now,
+        sa.and_(Order.stripe_session_id.is_(None), Order.created_at < now - UNATTACHED_ORDER_LIFETIME),
+    )
+
+
 def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
     """Mark pending orders whose Checkout Session has expired (in case Stripe's expired event never came)."""
     expired: list[OrderView] = []
     with _transaction(session):
         stale = session.exec(
-            select(Order.id).where(Order.status.in_(sources_of(EXPIRED)), Order.session_expires_at < now)
+            select(Order.id).where(Order.status.in_(sources_of(EXPIRED)), _stale(now))
         ).all()
         for order_id in stale:
             result = session.exec(
@@ -671,7 +690,7 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
                 .where(
                     Order.id == order_id,
                     Order.status.in_(sources_of(EXPIRED)),
-                    Order.session_expires_at < now,
+                    _stale(now),
                 )
                 .values(status=EXPIRED, updated_at=now)
             )
@@ -682,17 +701,23 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
     return expired
 
 
-def list_orders(*, session: Session, visitor_id: str, offset: int = 0, limit: int = 20) -> OrderPage:
-    """One page of this visitor's orders, newest first, with their lines."""
+def list_orders(
+    *, session: Session, visitor_id: str, offset: int = 0, limit: int = 20,
+    statuses: Collection[str] | None = None,
+) -> OrderPage:
+    """One page of this visitor's orders, newest first, with their lines (only `statuses`, if given)."""
+    where = [Order.visitor_id == visitor_id]
+    if statuses is not None:
+        where.append(Order.status.in_(tuple(statuses)))
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
     with _transaction(session):
         total = session.exec(
-            select(sa.func.count()).select_from(Order).where(Order.visitor_id == visitor_id)
+            select(sa.func.count()).select_from(Order).where(*where)
         ).one()
         orders = session.exec(
             select(Order)
-            .where(Order.visitor_id == visitor_id)
+            .where(*where)
             .order_by(Order.created_at.desc(), Order.id.desc())
             .offset(offset)
             .limit(limit)

@@ -6,6 +6,7 @@ import reflex as rx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from rxshop.housekeeping import expire_stale_orders_forever
 from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
@@ -38,6 +39,8 @@ app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     api_transformer=backend_routes(),
 )
+
+app.register_lifespan_task(expire_stale_orders_forever)
 
 _visit = [VisitorState.ensure]
 app.add_page(index, route="/", title="rxshop: small goods for slow mornings",

@@ -1,0 +1,117 @@
+"""Reconciliation: bring every recent order to its true state from Stripe, after downtime or lost webhooks.
+
+`python -m rxshop reconcile --since 72h` (or `make reconcile`). Idempotent: it goes through the same
+fulfilment function as the return page and the webhook, so running it twice changes nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rxshop import orders
+from rxshop.db import new_session
+from rxshop.payments import CheckoutGateway, CheckoutSession, PaymentError
+from rxshop.settings import Settings
+
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in '30m', '72h', '7d'; Stripe keeps sessions listable for a while, so cap at 30 days."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(f"--since takes a number and a unit (s, m, h or d), such as 72h; got {text!r}")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 0 < seconds <= 30 * 86400:
+        raise ValueError("--since must be between 1s and 30d")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Repair:
+    session_id: str
+    order_id: str
+    before: str
+    after: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Report:
+    sessions_seen: int
+    repairs: tuple[Repair, ...]
+    expired_by_clock: tuple[str, ...]
+    skipped: int  # sessions that are not this shop's (no order for them)
+
+
+def _reconcile_session(checkout: CheckoutSession) -> Repair | None:
+    with new_session() as session:
+        order_id = checkout.client_reference_id or checkout.metadata.get("order_id") or ""
+        before = orders.find_order_by_session(session=session, session_id=checkout.id)
+        if before is None and order_id:
+            before_status = "(unattached)"
+        elif before is None:
+            return None
+        else:
+            before_status = before.status
+        result = orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=None)
+    if result.order is None:
+        return None
+    return Repair(checkout.id, result.order.id, before_status, result.order.status, result.outcome)
+
+
+async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float | None = None) -> Report:
+    """List the sessions created in the window and fulfil/expire their orders; then expire stale pendings."""
+    now = time.time() if now is None else now
+    sessions = await gateway.list_sessions(created_gte=int(now - since_seconds))
+    repairs: list[Repair] = []
+    skipped = 0
+    for checkout in sessions:
+        if checkout.status == "open" and checkout.payment_status == "unpaid":
+            continue  # nothing to learn yet
+        repair = await asyncio.to_thread(_reconcile_session, checkout)
+        if repair is None:
+            skipped += 1
+        elif repair.before != repair.after:
+            repairs.append(repair)
+
+    def expire() -> list[orders.OrderView]:
+        with new_session() as session:
+            return orders.expire_stale_orders(session=session, now=datetime.fromtimestamp(now, UTC))
+
+    expired = await asyncio.to_thread(expire)
+    return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped)
+
+
+def format_report(report: Report) -> str:
+    rows = [("SESSION", "ORDER", "BEFORE", "AFTER", "OUTCOME")]
+    rows += [(r.session_id, r.order_id, r.before, r.after, r.outcome) for r in report.repairs]
+    rows += [("-", order_id, "pending", "expired", "session expired (clock)") for order_id in report.expired_by_clock]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.append(
+        f"{report.sessions_seen} sessions checked, {len(report.repairs)} orders repaired, "
+        f"{len(report.expired_by_clock)} expired by clock, {report.skipped} sessions not ours."
+    )
+    return "\n".join(lines)
+
+
+def main(*, since: str, settings: Settings) -> int:
+    try:
+        seconds = parse_duration(since)
+    except ValueError as err:
+        print(err)
+        return 2
+    gateway = CheckoutGateway.from_settings(settings)
+    try:
+        report = asyncio.run(reconcile(gateway=gateway, since_seconds=seconds))
+    except PaymentError as err:
+        print(f"Reconciliation stopped: {err}")
+        return 1
+    print(format_report(report))
+    return 0
