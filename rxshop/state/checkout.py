@@ -1,5 +1,6 @@
 """CheckoutState: the Buy button. A background event, so a slow payment service stalls no one else."""
 
+import json
 import logging
 
 import reflex as rx
@@ -52,5 +53,7 @@ class CheckoutState(rx.State):
             return
         async with self:
             self.busy = False
-        # Same tab: the client token survives, so the buyer comes back to this very state.
-        return rx.redirect(started.url)
+        # A full page load in the same tab (the client token survives, so the buyer comes back to this
+        # very state). Not rx.redirect: for a same-host URL (the built-in simulator) it would route
+        # inside the single-page app and show its 404.
+        return rx.call_script(f"window.location.assign({json.dumps(started.url)})")
