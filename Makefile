@@ -46,7 +46,7 @@ run: migrate
 # Unit + integration (one pytest process), then the browser journeys (their own process: event-loop clash).
 test: dev-deps
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
-	$(PY) -m pytest tests/e2e -q
+	$(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-artifacts/e2e
 
 test-fast: dev-deps
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright -x
