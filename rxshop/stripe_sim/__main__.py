@@ -1,0 +1,57 @@
+"""`python -m rxshop.stripe_sim --port 12111 --webhook-url URL --webhook-secret whsec_...` serves it with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from rxshop.stripe_sim import Simulator
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m rxshop.stripe_sim",
+                                     description="Offline Stripe Checkout simulator (test mode only).")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
+    parser.add_argument("--public-url", help="where browsers and the SDK reach it (default http://HOST:PORT)")
+    parser.add_argument("--webhook-url", help="where to POST signed events, e.g. http://127.0.0.1:8000/stripe/webhook")
+    parser.add_argument("--webhook-secret", help="whsec_... signing secret (made up and printed if omitted)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="added to every /v1 request")
+    parser.add_argument("--async-settle-seconds", type=float, default=10.0,
+                        help="a delayed payment settles by itself after this (default 10; 0 disables)")
+    parser.add_argument("--retry-delays", default="0.5,1,2,4,8",
+                        help="webhook retry back-off in seconds, comma-separated (default 0.5,1,2,4,8)")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.webhook_secret is not None and not args.webhook_secret.startswith("whsec_"):
+        parser.error("--webhook-secret must start with whsec_")
+    try:
+        args.retry_delays = tuple(float(d) for d in args.retry_delays.split(",") if d.strip())
+    except ValueError:
+        parser.error("--retry-delays must be numbers separated by commas")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    host_for_url = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    sim = Simulator(
+        public_url=args.public_url or f"http://{host_for_url}:{args.port}",
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        latency_ms=args.latency_ms,
+        retry_delays=args.retry_delays,
+        async_settle_seconds=args.async_settle_seconds or None,
+    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    print(f"Stripe simulator (test mode, no money moves) at {sim.public_url}")
+    print(f"  SDK:      stripe.StripeClient('sk_test_...', base_addresses={{'api': '{sim.public_url}'}})")
+    print(f"  webhooks: {args.webhook_url or 'none (recorded only, see /_sim/events)'}")
+    print(f"  secret:   {sim.webhook_secret}", flush=True)
+    uvicorn.run(sim.app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    main()
