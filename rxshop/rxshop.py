@@ -6,7 +6,9 @@ import reflex as rx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from rxshop import webhooks
 from rxshop.housekeeping import expire_stale_orders_forever
+from rxshop.live import publish_orders_changed
 from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
@@ -41,6 +43,7 @@ app = rx.App(
 )
 
 app.register_lifespan_task(expire_stale_orders_forever)
+webhooks.order_listener = publish_orders_changed
 
 _visit = [VisitorState.ensure]
 app.add_page(index, route="/", title="rxshop: small goods for slow mornings",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import stripe
@@ -16,15 +17,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rxshop import orders
-from rxshop.db import new_session
+from rxshop.db import new_session, run_sync
 from rxshop.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-# Outcomes after which a visitor's open tabs should re-read their orders.
-_CHANGED = {"duplicate", "ignored", "unknown_session"}
+# Outcomes after which the visitor's open tabs have nothing new to show.
+_UNCHANGED = {"duplicate", "ignored", "unknown_session"}
 _pushes: set[asyncio.Task] = set()
+# Set by the app (rxshop.rxshop) to push changes to the visitor's open tabs; None outside the app.
+order_listener: Callable[[str], Awaitable[None]] | None = None
 
 
 def _bad_request(reason: str) -> JSONResponse:
@@ -70,18 +73,16 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     event_id, event_type, created, obj = parsed
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
-        result = await asyncio.to_thread(_record, event_id, event_type, obj, created)
+        result = await run_sync(_record, event_id, event_type, obj, created)
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event_id, event_type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)
     log.info("Webhook event=%s type=%s session=%s received_at=%s outcome=%s order=%s", event_id, event_type,
              obj.get("id") if event_type.startswith("checkout.session.") else obj.get("payment_intent"),
              received_at, result.outcome, result.order_id)
-    if result.visitor_id and result.outcome not in _CHANGED:
+    if order_listener is not None and result.visitor_id and result.outcome not in _UNCHANGED:
         # After the answer: Stripe waits for nobody's browser.
-        from rxshop.live import publish_orders_changed
-
-        task = asyncio.create_task(publish_orders_changed(result.visitor_id))
+        task = asyncio.create_task(order_listener(result.visitor_id))
         _pushes.add(task)
         task.add_done_callback(_pushes.discard)
     return JSONResponse({"received": True, "outcome": result.outcome})

@@ -5,13 +5,12 @@ order refreshes that token's state (rxshop.live), and Reflex pushes the change t
 any worker (Redis), and to no other visitor.
 """
 
-import asyncio
 
 import reflex as rx
 
 from rxshop import orders
 from rxshop.checkout import is_visitor_id
-from rxshop.db import new_session
+from rxshop.db import new_session, run_sync
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
@@ -76,10 +75,10 @@ class OrdersState(rx.SharedState):
             self._visitor_id = visitor_id
         if not self._visitor_id:
             return
-        rows, total, status_of = await asyncio.to_thread(_read, self._visitor_id, self.page)
+        rows, total, status_of = await run_sync(_read, self._visitor_id, self.page)
         if not rows and self.page > 0:  # the page emptied (fewer orders than before): show the first
             self.page = 0
-            rows, total, status_of = await asyncio.to_thread(_read, self._visitor_id, 0)
+            rows, total, status_of = await run_sync(_read, self._visitor_id, 0)
         self.orders, self.total_count, self.status_of, self.loaded = rows, total, status_of, True
 
     @rx.var
