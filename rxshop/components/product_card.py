@@ -20,11 +20,12 @@ def quantity_control(product: Product) -> rx.Component:
         rx.input(
             value=count.to_string(),
             on_change=lambda value: CartState.set_quantity(product.id, value),
-            type="number",
+            # Text with a numeric keypad, not type="number": Chromium turns "e", "-" or letters in a
+            # number field into an empty value (= 0, dropping the line) instead of showing what was typed.
+            type="text",
             input_mode="numeric",
-            min=0,
-            max=MAX_QUANTITY,
-            step=1,
+            pattern="[0-9]*",
+            auto_complete="off",
             aria_label=f"Quantity of {product.name}",
             id=f"qty-{product.id}",
             width="4.5em",
