@@ -66,7 +66,7 @@ def order_list(highlight_id: rx.Var | str = "") -> rx.Component:
                 OrdersState.total_count == 0,
                 rx.vstack(
                     rx.text("No orders yet. When you buy something it shows up here at once."),
-                    rx.link("Browse the shop", href="/"),
+                    rx.link("Browse the shop", href="/", high_contrast=True),
                     class_name="orders-empty",
                 ),
                 rx.vstack(
