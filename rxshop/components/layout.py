@@ -30,6 +30,8 @@ def simulator_banner() -> rx.Component:
 
 def navbar() -> rx.Component:
     return rx.el.header(
+        # Inside the header (banner landmark), so no page content sits outside a landmark.
+        simulator_banner() if get_settings().simulated else rx.fragment(),
         rx.el.nav(
             rx.hstack(
                 rx.link(
@@ -68,7 +70,6 @@ def page_frame(*children: rx.Component) -> rx.Component:
     """Every page's frame, with one <main> landmark holding `children`."""
     return rx.box(
         rx.el.a("Skip to content", href="#main", class_name="skip-link"),
-        simulator_banner() if get_settings().simulated else rx.fragment(),
         navbar(),
         rx.el.main(
             rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
