@@ -30,7 +30,9 @@ def backend_routes() -> Starlette:
         from rxshop.stripe_sim import Simulator
 
         simulator = Simulator(public_url=settings.simulator_base, webhook_url=settings.webhook_url,
-                              webhook_secret=settings.stripe_webhook_secret)
+                              webhook_secret=settings.stripe_webhook_secret,
+                              # Unauthenticated by design (pay, expire, reset...): off unless asked for.
+                              control_api=settings.simulator_control_api)
         routes.append(Mount(SIMULATOR_MOUNT, app=simulator.app))
     return Starlette(routes=routes)
 

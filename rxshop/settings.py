@@ -39,6 +39,7 @@ class Settings:
     backend_url: str  # where browsers and the simulator reach the backend (hosted sim page, webhooks)
     database_url: str
     redis_url: str | None
+    simulator_control_api: bool = False  # expose the built-in simulator's /_sim control API (tests, demos)
 
     @property
     def simulator_base(self) -> str:
@@ -130,6 +131,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         backend_url=backend_url,
         database_url=database_url,
         redis_url=redis_url,
+        simulator_control_api=_truthy(env.get("SIMULATOR_CONTROL_API")),
     )
 
 

@@ -137,6 +137,7 @@ class Simulator:
         latency_ms: int = 0,
         retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8),
         async_settle_seconds: float | None = 10.0,
+        control_api: bool = True,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         parts = urlsplit(self.public_url)
@@ -155,7 +156,8 @@ class Simulator:
         self.async_settle_seconds = async_settle_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self.app = SimApp(self, routes=[*self.api.routes(), *hosted.routes(self), *control.routes(self)],
+        self.app = SimApp(self, routes=[*self.api.routes(), *hosted.routes(self),
+                                       *(control.routes(self) if control_api else [])],
                           lifespan=self._lifespan)
 
     @property

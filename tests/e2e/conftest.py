@@ -98,7 +98,7 @@ def shop(tmp_path_factory) -> Iterator[Shop]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_path = tmp / "shop.db"
-    env = app_env(DATABASE_URL=f"sqlite:///{db_path}", APP_URL=url, BACKEND_URL=url)
+    env = app_env(DATABASE_URL=f"sqlite:///{db_path}", APP_URL=url, BACKEND_URL=url, SIMULATOR_CONTROL_API="true")
     subprocess.run([sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True,
                    capture_output=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -146,3 +146,22 @@ def test_standalone_command_refuses_a_bad_secret() -> None:
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 2 and "whsec_" in result.stderr
+
+
+def test_the_control_api_can_be_left_out_of_a_mounted_simulator():
+    """The shop mounts it without /_sim unless SIMULATOR_CONTROL_API is set: nobody can pay or reset by URL."""
+
+    def make_app(url: str) -> Starlette:
+        sim = Simulator(public_url=url + "/stripe-sim", control_api=False)
+        return Starlette(routes=[Mount("/stripe-sim", app=sim.app)])
+
+    with serve_asgi(make_app) as url:
+        assert httpx.post(f"{url}/stripe-sim/_sim/reset").status_code == 404
+        assert httpx.get(f"{url}/stripe-sim/_sim/config").status_code == 404
+        client = stripe.StripeClient(TEST_API_KEY, base_addresses={"api": url + "/stripe-sim"})
+        session = client.v1.checkout.sessions.create({
+            "mode": "payment", "success_url": "http://shop.test/ok",
+            "line_items": [{"price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "x"}},
+                            "quantity": 1}],
+        })
+        assert httpx.get(session.url).status_code == 200  # the hosted page is still there

@@ -65,3 +65,8 @@ def test_tests_read_no_dotenv(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("STRIPE_SECRET_KEY=sk_test_from_a_developer\n")
     assert "STRIPE_SECRET_KEY" not in read_environment()  # RXSHOP_ENV_FILE="" (tests/conftest.py)
+
+
+def test_the_simulator_control_api_is_off_unless_asked_for():
+    assert parse_settings({}).simulator_control_api is False
+    assert parse_settings({"SIMULATOR_CONTROL_API": "true"}).simulator_control_api is True
