@@ -69,7 +69,10 @@ def navbar() -> rx.Component:
 def page_frame(*children: rx.Component) -> rx.Component:
     """Every page's frame, with one <main> landmark holding `children`."""
     return rx.box(
-        rx.el.a("Skip to content", href="#main", class_name="skip-link"),
+        # Reflex renders this as a router link, which only changes the URL: focus main explicitly, so the
+        # next Tab continues inside the content (the navigation is skipped).
+        rx.el.a("Skip to content", href="#main", class_name="skip-link",
+                on_click=rx.call_script("document.getElementById('main').focus()")),
         navbar(),
         rx.el.main(
             rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
