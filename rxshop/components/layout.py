@@ -48,11 +48,13 @@ def navbar() -> rx.Component:
                 ),
                 rx.spacer(),
                 # High contrast: the orange accent (#cc4e00) on this background is 4.43:1, under AA's 4.5.
-                rx.link("Shop", href="/", size="3", weight="medium", high_contrast=True),
-                rx.link("My Orders", href="/orders", size="3", weight="medium", high_contrast=True),
+                rx.link("Shop", href="/", size="3", weight="medium", high_contrast=True, white_space="nowrap"),
+                rx.link("My Orders", href="/orders", size="3", weight="medium", high_contrast=True,
+                        white_space="nowrap"),
                 rx.color_mode.button(size="2", variant="ghost", aria_label="Switch light or dark mode"),
                 align="center",
-                spacing="5",
+                # Tighter on phones, so "My Orders" stays on one line down to 320 px.
+                spacing=rx.breakpoints(initial="3", sm="5"),
                 width="100%",
                 max_width="1100px",
                 margin_x="auto",
