@@ -8,4 +8,4 @@ for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_PUBLIC_KEY"
               "STRIPE_API_BASE", "DATABASE_URL", "REDIS_URL", "APP_URL", "BACKEND_URL", "ALLOW_LIVE_KEYS"):
     os.environ.pop(_name, None)
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db", "tests.fixtures.app"]
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db", "tests.fixtures.app", "tests.fixtures.shop"]

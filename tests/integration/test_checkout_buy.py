@@ -1,0 +1,201 @@
+"""start_checkout (the Buy button): the pending order, its Checkout Session, reuse, refusals, faults, load."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from rxshop.cart import InvalidQuantity
+from rxshop.catalog import UnknownProduct
+from rxshop.checkout import SESSION_LIFETIME_SECONDS, CheckoutRefused, confirm_return, start_checkout
+from rxshop.orders import PENDING
+from rxshop.payments import PaymentError, PaymentUnavailable
+from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
+
+
+async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> None:
+    visitor = new_visitor()
+    now = time.time()
+    started = await shop.buy(visitor, {"tote": 1, "mug": 2}, now=now)
+
+    # The order: pending, this visitor's, priced from the catalog, bound to the session.
+    [order] = shop.orders()
+    assert started.order_id == order.id and started.reused is False
+    assert (order.visitor_id, order.status, order.currency, order.amount_total) == (visitor, PENDING, "usd", CART_TOTAL)
+    assert [(x.product_id, x.name, x.unit_amount, x.quantity) for x in shop.lines(order.id)] == [
+        ("mug", "Morning Mug", 1800, 2), ("tote", "Canvas Tote", 2400, 1)]
+    session_id = session_id_of(started.url)
+    assert order.stripe_session_id == session_id and order.checkout_url == started.url
+    assert order.session_expires_at is not None
+    assert int(order.session_expires_at.timestamp()) == int(now) + SESSION_LIFETIME_SECONDS
+    assert started.url == f"{shop.sim.url}/pay/{session_id}"
+
+    # The session, as the simulator received it through the real SDK.
+    view = shop.sim_session(session_id)
+    stored = view["session"]
+    assert (stored["status"], stored["mode"], stored["amount_total"], stored["currency"]) == (
+        "open", "payment", CART_TOTAL, "usd")
+    assert stored["client_reference_id"] == order.id
+    assert stored["metadata"] == {"order_id": order.id}
+    assert stored["success_url"] == f"{APP_URL}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"
+    assert stored["cancel_url"] == f"{APP_URL}/checkout/cancel"
+    assert stored["expires_at"] == int(now) + 31 * 60
+    assert [(i["description"], i["quantity"], i["price"]["unit_amount"], i["amount_total"]) for i in
+            view["line_items"]] == [("Morning Mug", 2, 1800, 3600), ("Canvas Tote", 1, 2400, 2400)]
+
+    # price_data lines carry the product id; the payment will carry the order id (refund events need it).
+    expanded = shop.api.v1.checkout.sessions.retrieve(
+        session_id, {"expand": ["line_items.data.price.product"]})
+    assert [item.price.product.metadata["product_id"] for item in expanded.line_items.data] == ["mug", "tote"]
+    intent_id = shop.pay(session_id)["session"]["payment_intent"]
+    assert shop.api.v1.payment_intents.retrieve(intent_id).metadata["order_id"] == order.id
+
+
+async def test_expiry_defaults_to_31_minutes_from_now(shop: Shop) -> None:
+    before = int(time.time())
+    started = await shop.buy()
+    after = int(time.time())
+    expires_at = shop.sim_session(session_id_of(started.url))["session"]["expires_at"]
+    assert before + 31 * 60 <= expires_at <= after + 31 * 60
+
+
+async def test_buy_twice_for_the_same_cart_gives_the_same_session(shop: Shop) -> None:
+    visitor = new_visitor()
+    first = await shop.buy(visitor, {"mug": 2, "tote": 1})
+    # Same cart, sent differently (order of keys, quantities as typed text): still the same cart.
+    second = await shop.buy(visitor, {"tote": "1", "mug": " 2", "notebook": 0})
+
+    assert second.url == first.url and second.order_id == first.order_id
+    assert (first.reused, second.reused) == (False, True)
+    assert len(shop.orders()) == 1
+    assert [s.id for s in shop.sim_sessions()] == [session_id_of(first.url)]
+
+
+async def test_a_different_cart_or_visitor_gets_a_new_order_and_session(shop: Shop) -> None:
+    visitor = new_visitor()
+    first = await shop.buy(visitor, CART)
+    other_cart = await shop.buy(visitor, {"mug": 1})
+    other_visitor = await shop.buy(new_visitor(), CART)
+
+    assert len({first.url, other_cart.url, other_visitor.url}) == 3
+    assert len({first.order_id, other_cart.order_id, other_visitor.order_id}) == 3
+    assert not other_cart.reused and not other_visitor.reused
+    assert shop.order(other_cart.order_id).amount_total == 1800
+    assert len(shop.orders(stripe_session_id=None)) == 0 and len(shop.sim_sessions()) == 3
+
+
+async def test_a_nearly_expired_session_is_not_reused(shop: Shop) -> None:
+    visitor = new_visitor()
+    now = time.time()
+    first = await shop.buy(visitor, now=now)
+    # Less than a minute of life left: the buyer gets a fresh order and session instead.
+    late = await shop.buy(visitor, now=now + SESSION_LIFETIME_SECONDS - 30)
+    assert not late.reused and late.order_id != first.order_id and late.url != first.url
+    # With more than a minute left a session is reused: the newest one.
+    again = await shop.buy(visitor, now=now + SESSION_LIFETIME_SECONDS - 90)
+    assert again.reused and (again.order_id, again.url) == (late.order_id, late.url)
+    assert len(shop.sim_sessions()) == 2
+
+
+async def test_after_paying_the_same_cart_starts_a_new_order(shop: Shop) -> None:
+    visitor = new_visitor()
+    first = await shop.buy(visitor)
+    shop.pay(session_id_of(first.url))
+    returned = await confirm_return(visitor_id=visitor, session_id=session_id_of(first.url), gateway=shop.gateway)
+    assert returned.outcome == "fulfilled"
+
+    again = await shop.buy(visitor)
+    assert not again.reused and again.order_id != first.order_id and again.url != first.url
+    assert [o.status for o in shop.orders()] == ["paid", "pending"]
+
+
+BAD_VISITORS = ["", "abc", "A" * 32, "g" * 32, "a" * 33, "a" * 31, None, 12345, "0123456789abcdef0123456789abcde\n"]
+BAD_CARTS = [
+    ({}, CheckoutRefused),
+    ({"mug": 0, "tote": "0"}, CheckoutRefused),
+    ({"hat": 1}, UnknownProduct),
+    ({"mug": 1, "hat": 1}, UnknownProduct),
+    ({"mug": -1}, InvalidQuantity),
+    ({"mug": 21}, InvalidQuantity),
+    ({"mug": "1e3"}, InvalidQuantity),
+    ({"mug": "²"}, InvalidQuantity),
+    ({"mug": True}, InvalidQuantity),
+    ({"mug": 1.0}, InvalidQuantity),
+    ({"mug": None}, InvalidQuantity),
+    ({"mug": "9" * 1000}, InvalidQuantity),
+]
+
+
+async def test_a_bad_visitor_id_is_refused_and_nothing_is_written(shop: Shop) -> None:
+    before = shop.snapshot()
+    for visitor in BAD_VISITORS:
+        with pytest.raises(CheckoutRefused) as raised:
+            await start_checkout(visitor_id=visitor, quantities=CART, gateway=shop.gateway, settings=shop.settings)
+        assert "reload" in str(raised.value), visitor
+    assert shop.snapshot() == before and shop.sim_sessions() == []
+
+
+async def test_a_bad_cart_is_refused_and_nothing_is_written(shop: Shop) -> None:
+    before = shop.snapshot()
+    for quantities, error in BAD_CARTS:
+        with pytest.raises(error) as raised:
+            await shop.buy(new_visitor(), quantities)
+        assert str(raised.value) and "Traceback" not in str(raised.value), quantities
+    assert shop.snapshot() == before and shop.sim_sessions() == []
+
+
+@pytest.mark.parametrize("kind", ["500", "429", "drop", "latency"])
+async def test_stripe_faults_keep_the_cart_and_a_retry_gives_one_usable_session(shop: Shop, kind: str) -> None:
+    gateway = shop.connect(timeout=0.3)
+    visitor = new_visitor()
+    cart = {"mug": 2, "tote": "1"}
+    sent = dict(cart)
+    shop.sim.control("faults", {"kind": kind, "count": 1, "latency_ms": 800 if kind == "latency" else 0})
+
+    faulted_at = time.monotonic()
+    with pytest.raises(PaymentError) as raised:
+        await shop.buy(visitor, cart, gateway=gateway)
+
+    assert isinstance(raised.value, PaymentUnavailable)
+    message = str(raised.value)
+    assert "try again" in message and "cart is kept" in message
+    assert "sk_" not in message and "Traceback" not in message and "injected" not in message
+    assert cart == sent  # the cart itself is untouched
+    assert all(o.stripe_session_id is None and o.checkout_url is None for o in shop.orders())
+    assert len(shop.orders()) == 1  # a pending order nobody can pay, given up later by the stale sweep
+
+    retried = await shop.buy(visitor, cart, gateway=gateway)
+
+    assert retried.reused is False
+    attached = [o for o in shop.orders() if o.stripe_session_id is not None]
+    assert [(o.id, o.checkout_url) for o in attached] == [(retried.order_id, retried.url)]
+    session = shop.sim_session(session_id_of(retried.url))["session"]
+    assert session["status"] == "open" and session["client_reference_id"] == retried.order_id
+    # Buy again: the buyer keeps getting that one session.
+    assert (await shop.buy(visitor, cart, gateway=gateway)).url == retried.url
+    if kind == "latency":
+        # Count only once the slow first request has run its course on the server.
+        await asyncio.sleep(max(0.0, faulted_at + 0.9 - time.monotonic()))
+    open_sessions = [s for s in shop.sim_sessions() if s.status == "open"]
+    offered = [s for s in open_sessions if s.id == session_id_of(retried.url)]
+    assert len(offered) == 1
+    assert len(open_sessions) == 1  # the failed attempt left no second payable session behind
+
+
+async def test_20_concurrent_buys_by_20_visitors_are_distinct_and_attached(shop: Shop) -> None:
+    visitors = [new_visitor() for _ in range(20)]
+    results = await asyncio.gather(*(shop.buy(v, {"notebook": i % 5 + 1}) for i, v in enumerate(visitors)))
+
+    assert len({r.url for r in results}) == 20 and len({r.order_id for r in results}) == 20
+    orders = {o.id: o for o in shop.orders()}
+    assert len(orders) == 20
+    for i, (visitor, result) in enumerate(zip(visitors, results, strict=True)):
+        order = orders[result.order_id]
+        assert order.visitor_id == visitor and order.status == PENDING
+        assert order.stripe_session_id == session_id_of(result.url) and order.checkout_url == result.url
+        assert order.amount_total == 1250 * (i % 5 + 1)
+    sessions = {s.id: s for s in shop.sim_sessions()}
+    assert set(sessions) == {o.stripe_session_id for o in orders.values()}
+    assert all(sessions[o.stripe_session_id].client_reference_id == o.id for o in orders.values())
