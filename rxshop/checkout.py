@@ -1,12 +1,11 @@
 """The checkout service: start a Stripe Checkout for a visitor's cart, and confirm a buyer's return.
 
 The Reflex states call these two coroutines and nothing else of the payment story: DB work runs in a
-thread (`asyncio.to_thread`, a plain session), Stripe calls are awaited on the loop. No reflex import.
+thread (`db.run_sync`, a plain session), Stripe calls are awaited on the loop. No reflex import.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -16,7 +15,7 @@ from datetime import UTC, datetime
 
 from rxshop import orders
 from rxshop.cart import price_cart
-from rxshop.db import new_session
+from rxshop.db import new_session, run_sync
 from rxshop.orders import OrderView
 from rxshop.payments import CheckoutGateway, CheckoutLineRequest, SessionNotFound
 from rxshop.settings import Settings
@@ -72,7 +71,7 @@ async def start_checkout(
                 return reusable, True
             return orders.create_pending_order(session=session, visitor_id=visitor_id, cart=cart), False
 
-    order, reused = await asyncio.to_thread(find_or_create)
+    order, reused = await run_sync(find_or_create)
     if reused and order.checkout_url:
         return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
 
@@ -97,7 +96,7 @@ async def start_checkout(
             orders.attach_checkout_session(session=session, order_id=order.id, session_id=checkout.id,
                                            url=checkout.url, expires_at=checkout.expires_at or expires_at)
 
-    await asyncio.to_thread(attach)
+    await run_sync(attach)
     return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
 
 
@@ -116,7 +115,7 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     if not is_visitor_id(visitor_id) or not is_checkout_session_id(session_id):
         return ReturnResult("not_found")
     try:
-        checkout = await gateway.retrieve_session(session_id, expand_line_items=True)
+        checkout = await gateway.retrieve_session(session_id, expand_line_items=True, expand_payment_intent=True)
     except SessionNotFound:
         return ReturnResult("not_found")
 
@@ -124,5 +123,5 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
         with new_session() as session:
             return orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=visitor_id)
 
-    result = await asyncio.to_thread(fulfil)
+    result = await run_sync(fulfil)
     return ReturnResult(result.outcome, result.order)

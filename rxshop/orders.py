@@ -461,7 +461,9 @@ def _fulfil(
     elif checkout.payment_status in ("paid", "no_payment_required"):
         target = PAID
     elif checkout.status == "complete":
-        target = PROCESSING
+        # A delayed payment that failed leaves the session complete/unpaid; only its intent tells.
+        failed_intent = checkout.payment_intent_status in ("requires_payment_method", "canceled")
+        target = FAILED if failed_intent else PROCESSING
     elif checkout.status == "expired":
         target = EXPIRED
     else:

@@ -49,6 +49,7 @@ class CheckoutSession:
     expires_at: int = 0
     customer_email: str | None = None
     line_items: tuple[SessionLine, ...] | None = None  # None: not expanded
+    payment_intent_status: str | None = None  # only when the payment intent was expanded
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,9 @@ def _session_from_stripe(data: dict[str, Any]) -> CheckoutSession:
             for item in items.get("data") or ()
         )
     payment_intent = data.get("payment_intent")
+    payment_intent_status = None
     if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
+        payment_intent, payment_intent_status = payment_intent.get("id"), payment_intent.get("status")
     details = data.get("customer_details") or {}
     return CheckoutSession(
         id=data["id"],
@@ -127,6 +129,7 @@ def _session_from_stripe(data: dict[str, Any]) -> CheckoutSession:
         expires_at=int(data.get("expires_at") or 0),
         customer_email=details.get("email") or data.get("customer_email"),
         line_items=lines,
+        payment_intent_status=payment_intent_status,
     )
 
 
@@ -205,9 +208,12 @@ class CheckoutGateway:
             raise _translate(err) from err
         return _session_from_stripe(session.to_dict())
 
-    async def retrieve_session(self, session_id: str, *, expand_line_items: bool = True) -> CheckoutSession:
-        """The session as Stripe knows it now; with its line items so the order can be checked line by line."""
-        params: dict[str, Any] = {"expand": ["line_items"]} if expand_line_items else {}
+    async def retrieve_session(self, session_id: str, *, expand_line_items: bool = True,
+                               expand_payment_intent: bool = False) -> CheckoutSession:
+        """The session as Stripe knows it now; with its line items so the order can be checked line by line,
+        and its payment intent where a completed-but-unpaid session may have failed since."""
+        expand = (["line_items"] if expand_line_items else []) + (["payment_intent"] if expand_payment_intent else [])
+        params: dict[str, Any] = {"expand": expand} if expand else {}
         try:
             session = await self._client.v1.checkout.sessions.retrieve_async(session_id, params)  # type: ignore[arg-type]
         except stripe.StripeError as err:

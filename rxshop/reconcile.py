@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rxshop import orders
-from rxshop.db import new_session
+from rxshop.db import new_session, run_sync
 from rxshop.payments import CheckoutGateway, CheckoutSession, PaymentError
 from rxshop.settings import Settings
 
@@ -74,7 +74,11 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
     for checkout in sessions:
         if checkout.status == "open" and checkout.payment_status == "unpaid":
             continue  # nothing to learn yet
-        repair = await asyncio.to_thread(_reconcile_session, checkout)
+        if checkout.status == "complete" and checkout.payment_status == "unpaid":
+            # A delayed payment: settled, failed or still waiting? Only the payment intent says.
+            checkout = await gateway.retrieve_session(checkout.id, expand_line_items=False,
+                                                      expand_payment_intent=True)
+        repair = await run_sync(_reconcile_session, checkout)
         if repair is None:
             skipped += 1
         elif repair.before != repair.after:
@@ -84,7 +88,7 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
         with new_session() as session:
             return orders.expire_stale_orders(session=session, now=datetime.fromtimestamp(now, UTC))
 
-    expired = await asyncio.to_thread(expire)
+    expired = await run_sync(expire)
     return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped)
 
 

@@ -126,8 +126,6 @@ async def test_a_paid_session_wins_over_an_expiry_by_clock(shop: Shop) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.xfail(strict=True, reason="known gap, reported: reconcile reads only the session, which stays "
-                   "complete/unpaid after a delayed payment fails; the PaymentIntent says requires_payment_method")
 async def test_a_failed_delayed_payment_with_a_lost_webhook_becomes_failed(shop: Shop) -> None:
     [bought] = await _buy_many(shop, 1)
     shop.sim.control(f"sessions/{session_id_of(bought.url)}/fail", {})
