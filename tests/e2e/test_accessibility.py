@@ -203,8 +203,8 @@ FOCUS_STYLE = """() => { const e = document.activeElement; const s = getComputed
   const outlined = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
   const label = e.getAttribute('aria-label') || (e.labels && e.labels[0] && e.labels[0].textContent)
                 || e.textContent;
-  return {key: e.outerHTML.slice(0, 160), label: label.trim().slice(0, 40), body: e === document.body,
-          visible: outlined || s.boxShadow !== 'none'} }"""
+  return {key: e.outerHTML.slice(0, 160), label: label.trim().slice(0, 40), tag: e.tagName, body: e === document.body,
+          visible: outlined || s.boxShadow !== 'none', outline: outlined ? s.outlineColor : null} }"""
 
 
 def tab_through(page: Page, limit: int = 40) -> list[dict]:
@@ -221,16 +221,42 @@ def tab_through(page: Page, limit: int = 40) -> list[dict]:
     return seen
 
 
+def relative_luminance(css_colour: str) -> float:
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+    red, green, blue = (linear(int(v) / 255) for v in re.findall(r"\d+", css_colour)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((relative_luminance(one), relative_luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
 def test_keyboard_focus_is_always_visible(page: Page, shop: Shop):
     open_shop(page, shop)
+    page_background = page.evaluate("getComputedStyle(document.querySelector('main').parentElement).backgroundColor")
     choose(page, "Morning Mug", 1)
     shop_controls = tab_through(page)
-    press_buy(page)
+    page.get_by_role("button", name="Buy").click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", name="Payment cancelled")).to_be_visible()
+    cancel_controls = tab_through(page)
+    page.get_by_role("link", name="Back to your cart").click()
+    page.get_by_role("button", name="Buy").click()
+    expect(page.get_by_role("heading", name="Pay 18.00 USD")).to_be_visible()
     hosted_controls = tab_through(page)
 
     labels = [c["label"] for c in shop_controls + hosted_controls]
     for expected in ("Skip to content", "My Orders", "Increase quantity of Morning Mug", "Quantity of Canvas Tote",
                      "Buy", "Email", "Card number", "Pay", "Cancel"):
         assert expected in labels, labels
-    invisible = [c["label"] or c["key"] for c in shop_controls + hosted_controls if not c["visible"]]
+    # One Tab stop per action: the cancel page's "Back to your cart" is a single link.
+    assert [c["tag"] for c in cancel_controls if c["label"] == "Back to your cart"] == ["A"], cancel_controls
+    everything = shop_controls + cancel_controls + hosted_controls
+    invisible = [c["label"] or c["key"] for c in everything if not c["visible"]]
     assert invisible == [], invisible
+    # The shop's focus ring stands out from the page and from white cards (WCAG 1.4.11: 3:1).
+    for control in [c for c in shop_controls + cancel_controls if c["outline"]]:
+        for background in (page_background, "rgb(255, 255, 255)"):
+            assert contrast(control["outline"], background) >= 3, (control["label"], control["outline"], background)
