@@ -90,12 +90,7 @@ def test_axe_finds_no_serious_violations_in_dark_mode(page: Page, shop: Shop):
     text, background = page.evaluate("""() => [getComputedStyle(document.querySelector('main')).color,
                                               getComputedStyle(document.querySelector('main').parentElement)
                                                 .backgroundColor]""")
-    assert brightness(text) > 0.7 and brightness(background) < 0.2, (text, background)
-
-
-def brightness(css_colour: str) -> float:
-    red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", css_colour)[:3])
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    assert relative_luminance(background) < 0.05 and contrast(text, background) >= 7, (text, background)
 
 
 # --- accessible names ---------------------------------------------------------------------------------------------
