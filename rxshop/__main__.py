@@ -20,10 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 2
     if args.command == "migrate":
+        from sqlalchemy.engine import make_url
+
         from rxshop.db import migrate
 
         migrate(settings.database_url)
-        print(f"Database is up to date: {settings.database_url}")
+        # Printed into logs (systemd's journal): never the password.
+        print(f"Database is up to date: {make_url(settings.database_url).render_as_string(hide_password=True)}")
         return 0
     from rxshop.reconcile import main as reconcile_main
 
