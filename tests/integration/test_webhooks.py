@@ -1,0 +1,526 @@
+"""POST /stripe/webhook served for real, fed by the simulator's signed deliveries: who gets in, what is written.
+
+The endpoint runs under uvicorn (`serve_asgi`), the simulator delivers to it over HTTP, orders are made by
+`checkout.start_checkout` through the real stripe SDK, and every assertion reads the real database
+(SQLite and PostgreSQL). Requests the simulator would never send (forged, stale, malformed) are posted
+with httpx and signed here with the SDK's own helper.
+
+The fixtures here (`webhook_server`, `webhook_shop`) are shared with test_webhook_lifecycle.py; they are
+named apart from tests/fixtures/shop.py's `shop`/`webhook_endpoint` because they also wait for the endpoint
+to go idle and read the simulator's delivery log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from sqlalchemy.engine import Engine
+from sqlmodel import func, select
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from rxshop import checkout, orders
+from rxshop import webhooks as webhook_module
+from rxshop.db import get_engine, new_session
+from rxshop.models import Order, StripeEvent
+from rxshop.orders import OrderView
+from rxshop.payments import CheckoutGateway
+from rxshop.settings import Settings
+from rxshop.webhooks import stripe_webhook
+from tests.fixtures.app import AppEnv
+from tests.fixtures.sim import SimServer, serve_asgi
+
+CARD_PAYS = "4242424242424242"
+CARD_DELAYED = "4000000000000077"  # the simulator's delayed card: completes unpaid, settles later
+CART = {"mug": 2, "tote": 1}  # 2 x 18.00 + 24.00 = 60.00 USD
+CART_TOTAL = 6000
+
+
+# --- The endpoint, served for real ---------------------------------------------------------------------------
+
+
+class _InFlight:
+    """ASGI wrapper counting requests in progress, so a test ends only once the endpoint is idle."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with self._lock:
+            self.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+@dataclass
+class Endpoint:
+    url: str
+    base: str
+    app: _InFlight
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """No request in progress and no live-update push left running (they read the test's database)."""
+        deadline = time.monotonic() + timeout
+        while self.app.count or webhook_module._pushes:
+            assert time.monotonic() < deadline, "the webhook endpoint is still busy"
+            time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def webhook_server() -> Iterator[Endpoint]:
+    """rxshop's webhook route alone in a Starlette app under uvicorn, as the Reflex backend mounts it."""
+    holder: dict[str, _InFlight] = {}
+
+    def make_app(base_url: str) -> Any:
+        holder["app"] = _InFlight(Starlette(routes=[Route("/stripe/webhook", stripe_webhook, methods=["POST"])]))
+        return holder["app"]
+
+    with serve_asgi(make_app) as base:
+        yield Endpoint(base + "/stripe/webhook", base, holder["app"])
+
+
+# --- The shop: settings, gateway, database, simulator pointed at the endpoint ------------------------------
+
+
+@dataclass(frozen=True)
+class Purchase:
+    visitor_id: str
+    order_id: str
+    session_id: str
+
+
+@dataclass
+class Shop:
+    sim: SimServer
+    endpoint: Endpoint
+    settings: Settings
+    engine: Engine
+    gateway: CheckoutGateway
+    _app_env: AppEnv
+    # One keep-alive client: a fresh httpx client per call (httpx.post) costs ~20 ms (SSL context, pool).
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+
+    def control(self, path: str, json: dict[str, Any] | None = None) -> Any:
+        """The simulator's /_sim control API (POST with a body, GET without); any non-200 fails the test."""
+        url = f"{self.sim.url}/_sim/{path}"
+        response = self.http.get(url) if json is None else self.http.post(url, json=json)
+        assert response.status_code == 200, f"/_sim/{path} -> {response.status_code}: {response.text}"
+        return response.json()
+
+    def configure(self, **env: str) -> Settings:
+        """Change the app's settings (e.g. STRIPE_WEBHOOK_SECRET="" to unset it); the endpoint reads them per request."""
+        self.settings = self._app_env(**env)
+        return self.settings
+
+    # Orders, the real way in.
+
+    async def buy(self, quantities: dict[str, int] | None = None, *, visitor_id: str | None = None) -> Purchase:
+        visitor_id = visitor_id or secrets.token_hex(16)
+        started = await checkout.start_checkout(visitor_id=visitor_id, quantities=quantities or CART,
+                                                gateway=self.gateway, settings=self.settings)
+        order = self.order(started.order_id)
+        assert order.status == orders.PENDING and order.stripe_session_id
+        assert started.url == f"{self.sim.url}/pay/{order.stripe_session_id}"
+        return Purchase(visitor_id, order.id, order.stripe_session_id)
+
+    def pay(self, purchase: Purchase | str, card: str = CARD_PAYS) -> dict[str, Any]:
+        """Press Pay on the simulator's hosted page (control API): Stripe then sends its events."""
+        session_id = purchase if isinstance(purchase, str) else purchase.session_id
+        return self.control(f"sessions/{session_id}/pay", {"card": card, "email": "buyer@example.com"})
+
+    def sim_session(self, session_id: str) -> dict[str, Any]:
+        """The simulator's view of a session: session, payment_intent, charge, refunds."""
+        return self.control(f"sessions/{session_id}")
+
+    # Events, as the simulator recorded and delivered them.
+
+    def events(self, type: str, object_id: str) -> list[dict[str, Any]]:
+        return self.control(f"events?type={type}&object_id={object_id}")["data"]
+
+    def event(self, type: str, object_id: str) -> dict[str, Any]:
+        [found] = self.events(type, object_id)
+        return found
+
+    def payload(self, event_id: str) -> dict[str, Any]:
+        return self.control(f"events/{event_id}")["event"]
+
+    def delivered(self, event_id: str, status: str = "delivered", timeout: float = 5) -> dict[str, Any]:
+        """Wait until the simulator's delivery of `event_id` reached `status`; its attempts come with it."""
+        deadline = time.monotonic() + timeout
+        while (summary := self.control(f"events/{event_id}"))["delivery"]["status"] != status:
+            assert time.monotonic() < deadline, summary["delivery"]
+            time.sleep(0.01)
+        return summary
+
+    def deliver(self, *event_ids: str, copies: int = 1, concurrent: bool = False) -> list[dict[str, Any]]:
+        """Send held events now, in this order (control API); returns each attempt."""
+        return self.control("events/deliver", {"ids": list(event_ids), "copies": copies,
+                                                   "concurrent": concurrent})["attempts"]
+
+    def pause(self) -> None:
+        self.control("webhooks/pause", {})
+
+    # The database.
+
+    def order(self, order_id: str) -> OrderView:
+        with new_session(self.engine) as session:
+            found = session.exec(select(Order.visitor_id).where(Order.id == order_id)).first()
+            assert found is not None, f"no order {order_id}"
+            view = orders.get_order(session=session, order_id=order_id, visitor_id=found)
+        assert view is not None
+        return view
+
+    def order_count(self) -> int:
+        with new_session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(Order)).one()
+
+    def event_rows(self) -> dict[str, StripeEvent]:
+        with new_session(self.engine) as session:
+            rows = session.exec(select(StripeEvent).execution_options(populate_existing=True)).all()
+        return {row.id: row for row in rows}
+
+    # Raw HTTP, for what the simulator never sends.
+
+    def post(self, body: bytes | str, signature: str | None) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["Stripe-Signature"] = signature
+        content = body.encode() if isinstance(body, str) else body
+        return self.http.post(self.endpoint.url, content=content, headers=headers)
+
+    def sign(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
+        return stripe.WebhookSignature.generate_signature_header(
+            body, secret or self.settings.stripe_webhook_secret, timestamp=timestamp or int(time.time()))
+
+
+@pytest.fixture
+def webhook_shop(sim_server: SimServer, app_env: AppEnv, db_url: str, webhook_server: Endpoint,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+    """The app's settings on the test database with the simulator's secret; deliveries go to the endpoint."""
+    # The live-push test imports the Reflex app here: its state manager then lives in memory, not in .states/.
+    monkeypatch.setenv("REFLEX_STATE_MANAGER_MODE", "memory")
+    settings = app_env(
+        STRIPE_SECRET_KEY=sim_server.api_key,
+        STRIPE_API_BASE=sim_server.url,
+        STRIPE_WEBHOOK_SECRET=sim_server.sim.webhook_secret,
+        APP_URL="http://shop.test",
+        BACKEND_URL=webhook_server.base,
+    )
+    sim_server.control("config", {"webhook_url": webhook_server.url})
+    gateway = CheckoutGateway.connect(sim_server.api_key, api_base=sim_server.url, max_network_retries=0)
+    shop = Shop(sim_server, webhook_server, settings, get_engine(db_url), gateway, app_env)
+    yield shop
+    # Before the settings go: no retry of this test's events may reach the endpoint any more.
+    shop.control("reset", {})
+    webhook_server.wait_idle()
+    shop.http.close()
+
+
+def webhook_logs(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "rxshop.webhooks" and r.levelno >= level]
+
+
+def statuses(summary: dict[str, Any]) -> list[int | None]:
+    return [a["status_code"] for a in summary["delivery"]["attempts"]]
+
+
+# --- Tests -------------------------------------------------------------------------------------------------
+
+
+async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: Shop, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="rxshop.webhooks")
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+
+    summary = webhook_shop.delivered(event["id"])
+
+    assert statuses(summary) == [200]
+    row = webhook_shop.event_rows()[event["id"]]
+    assert (row.type, row.session_id, row.order_id, row.outcome) == (
+        "checkout.session.completed", purchase.session_id, purchase.order_id, orders.FULFILLED)
+    assert row.stripe_created == event["created"]
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    [line] = [m for m in webhook_logs(caplog) if event["id"] in m]
+    assert f"outcome=fulfilled order={purchase.order_id}" in line
+
+
+async def test_five_concurrent_copies_of_one_event_are_processed_once(webhook_shop: Shop, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="rxshop.webhooks")
+    webhook_shop.pause()
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+
+    attempts = webhook_shop.deliver(event["id"], copies=5, concurrent=True)
+
+    assert [a["status_code"] for a in attempts] == [200] * 5
+    rows = webhook_shop.event_rows()
+    assert list(rows) == [event["id"]]
+    assert (rows[event["id"]].outcome, rows[event["id"]].order_id) == (orders.FULFILLED, purchase.order_id)
+    order = webhook_shop.order(purchase.order_id)
+    assert order.status == orders.PAID and order.paid_at is not None
+    outcomes = sorted(m.rsplit("outcome=", 1)[1].split()[0] for m in webhook_logs(caplog) if event["id"] in m)
+    assert outcomes == ["duplicate"] * 4 + ["fulfilled"]
+
+
+async def test_a_redelivery_after_success_is_a_no_op(webhook_shop: Shop) -> None:
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+    webhook_shop.delivered(event["id"])
+    before = webhook_shop.order(purchase.order_id)
+
+    redelivered = webhook_shop.control(f"events/{event['id']}/redeliver", {})
+
+    assert redelivered["status_code"] == 200
+    assert webhook_shop.order(purchase.order_id) == before
+    assert webhook_shop.event_rows()[event["id"]].outcome == orders.FULFILLED
+
+
+# Requests that must be refused before anything is written.
+
+
+def _rotated(body: str, secret: str, timestamp: int) -> str:
+    """A header as Stripe sends it while an endpoint's secret is being rolled: one v1 per secret."""
+    old = hmac.new(b"whsec_the_old_secret", f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    new = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={old},v1={new}"
+
+
+BAD_REQUESTS = {
+    "forged signature": lambda shop, body: (body, f"t={int(time.time())},v1={secrets.token_hex(32)}"),
+    "body changed after signing": lambda shop, body: (
+        body.replace('"amount_total": 6000', '"amount_total": 1'), shop.sign(body)),
+    "wrong secret": lambda shop, body: (body, shop.sign(body, secret="whsec_somebody_else")),
+    "stale timestamp (301 s)": lambda shop, body: (body, shop.sign(body, timestamp=int(time.time()) - 301)),
+    "missing header": lambda shop, body: (body, None),
+    "empty header": lambda shop, body: (body, ""),
+    "v0 scheme only": lambda shop, body: (body, shop.sign(body).replace("v1=", "v0=")),
+    "malformed JSON": lambda shop, body: (body[:-20], shop.sign(body[:-20])),
+    "JSON that is not an event": lambda shop, body: ('{"id": "evt_1", "data": []}',
+                                                     shop.sign('{"id": "evt_1", "data": []}')),
+    "not UTF-8": lambda shop, body: (b"\xff\xfe" + body.encode(), shop.sign(body)),
+}
+
+
+async def test_bad_requests_are_400_and_write_nothing(webhook_shop: Shop, caplog) -> None:
+    webhook_shop.pause()
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+    body = json.dumps(webhook_shop.payload(event["id"]), indent=2)
+    assert '"amount_total": 6000' in body
+
+    for case, make in BAD_REQUESTS.items():
+        caplog.clear()
+        content, signature = make(webhook_shop, body)
+        response = webhook_shop.post(content, signature)
+
+        assert response.status_code == 400, (case, response.text)
+        assert "error" in response.json(), case
+        assert webhook_shop.event_rows() == {}, case
+        assert webhook_shop.order(purchase.order_id).status == orders.PENDING, case
+        assert [m for m in webhook_logs(caplog, logging.WARNING) if m.startswith("Webhook refused")], case
+
+    # The very same event, properly signed, goes through afterwards.
+    assert webhook_shop.post(body, webhook_shop.sign(body)).status_code == 200
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+
+
+async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Shop) -> None:
+    webhook_shop.pause()
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    body = json.dumps(webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"]))
+
+    response = webhook_shop.post(body, webhook_shop.sign(body, timestamp=int(time.time()) - 280))
+
+    assert response.status_code == 200 and response.json()["outcome"] == orders.FULFILLED
+
+
+async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webhook_shop: Shop) -> None:
+    webhook_shop.pause()
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    body = json.dumps(webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"]))
+
+    response = webhook_shop.post(body, _rotated(body, webhook_shop.settings.stripe_webhook_secret, int(time.time())))
+
+    assert response.status_code == 200, response.text
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    # Neither signature valid: refused.
+    other = _rotated(body, "whsec_not_ours_either", int(time.time()))
+    assert webhook_shop.post(body, other).status_code == 400
+
+
+async def test_simulator_signing_with_another_secret_is_refused_until_fixed(webhook_shop: Shop) -> None:
+    webhook_shop.control("config", {"webhook_secret": "whsec_rotated_at_stripe_but_not_here"})
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+
+    failed = webhook_shop.delivered(event["id"], "failed")  # every scheduled retry refused
+
+    assert statuses(failed) == [400] * 4
+    assert webhook_shop.event_rows() == {} and webhook_shop.order(purchase.order_id).status == orders.PENDING
+
+    webhook_shop.control("config", {"webhook_secret": webhook_shop.settings.stripe_webhook_secret})
+    assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+
+
+async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(webhook_shop: Shop, caplog) -> None:
+    secret = webhook_shop.settings.stripe_webhook_secret
+    assert webhook_shop.configure(STRIPE_WEBHOOK_SECRET="").stripe_webhook_secret is None
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+
+    failed = webhook_shop.delivered(event["id"], "failed")
+
+    assert statuses(failed) == [503] * 4
+    assert webhook_shop.event_rows() == {} and webhook_shop.order(purchase.order_id).status == orders.PENDING
+    errors = webhook_logs(caplog, logging.ERROR)
+    assert errors and all("503" in m and "STRIPE_WEBHOOK_SECRET is not set" in m for m in errors)
+
+    # Configured again, Stripe's next attempt (here a manual redelivery) is recorded.
+    webhook_shop.configure(STRIPE_WEBHOOK_SECRET=secret)
+    assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+
+
+async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhook_shop: Shop, caplog) -> None:
+    # Retries far enough apart that the table is back before the schedule runs out.
+    webhook_shop.control("config", {"retry_delays": [0.25] * 12})
+    purchase = await webhook_shop.buy()
+    with webhook_shop.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE orders RENAME TO orders_offline")
+    try:
+        webhook_shop.pay(purchase)
+        event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+        deadline = time.monotonic() + 5
+        while not (attempts := statuses(webhook_shop.control(f"events/{event['id']}"))):
+            assert time.monotonic() < deadline, "no delivery attempt"
+            time.sleep(0.01)
+        assert attempts[0] == 500
+        assert webhook_shop.event_rows() == {}  # the event row was rolled back with the rest
+    finally:
+        with webhook_shop.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE orders_offline RENAME TO orders")
+
+    summary = webhook_shop.delivered(event["id"])
+
+    codes = statuses(summary)
+    assert codes[-1] == 200 and set(codes[:-1]) == {500}
+    assert not any(a["manual"] for a in summary["delivery"]["attempts"])
+    row = webhook_shop.event_rows()[event["id"]]
+    assert (row.outcome, row.order_id) == (orders.FULFILLED, purchase.order_id)
+    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert any("NOT recorded" in m for m in webhook_logs(caplog, logging.ERROR))
+
+
+async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhook_shop: Shop, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="rxshop.webhooks")
+    client = webhook_shop.sim.client()
+    ours = await webhook_shop.buy()
+    strangers = [
+        client.v1.checkout.sessions.create(webhook_shop.sim.session_params(  # names an order we never made
+            client_reference_id="ord_000000000000000000000000", metadata={"order_id": "ord_000000000000000000000000"})),
+        client.v1.checkout.sessions.create(webhook_shop.sim.session_params(  # names none at all
+            client_reference_id=None, metadata={})),
+    ]
+    for stranger in strangers:
+        webhook_shop.pay(stranger.id)
+        event = webhook_shop.event("checkout.session.completed", stranger.id)
+
+        assert statuses(webhook_shop.delivered(event["id"])) == [200]
+        row = webhook_shop.event_rows()[event["id"]]
+        assert (row.outcome, row.session_id, row.order_id) == (orders.UNKNOWN_SESSION, stranger.id, None)
+        assert any(event["id"] in m and "outcome=unknown_session" in m for m in webhook_logs(caplog))
+
+    assert webhook_shop.order_count() == 1
+    assert webhook_shop.order(ours.order_id).status == orders.PENDING
+
+
+async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None:
+    webhook_shop.pause()
+    purchase = await webhook_shop.buy()
+    webhook_shop.pay(purchase)
+    intent_id = webhook_shop.sim_session(purchase.session_id)["payment_intent"]["id"]
+    intent = webhook_shop.sim.client().v1.payment_intents.retrieve(intent_id).to_dict()
+    body = json.dumps({"id": "evt_" + secrets.token_hex(12), "object": "event", "type": "payment_intent.succeeded",
+                       "created": int(time.time()), "data": {"object": intent}, "livemode": False})
+
+    response = webhook_shop.post(body, webhook_shop.sign(body))
+
+    assert response.status_code == 200 and response.json()["outcome"] == orders.IGNORED
+    [row] = webhook_shop.event_rows().values()
+    assert (row.type, row.outcome, row.session_id, row.order_id) == (
+        "payment_intent.succeeded", orders.IGNORED, None, None)
+    assert webhook_shop.order(purchase.order_id).status == orders.PENDING
+    # The same id again: a duplicate, still 200.
+    assert webhook_shop.post(body, webhook_shop.sign(body)).json()["outcome"] == orders.DUPLICATE
+
+
+async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
+        webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After recording, the endpoint hands the visitor to `order_listener`, which the app module sets to
+    rxshop.live.publish_orders_changed; here it is wired the same way, with no Reflex app running. The push
+    imports the app, finds no open tab (or no event context) and ends in a log line, never in Stripe's answer."""
+    from rxshop.live import publish_orders_changed
+
+    notified: list[str] = []
+
+    async def listener(visitor_id: str) -> None:  # the app's listener, noting whom it was called for
+        notified.append(visitor_id)
+        await publish_orders_changed(visitor_id)
+
+    # Import the app first, as production does: importing it wires its own listener, which would replace ours.
+    monkeypatch.setattr(webhook_module, "order_listener", None)
+    import rxshop.rxshop  # noqa: F401
+
+    monkeypatch.setattr(webhook_module, "order_listener", listener)
+    caplog.set_level(logging.INFO)
+    purchases = [await webhook_shop.buy() for _ in range(3)]
+    for purchase in purchases:
+        webhook_shop.pay(purchase)
+        event = webhook_shop.event("checkout.session.completed", purchase.session_id)
+        assert statuses(webhook_shop.delivered(event["id"])) == [200]
+    webhook_shop.endpoint.wait_idle()  # every push ran to its end
+
+    assert {webhook_shop.order(p.order_id).status for p in purchases} == {orders.PAID}
+    assert notified == [p.visitor_id for p in purchases]
+    messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    for purchase in purchases:
+        # One push per payment, for this visitor only: delivered to no tab, or failed and logged by rxshop.live.
+        reached = [m for name, _, m in messages
+                   if name == "reflex.app" and f"disconnected client 'visitor-{purchase.visitor_id}'" in m]
+        failed = [m for name, level, m in messages if name == "rxshop.live" and level == logging.ERROR
+                  and f"visitor {purchase.visitor_id[:8]}'s" in m]
+        assert len(reached) + len(failed) == 1, [m for m in messages if m[0] not in ("stripe", "httpx")]
+    escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.live"]
+    assert not escaped, escaped
+    # A duplicate changes nothing for the buyer: no push for it.
+    assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200
+    webhook_shop.endpoint.wait_idle()
+    assert notified == [p.visitor_id for p in purchases]
