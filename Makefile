@@ -57,9 +57,13 @@ check: dev-deps
 reconcile: migrate
 	$(PY) -m rxshop reconcile $(ARGS)
 
-# Static frontend for nginx with the public backend URL baked in (see README, Deploy).
-export: migrate
-	REFLEX_API_URL=$${REFLEX_API_URL:-$${BACKEND_URL:-http://localhost:8000}} $(VENV)/bin/reflex export --env prod
+# The nginx deployment's two archives (deploy/README.md): frontend.zip (static pages) and backend.zip (the
+# app without tests). The public backend URL is baked into the pages now: REFLEX_API_URL if set, else
+# BACKEND_URL (environment or .env, as rxconfig.py reads it). Run it with the production settings.
+EXPORT_EXCLUDE := tests bench docs test-artifacts $(wildcard *.db-wal *.db-shm)
+export: deps
+	$(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
+	@$(PY) -c 'import json; print("Backend URL baked into frontend.zip:", json.load(open(".web/env.json"))["EVENT"])'
 
 bench: dev-deps
 	$(PY) bench/run_all.py
