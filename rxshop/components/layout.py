@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from rxshop.settings import get_settings
+from rxshop.state.site import SiteState
 
 
 def simulator_banner() -> rx.Component:
@@ -31,7 +31,7 @@ def simulator_banner() -> rx.Component:
 def navbar() -> rx.Component:
     return rx.el.header(
         # Inside the header (banner landmark), so no page content sits outside a landmark.
-        simulator_banner() if get_settings().simulated else rx.fragment(),
+        rx.cond(SiteState.payments_simulated, simulator_banner()),
         rx.el.nav(
             rx.hstack(
                 rx.link(
