@@ -23,8 +23,6 @@ from rxshop.settings import get_settings
 log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-# Outcomes after which the visitor's open tabs have nothing new to show.
-_UNCHANGED = {"duplicate", "ignored", "unknown_session"}
 _pushes: set[asyncio.Task] = set()
 # Set by the app (rxshop.rxshop) to push changes to the visitor's open tabs; None outside the app.
 order_listener: Callable[[str], Awaitable[None]] | None = None
@@ -44,7 +42,7 @@ def _parse(payload: bytes) -> tuple[str, str, int, dict] | None:
     except (ValueError, KeyError, TypeError):
         return None
     if not (isinstance(event_id, str) and event_id.startswith("evt_") and isinstance(event_type, str)
-            and isinstance(obj, dict)):
+            and isinstance(obj, dict) and isinstance(obj.get("id"), str)):
         return None
     return event_id, event_type, created, obj
 
@@ -80,7 +78,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     log.info("Webhook event=%s type=%s session=%s received_at=%s outcome=%s order=%s", event_id, event_type,
              obj.get("id") if event_type.startswith("checkout.session.") else obj.get("payment_intent"),
              received_at, result.outcome, result.order_id)
-    if order_listener is not None and result.visitor_id and result.outcome not in _UNCHANGED:
+    if order_listener is not None and result.visitor_id:  # duplicates and strangers carry none
         # After the answer: Stripe waits for nobody's browser.
         task = asyncio.create_task(order_listener(result.visitor_id))
         _pushes.add(task)

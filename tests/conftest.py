@@ -7,5 +7,7 @@ os.environ["RXSHOP_ENV_FILE"] = ""
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_PUBLIC_KEY", "STRIPE_WEBHOOK_SECRET",
               "STRIPE_API_BASE", "DATABASE_URL", "REDIS_URL", "APP_URL", "BACKEND_URL", "ALLOW_LIVE_KEYS"):
     os.environ.pop(_name, None)
+# Code that touches Reflex state outside a running app (live pushes) keeps it in memory, not in .states/.
+os.environ["REFLEX_STATE_MANAGER_MODE"] = "memory"
 
 pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db", "tests.fixtures.app", "tests.fixtures.shop"]
