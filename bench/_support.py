@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["RXSHOP_ENV_FILE"] = ""
@@ -34,3 +40,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(command: list[str], probe_url: str, **popen) -> Iterator[None]:
+    """Run a server process until the block ends; wait first until `probe_url` answers at all."""
+    proc = subprocess.Popen(command, **popen)
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(probe_url, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{command[2:4]} did not start")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def check(name: str, value: float, limit: float, *, at_least: bool = False) -> bool:
+    """Print one target line: the measured value against its limit, and whether it is met."""
+    met = value >= limit if at_least else value <= limit
+    print(f"  target {name}: {value:,.2f} {'>=' if at_least else '<='} {limit:,} -> {'met' if met else 'MISSED'}")
+    return met

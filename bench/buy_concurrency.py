@@ -10,33 +10,23 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-from _support import free_port, percentile, use_fresh_database
+from _support import check, free_port, percentile, serving, use_fresh_database
 
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "200"))
 BUYERS = 100
 
 
-def start_simulator() -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def simulator(port: int):
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-m", "rxshop.stripe_sim", "--port", str(port), "--latency-ms",
-                             str(LATENCY_MS), "--log-level", "warning"], cwd=repo,
-                            env={**os.environ, "PYTHONPATH": str(repo)})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(url + "/_sim/config", timeout=1)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the simulator did not start")
+    command = [sys.executable, "-m", "rxshop.stripe_sim", "--port", str(port), "--latency-ms", str(LATENCY_MS),
+               "--log-level", "warning"]
+    return serving(command, f"http://127.0.0.1:{port}/_sim/config", cwd=repo,
+                   env={**os.environ, "PYTHONPATH": str(repo)})
 
 
 async def buy_all(api_base: str) -> list[float]:
@@ -58,8 +48,9 @@ async def buy_all(api_base: str) -> list[float]:
 
 
 def main() -> None:
-    proc, url = start_simulator()
-    try:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with simulator(port):
         use_fresh_database(STRIPE_SECRET_KEY="sk_test_bench", STRIPE_API_BASE=url)
         latencies = asyncio.run(buy_all(url))
         sessions = httpx.get(url + "/v1/checkout/sessions", params={"limit": 100},
@@ -68,9 +59,9 @@ def main() -> None:
         print(f"{BUYERS} concurrent Buy ({LATENCY_MS} ms simulated Stripe): p50 {percentile(latencies, 50) / base:.2f}x, "
               f"p95 {percentile(latencies, 95) / base:.2f}x, max {max(latencies) / base:.2f}x the latency; "
               f"{len(sessions)} sessions listed (page of 100)")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    met = check("p95 / latency", percentile(latencies, 95) / base, 5) & check("sessions", len(sessions), BUYERS,
+                                                                              at_least=True)
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,13 @@ import asyncio
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import stripe
 from _http import post_all
-from _support import free_port, percentile, use_fresh_database
+from _support import check, free_port, percentile, serving, use_fresh_database
 
 SECRET = "whsec_bench_" + secrets.token_hex(8)
 N_EVENTS = 1000
@@ -54,23 +52,14 @@ def signed(event: dict) -> tuple[bytes, dict[str, str]]:
     return payload.encode(), {"Stripe-Signature": f"t={now},v1={signature}", "Content-Type": "application/json"}
 
 
-def serve_webhook_endpoint() -> tuple[subprocess.Popen, str]:
+def webhook_endpoint(port: int):
     """The endpoint in its own process (uvicorn, one worker), as in production: the load generator here
     must not share a GIL with the server it measures."""
-    port = free_port()
     bench = Path(__file__).resolve().parent
-    env = {**os.environ, "PYTHONPATH": f"{bench.parent}:{bench}"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "webhook_server:app", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], env=env, cwd=bench)
-    url = f"http://127.0.0.1:{port}/stripe/webhook"
-    for _ in range(100):
-        try:
-            httpx.post(url, content=b"{}", timeout=1)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the webhook endpoint did not start")
+    command = [sys.executable, "-m", "uvicorn", "webhook_server:app", "--port", str(port), "--log-level", "warning",
+               "--no-access-log"]
+    return serving(command, f"http://127.0.0.1:{port}/stripe/webhook", cwd=bench,
+                   env={**os.environ, "PYTHONPATH": f"{bench.parent}:{bench}"})
 
 
 def main() -> None:
@@ -79,20 +68,22 @@ def main() -> None:
     sessions = make_orders(N_EVENTS)
     events = [{"id": "evt_" + secrets.token_hex(12), "object": "event", "type": "checkout.session.completed",
                "created": int(time.time()), "data": {"object": s}} for s in sessions]
-    proc, url = serve_webhook_endpoint()
-    try:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/stripe/webhook"
+    with webhook_endpoint(port):
         elapsed, latencies, statuses = asyncio.run(post_all(url, [signed(e) for e in events], CONCURRENCY))
         assert statuses.count(200) == len(events), f"not all recorded: {sorted(set(statuses))}"
+        met = check("fulfilments/s", len(events) / elapsed, 150, at_least=True)
+        met &= check("fulfil p95 ms", percentile(latencies, 95) * 1000, 250)
         print(f"webhook ingest (fulfil): {len(events) / elapsed:,.0f} events/s, "
               f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms "
               f"({len(events)} events, {CONCURRENCY} concurrent)")
         elapsed, latencies, statuses = asyncio.run(post_all(url, [signed(e) for e in events[:500]], CONCURRENCY))
         assert statuses.count(200) == 500
+        met &= check("duplicates/s", 500 / elapsed, 500, at_least=True)
         print(f"webhook ingest (duplicates): {500 / elapsed:,.0f} events/s, "
               f"p95 {percentile(latencies, 95) * 1000:.1f} ms")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -27,13 +27,11 @@ from rxshop.orders import (
     UNKNOWN_ORDER,
     UNKNOWN_SESSION,
     apply_stripe_event,
-    attach_checkout_session,
     checkout_from_dict,
-    create_pending_order,
     fulfill_checkout,
     get_order,
 )
-from tests.fixtures.db import checkout_for, sample_cart, session_json
+from tests.fixtures.db import attached_order, checkout_for, session_json
 
 VISITOR = "visitor-a"
 _counter = iter(range(1, 1_000_000))
@@ -41,12 +39,7 @@ _counter = iter(range(1, 1_000_000))
 
 @pytest.fixture
 def order(session):
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
-    assert attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_test_" + order.id[4:], url="https://pay.example/x",
-        expires_at=datetime.now(UTC) + timedelta(minutes=30),
-    )
-    return get_order(session=session, order_id=order.id, visitor_id=VISITOR)
+    return attached_order(session, VISITOR)
 
 
 def event(session, event_type, obj, event_id=None):

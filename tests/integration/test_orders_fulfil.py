@@ -4,7 +4,7 @@ import dataclasses
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -28,20 +28,14 @@ from rxshop.orders import (
     get_order,
 )
 from rxshop.payments import SessionLine
-from tests.fixtures.db import checkout_for, sample_cart
+from tests.fixtures.db import attached_order, checkout_for, sample_cart
 
 VISITOR = "visitor-a"
 
 
 @pytest.fixture
 def order(session):
-    """A pending order bound to its open Checkout Session, as the Buy button leaves it."""
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
-    assert attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_test_" + order.id[4:], url="https://pay.example/x",
-        expires_at=datetime.now(UTC) + timedelta(minutes=30),
-    )
-    return get_order(session=session, order_id=order.id, visitor_id=VISITOR)
+    return attached_order(session, VISITOR)
 
 
 def _stored(session, order_id):
