@@ -17,7 +17,13 @@ from rxshop import orders
 from rxshop.cart import price_cart
 from rxshop.db import new_session, run_sync
 from rxshop.orders import OrderView
-from rxshop.payments import CheckoutGateway, CheckoutLineRequest, SessionNotFound
+from rxshop.payments import (
+    CheckoutGateway,
+    CheckoutLineRequest,
+    PaymentError,
+    PaymentUnavailable,
+    SessionNotFound,
+)
 from rxshop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,8 @@ async def start_checkout(
     if cart.is_empty:
         raise CheckoutRefused("Your cart is empty: choose at least one product first.")
     now = time.time() if now is None else now
+    # Fixed with the order, so a retried request carries the very same parameters as the first.
+    planned_expiry = datetime.fromtimestamp(int(now) + SESSION_LIFETIME_SECONDS, UTC)
 
     def find_or_create() -> tuple[OrderView, bool]:
         with new_session() as session:
@@ -69,25 +77,33 @@ async def start_checkout(
                 session=session, visitor_id=visitor_id, cart=cart, now=datetime.fromtimestamp(now, UTC))
             if reusable is not None:
                 return reusable, True
-            return orders.create_pending_order(session=session, visitor_id=visitor_id, cart=cart), False
+            return orders.create_pending_order(session=session, visitor_id=visitor_id, cart=cart,
+                                               session_expires_at=planned_expiry), False
 
     order, reused = await run_sync(find_or_create)
     if reused and order.checkout_url:
         return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
 
-    expires_at = int(now) + SESSION_LIFETIME_SECONDS
-    checkout = await gateway.create_session(
-        order_id=order.id,
-        lines=[CheckoutLineRequest(name=line.name, unit_amount=line.unit_amount, quantity=line.quantity,
-                                   product_id=line.product_id) for line in cart.lines],
-        currency=cart.currency,
-        # From configuration, never from what the browser reports about itself.
-        success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{settings.app_url}/checkout/cancel",
-        expires_at=expires_at,
-        # Derived from the order: a retry of this very request can never make a second session.
-        idempotency_key=f"rxshop-checkout-{order.id}",
-    )
+    # A new order, or one whose first request timed out: the same key and parameters make Stripe hand
+    # back the session it made then, if it made one, instead of a second one.
+    expires_at = int((order.session_expires_at or planned_expiry).timestamp())
+    try:
+        checkout = await gateway.create_session(
+            order_id=order.id,
+            lines=[CheckoutLineRequest(name=line.name, unit_amount=line.unit_amount, quantity=line.quantity,
+                                       product_id=line.product_id) for line in order.lines],
+            currency=order.currency,
+            # From configuration, never from what the browser reports about itself.
+            success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{settings.app_url}/checkout/cancel",
+            expires_at=expires_at,
+            idempotency_key=f"rxshop-checkout-{order.id}",
+        )
+    except PaymentError as err:
+        if not (isinstance(err, PaymentUnavailable) and err.same_key_may_succeed):
+            await run_sync(_abandon, order.id)
+        raise
+
     if not checkout.url:
         raise SessionNotFound("The payment service returned no checkout page; please try again.")
 
@@ -98,6 +114,11 @@ async def start_checkout(
 
     await run_sync(attach)
     return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
+
+
+def _abandon(order_id: str) -> None:
+    with new_session() as session:
+        orders.abandon_unattached_order(session=session, order_id=order_id)
 
 
 @dataclass(frozen=True)

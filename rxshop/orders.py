@@ -134,6 +134,8 @@ _OUTCOME_FOR_STATUS = {
 
 # How long an open Checkout Session must still live to be handed to the buyer again.
 REUSE_MARGIN = timedelta(minutes=1)
+# Stripe's shortest Checkout Session lifetime (expires_at at least this far ahead when it is created).
+MIN_SESSION_LIFETIME = timedelta(minutes=30)
 
 
 # --- Plain views (no ORM object leaves this module) -------------------------------------------------------
@@ -286,8 +288,14 @@ def _as_utc(value: datetime | int | None) -> datetime | None:
 # --- Creating orders -------------------------------------------------------------------------------------
 
 
-def create_pending_order(*, session: Session, visitor_id: str, cart: Cart) -> OrderView:
-    """A new pending order for this cart, lines priced from the catalog."""
+def create_pending_order(
+    *, session: Session, visitor_id: str, cart: Cart, session_expires_at: datetime | int | None = None
+) -> OrderView:
+    """A new pending order for this cart, lines priced from the catalog.
+
+    `session_expires_at` is the expiry its Checkout Session will be asked for, fixed now so that a retried
+    request carries the very same parameters (Stripe replays a request only for the same key AND params).
+    """
     if not visitor_id:
         raise ValueError("visitor_id is required")
     priced = _reprice(cart)
@@ -301,6 +309,7 @@ def create_pending_order(*, session: Session, visitor_id: str, cart: Cart) -> Or
             currency=priced.currency,
             amount_total=priced.total,
             cart_fingerprint=priced.fingerprint(),
+            session_expires_at=_as_utc(session_expires_at),
             created_at=now,
             updated_at=now,
         )
@@ -322,9 +331,11 @@ def create_pending_order(*, session: Session, visitor_id: str, cart: Cart) -> Or
 
 
 def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: datetime) -> OrderView | None:
-    """This visitor's pending order for the same cart whose Checkout Session is still open.
+    """This visitor's pending order for the same cart whose Checkout Session is (or will be) open long enough.
 
     A second press of Buy (or a second tab) gets the same session back instead of a second payment page.
+    An order whose session request failed in a way that may be retried (a timeout, a dropped connection)
+    comes back without a URL: the caller asks again with the same idempotency key and parameters.
     """
     fingerprint = _reprice(cart).fingerprint()
     with _transaction(session):
@@ -334,14 +345,28 @@ def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: d
                 Order.visitor_id == visitor_id,
                 Order.status == PENDING,
                 Order.cart_fingerprint == fingerprint,
-                Order.stripe_session_id.is_not(None),
-                Order.checkout_url.is_not(None),
-                Order.session_expires_at > now + REUSE_MARGIN,
+                sa.or_(
+                    sa.and_(Order.checkout_url.is_not(None), Order.session_expires_at > now + REUSE_MARGIN),
+                    # Stripe wants expires_at >= 30 min ahead: past that, a retry needs a new order.
+                    sa.and_(Order.stripe_session_id.is_(None), Order.session_expires_at > now + MIN_SESSION_LIFETIME),
+                ),
             )
             .order_by(Order.created_at.desc(), Order.id.desc())
             .execution_options(populate_existing=True)
         ).first()
         return _view_of(session, order) if order is not None else None
+
+
+def abandon_unattached_order(*, session: Session, order_id: str) -> bool:
+    """Give up a pending order that never got its session (Stripe refused it or answered 5xx, and retrying
+    its key would only replay that answer); the next Buy makes a new order. True if given up now."""
+    with _transaction(session):
+        result = session.exec(
+            sa.update(Order)
+            .where(Order.id == order_id, Order.status.in_(sources_of(EXPIRED)), Order.stripe_session_id.is_(None))
+            .values(status=EXPIRED, updated_at=utcnow())
+        )
+        return result.rowcount == 1
 
 
 def attach_checkout_session(

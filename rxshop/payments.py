@@ -65,7 +65,15 @@ class PaymentError(Exception):
 
 
 class PaymentUnavailable(PaymentError):
-    """Stripe could not be reached or was overloaded; the same request may be retried safely."""
+    """Stripe could not be reached, was overloaded or failed; trying again later may work.
+
+    `same_key_may_succeed`: False after a 5xx, which Stripe stores under the idempotency key and replays,
+    so a retry needs a new key; True after a timeout, dropped connection or 429 (nothing stored).
+    """
+
+    def __init__(self, message: str, *, same_key_may_succeed: bool = True):
+        super().__init__(message)
+        self.same_key_may_succeed = same_key_may_succeed
 
 
 class PaymentRejected(PaymentError):
@@ -92,7 +100,7 @@ def _translate(err: stripe.StripeError) -> PaymentError:
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)):
         return PaymentUnavailable(_UNAVAILABLE)
     if isinstance(err, stripe.APIError) or (err.http_status or 0) >= 500:
-        return PaymentUnavailable(_UNAVAILABLE)
+        return PaymentUnavailable(_UNAVAILABLE, same_key_may_succeed=False)
     return PaymentRejected(_REJECTED)
 
 

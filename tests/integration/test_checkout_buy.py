@@ -199,3 +199,50 @@ async def test_20_concurrent_buys_by_20_visitors_are_distinct_and_attached(shop:
     sessions = {s.id: s for s in shop.sim_sessions()}
     assert set(sessions) == {o.stripe_session_id for o in orders.values()}
     assert all(sessions[o.stripe_session_id].client_reference_id == o.id for o in orders.values())
+
+
+async def test_after_a_dropped_connection_buy_asks_again_with_the_same_order_and_key(shop: Shop) -> None:
+    """Stripe may have made the session before the connection dropped: the same key and parameters make it
+    hand that session back. The simulator made none here, so the retry makes it, for the same order."""
+    visitor = new_visitor()
+    shop.sim.control("faults", {"kind": "drop", "count": 1})
+    with pytest.raises(PaymentUnavailable) as raised:
+        await shop.buy(visitor, CART)
+    assert raised.value.same_key_may_succeed
+    [waiting] = shop.orders()
+    assert waiting.status == PENDING and waiting.stripe_session_id is None
+
+    retried = await shop.buy(visitor, CART)
+
+    assert retried.order_id == waiting.id and len(shop.orders()) == 1
+    assert [s.id for s in shop.sim_sessions()] == [session_id_of(retried.url)]
+
+
+async def test_after_a_500_buy_gives_the_order_up_and_the_retry_makes_a_new_one(shop: Shop) -> None:
+    """Stripe stores a 500 under its idempotency key and replays it: that key is never used again."""
+    visitor = new_visitor()
+    shop.sim.control("faults", {"kind": "500", "count": 1})
+    with pytest.raises(PaymentUnavailable) as raised:
+        await shop.buy(visitor, CART)
+    assert not raised.value.same_key_may_succeed
+    [given_up] = shop.orders()
+    assert given_up.status == "expired" and given_up.stripe_session_id is None
+
+    retried = await shop.buy(visitor, CART)
+
+    assert retried.order_id != given_up.id
+    assert [s.client_reference_id for s in shop.sim_sessions()] == [retried.order_id]
+
+
+async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_expiry_too_close(shop: Shop) -> None:
+    visitor = new_visitor()
+    shop.sim.control("faults", {"kind": "drop", "count": 1})
+    with pytest.raises(PaymentUnavailable):
+        await shop.buy(visitor, CART)
+    [waiting] = shop.orders()
+
+    # Two minutes later its planned expiry is under Stripe's 30-minute minimum: a new order it is.
+    later = await start_checkout(visitor_id=visitor, quantities=CART, gateway=shop.gateway, settings=shop.settings,
+                                 now=time.time() + 120)
+
+    assert later.order_id != waiting.id and later.reused is False
