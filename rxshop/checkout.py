@@ -73,12 +73,9 @@ async def start_checkout(
 
     def find_or_create() -> tuple[OrderView, bool]:
         with new_session() as session:
-            reusable = orders.find_reusable_order(
-                session=session, visitor_id=visitor_id, cart=cart, now=datetime.fromtimestamp(now, UTC))
-            if reusable is not None:
-                return reusable, True
-            return orders.create_pending_order(session=session, visitor_id=visitor_id, cart=cart,
-                                               session_expires_at=planned_expiry), False
+            return orders.find_or_create_pending_order(
+                session=session, visitor_id=visitor_id, cart=cart, now=datetime.fromtimestamp(now, UTC),
+                session_expires_at=planned_expiry)
 
     order, reused = await run_sync(find_or_create)
     if reused and order.checkout_url:

@@ -43,6 +43,9 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+UNATTACHED_PENDING = sa.text("status = 'pending' AND stripe_session_id IS NULL")
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
@@ -51,6 +54,10 @@ class Order(SQLModel, table=True):
         # "My orders", newest first, and the stale-order sweep.
         sa.Index("ix_orders_visitor_id_created_at", "visitor_id", "created_at"),
         sa.Index("ix_orders_status_session_expires_at", "status", "session_expires_at"),
+        # At most one pending order per visitor and cart still waiting for its Checkout Session: two tabs
+        # pressing Buy at once share one order, hence one idempotency key, hence one session.
+        sa.Index("uq_orders_unattached_pending_cart", "visitor_id", "cart_fingerprint", unique=True,
+                 sqlite_where=UNATTACHED_PENDING, postgresql_where=UNATTACHED_PENDING),
     )
 
     id: str = Field(default_factory=new_order_id, primary_key=True, max_length=40)

@@ -357,6 +357,38 @@ def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: d
         return _view_of(session, order) if order is not None else None
 
 
+def find_or_create_pending_order(
+    *, session: Session, visitor_id: str, cart: Cart, now: datetime, session_expires_at: datetime
+) -> tuple[OrderView, bool]:
+    """The order a press of Buy pays for: this visitor's reusable order for this cart, or a new one.
+
+    Returns (order, reused). Two presses at the same moment (two tabs) get the same order: the database
+    allows one unattached pending order per visitor and cart (a partial unique index), and the loser of
+    that race takes the winner's order, whose session it then asks Stripe for with the same key.
+    """
+    fingerprint = _reprice(cart).fingerprint()
+    for _attempt in range(3):
+        reusable = find_reusable_order(session=session, visitor_id=visitor_id, cart=cart, now=now)
+        if reusable is not None:
+            return reusable, True
+        with _transaction(session):
+            # An unattached order for this cart too old to ask Stripe for again would block the index.
+            session.exec(
+                sa.update(Order)
+                .where(Order.visitor_id == visitor_id, Order.cart_fingerprint == fingerprint,
+                       Order.status == PENDING, Order.stripe_session_id.is_(None),
+                       sa.or_(Order.session_expires_at.is_(None),
+                              Order.session_expires_at <= now + MIN_SESSION_LIFETIME))
+                .values(status=EXPIRED, updated_at=now)
+            )
+        try:
+            return create_pending_order(session=session, visitor_id=visitor_id, cart=cart,
+                                        session_expires_at=session_expires_at), False
+        except IntegrityError:
+            continue  # another press made it first: take that one
+    raise RuntimeError(f"could not find or create a pending order for visitor {visitor_id[:8]}")
+
+
 def abandon_unattached_order(*, session: Session, order_id: str) -> bool:
     """Give up a pending order that never got its session (Stripe refused it or answered 5xx, and retrying
     its key would only replay that answer); the next Buy makes a new order. True if given up now."""

@@ -246,3 +246,14 @@ async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_exp
                                  now=time.time() + 120)
 
     assert later.order_id != waiting.id and later.reused is False
+
+
+async def test_five_tabs_of_one_visitor_pressing_buy_at_once_share_one_order_and_one_session(shop: Shop) -> None:
+    visitor = new_visitor()
+    results = await asyncio.gather(*(shop.buy(visitor, CART) for _ in range(5)), return_exceptions=True)
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len({r.order_id for r in results}) == 1 and len({r.url for r in results}) == 1
+    [order] = shop.orders()
+    assert order.stripe_session_id == session_id_of(results[0].url)
+    assert [s.id for s in shop.sim_sessions()] == [order.stripe_session_id]

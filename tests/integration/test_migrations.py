@@ -7,6 +7,7 @@ import sys
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import rxshop.models  # noqa: F401  (the tables the migrations must match)
@@ -30,7 +31,8 @@ def test_upgrade_head_matches_the_models(db_url):
     if engine.dialect.name == "postgresql":
         assert inspector.default_schema_name.startswith("rxshop_test_")  # the test's own schema
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0001"
+        head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == head
     assert _differences(engine, SQLModel.metadata) == []
 
 
@@ -74,3 +76,27 @@ def test_the_alembic_cli_takes_the_url_from_settings(tmp_path):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"  # made through rxshop.db
     finally:
         engine.dispose()
+
+
+def test_0002_keeps_only_the_newest_unattached_pending_order_per_cart(db_url):
+    """Databases from before the one-unattached-order index may hold duplicates: the upgrade gives them up."""
+    engine = get_engine(db_url)
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    rows = [("ord_old", "2026-11-01 10:00:00+00:00", "pending", None), ("ord_new", "2026-11-01 10:05:00+00:00",
+            "pending", None), ("ord_paid", "2026-11-01 09:00:00+00:00", "paid", "cs_test_paid"),
+            ("ord_other_visitor", "2026-11-01 09:00:00+00:00", "pending", None)]
+    with engine.begin() as conn:
+        for order_id, created, status, session_id in rows:
+            conn.execute(sa.text(
+                "INSERT INTO orders (id, visitor_id, status, currency, amount_total, amount_refunded, cart_fingerprint,"
+                " stripe_session_id, created_at, updated_at) VALUES (:id, :visitor, :status, 'usd', 1800, 0,"
+                " 'usd:mugx1@1800', :session_id, :created, :created)"),
+                {"id": order_id, "visitor": "v2" if order_id == "ord_other_visitor" else "v1", "status": status,
+                 "session_id": session_id, "created": created})
+    migrate(db_url)
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(sa.text("SELECT id, status FROM orders")).all())
+    assert statuses == {"ord_old": "expired", "ord_new": "pending", "ord_paid": "paid", "ord_other_visitor": "pending"}

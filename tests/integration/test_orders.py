@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import select
 
 from rxshop.cart import Cart, CartLine, price_cart
@@ -19,6 +19,7 @@ from rxshop.orders import (
     attach_checkout_session,
     create_pending_order,
     expire_stale_orders,
+    find_or_create_pending_order,
     find_order_by_session,
     find_reusable_order,
     fulfill_checkout,
@@ -56,7 +57,7 @@ def test_create_pending_order_copies_prices_and_lines(session):
 
 
 def test_order_ids_are_random(session):
-    ids = {create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart()).id for _ in range(20)}
+    ids = {create_pending_order(session=session, visitor_id=f"visitor-{i}", cart=sample_cart()).id for i in range(20)}
     assert len(ids) == 20
 
 
@@ -101,7 +102,9 @@ def test_one_session_cannot_belong_to_two_orders(session):
 def test_find_reusable_order_returns_the_open_session_for_the_same_cart(session):
     now = datetime.now(UTC)
     cart = sample_cart()
-    unattached = create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
+    other_cart = price_cart({"mug": 2})
+    unattached = create_pending_order(session=session, visitor_id=VISITOR, cart=other_cart)
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=other_cart, now=now) is None  # no expiry
     assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
 
     order = _attached(session, cart=cart)
@@ -114,6 +117,43 @@ def test_find_reusable_order_returns_the_open_session_for_the_same_cart(session)
     assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=order.session_expires_at - REUSE_MARGIN / 2) is None
     fulfill_checkout(session=session, checkout=checkout_for(order))
     assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
+
+
+def test_an_unattached_order_is_reusable_while_stripe_would_still_accept_its_expiry(session):
+    """Buy timed out: a retry asks again for that order's session, while its planned expiry is >= 30 min away."""
+    now = datetime.now(UTC)
+    cart = sample_cart()
+    waiting = create_pending_order(session=session, visitor_id=VISITOR, cart=cart,
+                                   session_expires_at=now + timedelta(minutes=31))
+    found = find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now)
+    assert found is not None and found.id == waiting.id and found.checkout_url is None
+    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now + timedelta(minutes=2)) is None
+
+
+def test_one_unattached_pending_order_per_visitor_and_cart(session):
+    """The database itself refuses a second one (two tabs pressing Buy at once share one order)."""
+    cart = sample_cart()
+    create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
+    with pytest.raises(IntegrityError):
+        create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
+    create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 5}))  # another cart
+    create_pending_order(session=session, visitor_id="visitor-b", cart=cart)  # another visitor
+
+
+def test_find_or_create_gives_up_an_unattached_order_too_old_to_retry(session):
+    now = datetime.now(UTC)
+    cart = sample_cart()
+    first, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=now,
+                                                 session_expires_at=now + timedelta(minutes=31))
+    assert not reused
+    again, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=now,
+                                                 session_expires_at=now + timedelta(minutes=31))
+    assert reused and again.id == first.id
+    later = now + timedelta(minutes=5)
+    fresh, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=later,
+                                                 session_expires_at=later + timedelta(minutes=31))
+    assert not reused and fresh.id != first.id
+    assert get_order(session=session, order_id=first.id, visitor_id=VISITOR).status == EXPIRED
 
 
 def test_find_reusable_order_skips_orders_no_longer_pending(session):
@@ -145,7 +185,7 @@ def test_expire_stale_orders(session):
 
 
 def test_list_orders_pages_newest_first_with_lines(session):
-    made = [create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 1 + i % 3})) for i in range(25)]
+    made = [_attached(session, cart=price_cart({"mug": 1 + i % 3})) for i in range(25)]
     create_pending_order(session=session, visitor_id="visitor-b", cart=sample_cart())
 
     first = list_orders(session=session, visitor_id=VISITOR, limit=10)
