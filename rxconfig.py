@@ -19,7 +19,11 @@ config = rx.Config(
     api_url=settings.backend_url,
     deploy_url=settings.app_url,
     telemetry_enabled=False,
-    plugins=[rx.plugins.RadixThemesPlugin()],
-    disable_plugins=["reflex_base.plugins.sitemap.SitemapPlugin"],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="orange", gray_color="sand", radius="large", appearance="inherit")
+        )
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
     show_built_with_reflex=False,
 )

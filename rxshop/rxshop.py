@@ -20,6 +20,7 @@ from rxshop.state.visitor import VisitorState
 from rxshop.webhooks import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("alembic").setLevel(logging.WARNING)  # Reflex's start-up schema check is chatty
 
 
 def backend_routes() -> Starlette:
@@ -38,7 +39,6 @@ def backend_routes() -> Starlette:
 
 
 app = rx.App(
-    theme=rx.theme(accent_color="orange", gray_color="sand", radius="large", appearance="inherit"),
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     api_transformer=backend_routes(),
