@@ -15,7 +15,7 @@ from rxshop.state.visitor import VisitorState
 
 log = logging.getLogger(__name__)
 
-_FOUND = ("fulfilled", "already_paid", "processing", "failed", "expired", "refunded", "not_paid")
+_FOUND = ("fulfilled", "already_paid", "processing", "failed", "expired", "not_paid")
 
 
 class ReturnState(rx.State):
@@ -95,7 +95,9 @@ def checkout_success() -> rx.Component:
             rx.box(rx.match(
                 ReturnState.outcome,
                 ("", rx.hstack(rx.spinner(), rx.text("Checking your payment with Stripe…"), align="center")),
-                ("not_found", _message("Checkout not found", "We could not find that checkout.",
+                ("not_found", _message("Checkout not found",
+                                       "We could not find that checkout in this browser. If you paid, your order "
+                                       "is safe and shows in My Orders in the browser you ordered from.",
                                        rx.link("Go to the shop", href="/", high_contrast=True))),
                 ("mismatch", _message("We could not confirm this payment",
                                       "Something about this checkout did not match your order, so we did not "
