@@ -3,11 +3,23 @@
 import logging
 
 import reflex as rx
-from reflex.utils.prerequisites import get_and_validate_app
 
+from rxshop import webhooks
 from rxshop.state.orders import OrdersState, visitor_token
 
 log = logging.getLogger(__name__)
+
+_app: rx.App | None = None
+
+
+def start_live_updates(app: rx.App) -> None:
+    """Lifespan task of the running app: from now on order changes reach the visitors' open tabs.
+
+    Wired at start-up, not at import, so importing the app (tests, tools) changes nothing.
+    """
+    global _app
+    _app = app
+    webhooks.order_listener = publish_orders_changed
 
 
 async def publish_orders_changed(visitor_id: str) -> None:
@@ -15,10 +27,11 @@ async def publish_orders_changed(visitor_id: str) -> None:
 
     Best effort: the database already holds the truth, and a tab reads it again on its next load.
     """
+    if _app is None:
+        return
     try:
-        app = get_and_validate_app().app
         token = rx.BaseStateToken(ident=visitor_token(visitor_id), cls=OrdersState)
-        async with app.modify_state(token) as root:
+        async with _app.modify_state(token) as root:
             state = await root.get_state(OrdersState)
             await state._refresh(visitor_id)
     except Exception:

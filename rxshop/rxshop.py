@@ -6,9 +6,8 @@ import reflex as rx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from rxshop import webhooks
 from rxshop.housekeeping import expire_stale_orders_forever
-from rxshop.live import publish_orders_changed
+from rxshop.live import start_live_updates
 from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
@@ -21,6 +20,14 @@ from rxshop.webhooks import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("alembic").setLevel(logging.WARNING)  # Reflex's start-up schema check is chatty
+
+
+def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
+    """Any unexpected error in an event handler: the details go to the log, the browser gets a plain
+    sentence (Reflex's default names the exception outside production)."""
+    logging.getLogger("rxshop").error("Unhandled error in an event handler", exc_info=exception)
+    return rx.toast.error("Something went wrong on our side. Nothing was charged; please try again.",
+                          id="backend_error", position="top-center")
 
 
 def backend_routes() -> Starlette:
@@ -42,10 +49,11 @@ app = rx.App(
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     api_transformer=backend_routes(),
+    backend_exception_handler=show_friendly_error,
 )
 
 app.register_lifespan_task(expire_stale_orders_forever)
-webhooks.order_listener = publish_orders_changed
+app.register_lifespan_task(start_live_updates)
 
 _visit = [VisitorState.ensure]
 app.add_page(index, route="/", title="rxshop: small goods for slow mornings",

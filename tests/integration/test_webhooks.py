@@ -484,9 +484,11 @@ async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None
 
 async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
         webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After recording, the endpoint hands the visitor to `order_listener`, which the app module sets to
-    rxshop.live.publish_orders_changed; here it is wired the same way, with no Reflex app running. The push
-    imports the app, finds no open tab (or no event context) and ends in a log line, never in Stripe's answer."""
+    """After recording, the endpoint hands the visitor to `order_listener`, which the app's start-up
+    (rxshop.live.start_live_updates) sets to publish_orders_changed; here it is wired the same way, with the
+    app imported but not running. The push finds no open tab (or no running app) and ends in a log line,
+    never in Stripe's answer."""
+    from rxshop import live
     from rxshop.live import publish_orders_changed
 
     notified: list[str] = []
@@ -495,10 +497,13 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
         notified.append(visitor_id)
         await publish_orders_changed(visitor_id)
 
-    # Import the app first, as production does: importing it wires its own listener, which would replace ours.
-    monkeypatch.setattr(webhook_module, "order_listener", None)
-    import rxshop.rxshop  # noqa: F401
+    # Start-up as production does it, then our noting listener around the app's own.
+    import rxshop.rxshop
 
+    monkeypatch.setattr(webhook_module, "order_listener", None)
+    monkeypatch.setattr(live, "_app", None)
+    live.start_live_updates(rxshop.rxshop.app)
+    assert webhook_module.order_listener is publish_orders_changed
     monkeypatch.setattr(webhook_module, "order_listener", listener)
     caplog.set_level(logging.INFO)
     purchases = [await webhook_shop.buy() for _ in range(3)]

@@ -64,3 +64,25 @@ def test_visitor_id_is_replaced_when_missing_or_tampered():
     good = state.visitor_id
     state.ensure()
     assert state.visitor_id == good
+
+
+def test_unexpected_errors_reach_the_browser_as_a_plain_sentence(caplog):
+    from rxshop.rxshop import show_friendly_error
+
+    try:
+        raise KeyError("orders.secret_column")
+    except KeyError as err:
+        event = show_friendly_error(err)
+    shown = str(event)
+    assert "Something went wrong on our side" in shown
+    assert "KeyError" not in shown and "secret_column" not in shown and "Traceback" not in shown
+    assert "secret_column" in caplog.text  # the details are in the log
+
+
+def test_importing_the_app_wires_nothing_until_it_starts():
+    """Live pushes are connected by the running app's start-up, so tests and tools can import it freely."""
+    import rxshop.rxshop
+    from rxshop import live, webhooks
+
+    assert webhooks.order_listener is None and live._app is None
+    assert live.start_live_updates in rxshop.rxshop.app._lifespan_tasks
