@@ -80,6 +80,14 @@ class PaymentResult:
     card: cards.TestCard | None = None
 
 
+def _find(objects: dict[str, dict[str, Any]], kind: str, object_id: str, param: str) -> dict[str, Any]:
+    """The object with this id, or Stripe's 404 `resource_missing` for it."""
+    found = objects.get(object_id)
+    if found is None:
+        raise no_such(kind, object_id, param=param)
+    return found
+
+
 class Store:
     def __init__(self, clock: Clock, public_url: str, emit: Emit) -> None:
         self.clock = clock
@@ -102,34 +110,19 @@ class Store:
     # ---- lookups --------------------------------------------------------------------------------------
 
     def session(self, session_id: str, *, param: str = "id") -> dict[str, Any]:
-        found = self.sessions.get(session_id)
-        if found is None:
-            raise no_such("checkout.session", session_id, param=param)
-        return found
+        return _find(self.sessions, "checkout.session", session_id, param)
 
     def payment_intent(self, intent_id: str, *, param: str = "id") -> dict[str, Any]:
-        found = self.payment_intents.get(intent_id)
-        if found is None:
-            raise no_such("payment_intent", intent_id, param=param)
-        return found
+        return _find(self.payment_intents, "payment_intent", intent_id, param)
 
     def charge(self, charge_id: str, *, param: str = "id") -> dict[str, Any]:
-        found = self.charges.get(charge_id)
-        if found is None:
-            raise no_such("charge", charge_id, param=param)
-        return found
+        return _find(self.charges, "charge", charge_id, param)
 
     def refund(self, refund_id: str, *, param: str = "id") -> dict[str, Any]:
-        found = self.refunds.get(refund_id)
-        if found is None:
-            raise no_such("refund", refund_id, param=param)
-        return found
+        return _find(self.refunds, "refund", refund_id, param)
 
     def product(self, product_id: str) -> dict[str, Any]:
-        found = self.products.get(product_id)
-        if found is None:
-            raise no_such("product", product_id)
-        return found
+        return _find(self.products, "product", product_id, "id")
 
     def sessions_newest_first(self) -> list[dict[str, Any]]:
         return list(reversed(self.sessions.values()))
