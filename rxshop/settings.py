@@ -1,6 +1,8 @@
 """Typed settings, read once from the environment and `.env` (python-dotenv), validated with clear messages.
 
 No reflex import: rxconfig.py, the app, the CLI and the tests all read settings through here.
+A frozen dataclass and python-dotenv rather than pydantic-settings: nine values do not need another
+dependency, and every message is worded for the person fixing their `.env`.
 """
 
 from __future__ import annotations
