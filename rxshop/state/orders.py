@@ -64,7 +64,7 @@ class OrdersState(rx.SharedState):
     @rx.event
     async def go_to_page(self, page: int):
         """Pagination; the page number comes from the browser, so it is checked."""
-        if isinstance(page, bool) or not isinstance(page, int) or page < 0 or page > self.page_count:
+        if isinstance(page, bool) or not isinstance(page, int) or page < 0 or page >= self.page_count:
             return
         self.page = page
         await self._refresh()
