@@ -86,3 +86,13 @@ def test_importing_the_app_wires_nothing_until_it_starts():
 
     assert webhooks.order_listener is None and live._app is None
     assert live.start_live_updates in rxshop.rxshop.app._lifespan_tasks
+
+
+@pytest.mark.parametrize("page", ["1", -1, 1.0, True, None, 1, 10**9])
+async def test_a_forged_page_number_changes_nothing(page):
+    """One page of orders (none yet): every other page number, and every non-integer, is refused."""
+    from rxshop.state.orders import OrdersState
+
+    state = OrdersState(_reflex_internal_init=True)
+    await state.go_to_page(page)
+    assert state.page == 0 and state.orders == []
