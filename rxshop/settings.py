@@ -20,7 +20,9 @@ from dotenv import dotenv_values
 SIMULATOR_SECRET_KEY = "sk_test_rxshop_simulator"
 # Where the built-in simulator is mounted inside the shop's own backend.
 SIMULATOR_MOUNT = "/stripe-sim"
-DEFAULT_DATABASE_URL = "sqlite:///rxshop.db"
+# In a hidden folder: `reflex run` reloads the backend when a file beside the app changes, and SQLite's
+# -wal/-shm files change on every write (Reflex ignores *.db and hidden folders, not *.db-wal).
+DEFAULT_DATABASE_URL = "sqlite:///.data/rxshop.db"
 DEFAULT_APP_URL = "http://localhost:3000"
 DEFAULT_BACKEND_URL = "http://localhost:8000"
 

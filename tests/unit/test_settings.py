@@ -11,7 +11,7 @@ def test_no_keys_means_the_built_in_simulator_with_a_fresh_shared_secret():
     assert one.stripe_api_base == "http://localhost:8000" + SIMULATOR_MOUNT
     assert one.stripe_secret_key.startswith("sk_test_")
     assert one.stripe_webhook_secret.startswith("whsec_") and one.stripe_webhook_secret != two.stripe_webhook_secret
-    assert one.database_url == "sqlite:///rxshop.db" and one.redis_url is None
+    assert one.database_url == "sqlite:///.data/rxshop.db" and one.redis_url is None
     assert one.webhook_url == "http://localhost:8000/stripe/webhook"
 
 

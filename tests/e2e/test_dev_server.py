@@ -1,0 +1,90 @@
+"""`reflex run` as `make run` starts it: dev server, frontend and backend on two ports, built-in simulator.
+
+Runs in a private copy of the app, so its .web/ never meets the production build the other tests serve.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, REPO, Shop, app_env, free_port, stop, visitor_id_of
+from tests.e2e.deployment import APP_SOURCES
+
+
+def wait_for(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+    """Until `url` answers 200 (the dev server compiles the frontend on its first start)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reflex run exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up:\n{log_path.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def dev_shop(tmp_path_factory) -> Iterator[Shop]:
+    app_dir = tmp_path_factory.mktemp("dev") / "app"
+    app_dir.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-*")
+    for name in APP_SOURCES:  # bun comes from the repository's .tools/ on PATH (app_env)
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, app_dir / name, ignore=ignore)
+        else:
+            shutil.copy2(source, app_dir / name)
+    frontend, backend = free_port(), free_port()
+    db_path = app_dir / ".data" / "rxshop.db"  # the default DATABASE_URL, as `make run` has it
+    env = app_env(APP_URL=f"http://127.0.0.1:{frontend}", BACKEND_URL=f"http://127.0.0.1:{backend}")
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "rxshop", "migrate"], cwd=app_dir, env=env, check=True, capture_output=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "dev-server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "reflex"), "run", "--frontend-port", str(frontend),
+             "--backend-port", str(backend)],
+            cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{backend}/ping", proc, log_path)
+        wait_for(f"http://127.0.0.1:{frontend}/", proc, log_path)
+        yield Shop(url=f"http://127.0.0.1:{frontend}", db_path=db_path, log_path=log_path)
+    finally:
+        stop(proc)
+
+
+def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_shop: Shop):
+    """Also a guard for the default database's place: a SQLite file beside the app made the dev server
+    reload on every write (its -wal file), and the Buy redirect was lost in the reload."""
+    page.goto(dev_shop.url + "/")
+    visitor = visitor_id_of(page)
+    page.get_by_label("Increase quantity of Canvas Tote").click()
+    expect(page.locator("#cart-total")).to_have_text("$24.00")
+    page.get_by_role("button", name="Buy").click()
+
+    # The built-in simulator lives on the backend's port: another origin, as Stripe is.
+    page.wait_for_url(re.compile(r":\d+/stripe-sim/pay/cs_test_"))
+    assert not page.url.startswith(dev_shop.url)
+    page.get_by_label("Email").fill("buyer@example.com")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay", exact=True).click()
+
+    page.wait_for_url(re.compile(re.escape(dev_shop.url) + r"/checkout/success/?\?session_id=cs_test_"))
+    expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
+    assert [(row["status"], row["amount_total"]) for row in dev_shop.orders(visitor)] == [("paid", 2400)]
+    assert dev_shop.log_path.read_text().count("Compiling") == 1  # no hot reload along the way
