@@ -56,9 +56,10 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
     )
 
 
-def order_list(highlight_id: rx.Var | str = "") -> rx.Component:
+def order_list(highlight_id: rx.Var | str = "", *, with_heading: bool = True) -> rx.Component:
+    """The list, in a section named by its heading (the page's own h1 when `with_heading` is False)."""
     return rx.el.section(
-        rx.heading("My Orders", as_="h2", size="5", id="my-orders-heading"),
+        rx.heading("My Orders", as_="h2", size="5", id="my-orders-heading") if with_heading else rx.fragment(),
         rx.cond(
             ~OrdersState.loaded,
             rx.hstack(rx.spinner(), rx.text("Loading your orders…"), align="center"),
