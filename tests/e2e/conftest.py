@@ -69,18 +69,24 @@ def app_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+def wait_until_answering(urls: list[str], proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+    """Until every URL answers 200 (a first start compiles the frontend), or the app exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the app exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
         try:
-            if httpx.get(f"{url}/ping", timeout=2).status_code == 200 and httpx.get(url, timeout=5).status_code == 200:
+            if all(httpx.get(url, timeout=5).status_code == 200 for url in urls):
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"the app did not come up at {url}:\n{log_path.read_text()[-4000:]}")
+    raise RuntimeError(f"the app did not come up at {urls}:\n{log_path.read_text()[-4000:]}")
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+    """The single-port app: backend /ping and the pages, on one URL."""
+    wait_until_answering([f"{url}/ping", url], proc, log_path, timeout)
 
 
 def stop(proc: subprocess.Popen) -> None:

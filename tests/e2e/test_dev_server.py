@@ -9,31 +9,24 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Shop, app_env, free_port, stop, visitor_id_of
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    REPO,
+    Shop,
+    app_env,
+    free_port,
+    stop,
+    visitor_id_of,
+    wait_until_answering,
+)
 from tests.e2e.deployment import APP_SOURCES
-
-
-def wait_for(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
-    """Until `url` answers 200 (the dev server compiles the frontend on its first start)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"reflex run exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up:\n{log_path.read_text()[-4000:]}")
+from tests.e2e.test_purchase import pay_on_hosted_page
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +54,7 @@ def dev_shop(tmp_path_factory) -> Iterator[Shop]:
             cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
-        wait_for(f"http://127.0.0.1:{backend}/ping", proc, log_path)
-        wait_for(f"http://127.0.0.1:{frontend}/", proc, log_path)
+        wait_until_answering([f"http://127.0.0.1:{backend}/ping", f"http://127.0.0.1:{frontend}/"], proc, log_path)
         yield Shop(url=f"http://127.0.0.1:{frontend}", db_path=db_path, log_path=log_path)
     finally:
         stop(proc)
@@ -80,9 +72,7 @@ def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_sho
     # The built-in simulator lives on the backend's port: another origin, as Stripe is.
     page.wait_for_url(re.compile(r":\d+/stripe-sim/pay/cs_test_"))
     assert not page.url.startswith(dev_shop.url)
-    page.get_by_label("Email").fill("buyer@example.com")
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_role("button", name="Pay", exact=True).click()
+    pay_on_hosted_page(page)
 
     page.wait_for_url(re.compile(re.escape(dev_shop.url) + r"/checkout/success/?\?session_id=cs_test_"))
     expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
