@@ -27,8 +27,9 @@ async def _request(reader, writer, host: str, path: str, body: bytes, headers: d
     return int(status_line.split()[1])
 
 
-async def post_all(url: str, requests: list[tuple[bytes, dict[str, str]]], connections: int = 20
-                   ) -> tuple[float, list[float], list[int]]:
+async def post_all(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], connections: int = 20
+) -> tuple[float, list[float], list[int]]:
     """POST every (body, headers) over `connections` keep-alive connections; (seconds, latencies, statuses)."""
     parts = urlsplit(url)
     queue = list(reversed(requests))

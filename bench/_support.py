@@ -33,7 +33,9 @@ def use_fresh_database(**env: str) -> str:
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )
 
 
 def free_port() -> int:
@@ -64,5 +66,7 @@ def serving(command: list[str], probe_url: str, **popen) -> Iterator[None]:
 def check(name: str, value: float, limit: float, *, at_least: bool = False) -> bool:
     """Print one target line: the measured value against its limit, and whether it is met."""
     met = value >= limit if at_least else value <= limit
-    print(f"  target {name}: {value:,.2f} {'>=' if at_least else '<='} {limit:,} -> {'met' if met else 'MISSED'}")
+    print(
+        f"  target {name}: {value:,.2f} {'>=' if at_least else '<='} {limit:,} -> {'met' if met else 'MISSED'}"
+    )
     return met

@@ -23,10 +23,20 @@ BUYERS = 100
 
 def simulator(port: int):
     repo = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "rxshop.stripe_sim", "--port", str(port), "--latency-ms", str(LATENCY_MS),
-               "--log-level", "warning"]
-    return serving(command, f"http://127.0.0.1:{port}/_sim/config", cwd=repo,
-                   env={**os.environ, "PYTHONPATH": str(repo)})
+    command = [
+        sys.executable,
+        "-m",
+        "rxshop.stripe_sim",
+        "--port",
+        str(port),
+        "--latency-ms",
+        str(LATENCY_MS),
+        "--log-level",
+        "warning",
+    ]
+    return serving(
+        command, f"http://127.0.0.1:{port}/_sim/config", cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}
+    )
 
 
 async def buy_all(api_base: str) -> list[float]:
@@ -39,8 +49,12 @@ async def buy_all(api_base: str) -> list[float]:
 
     async def one() -> float:
         start = time.perf_counter()
-        await start_checkout(visitor_id=secrets.token_hex(16), quantities={"mug": 2, "notebook": 1},
-                             gateway=gateway, settings=settings)
+        await start_checkout(
+            visitor_id=secrets.token_hex(16),
+            quantities={"mug": 2, "notebook": 1},
+            gateway=gateway,
+            settings=settings,
+        )
         return time.perf_counter() - start
 
     await one()  # warm-up: connection pool, imports
@@ -53,14 +67,20 @@ def main() -> None:
     with simulator(port):
         use_fresh_database(STRIPE_SECRET_KEY="sk_test_bench", STRIPE_API_BASE=url)
         latencies = asyncio.run(buy_all(url))
-        sessions = httpx.get(url + "/v1/checkout/sessions", params={"limit": 100},
-                             headers={"Authorization": "Bearer sk_test_bench"}).json()["data"]
+        sessions = httpx.get(
+            url + "/v1/checkout/sessions",
+            params={"limit": 100},
+            headers={"Authorization": "Bearer sk_test_bench"},
+        ).json()["data"]
         base = LATENCY_MS / 1000
-        print(f"{BUYERS} concurrent Buy ({LATENCY_MS} ms simulated Stripe): p50 {percentile(latencies, 50) / base:.2f}x, "
-              f"p95 {percentile(latencies, 95) / base:.2f}x, max {max(latencies) / base:.2f}x the latency; "
-              f"{len(sessions)} sessions listed (page of 100)")
-    met = check("p95 / latency", percentile(latencies, 95) / base, 5) & check("sessions", len(sessions), BUYERS,
-                                                                              at_least=True)
+        print(
+            f"{BUYERS} concurrent Buy ({LATENCY_MS} ms simulated Stripe): p50 {percentile(latencies, 50) / base:.2f}x, "
+            f"p95 {percentile(latencies, 95) / base:.2f}x, max {max(latencies) / base:.2f}x the latency; "
+            f"{len(sessions)} sessions listed (page of 100)"
+        )
+    met = check("p95 / latency", percentile(latencies, 95) / base, 5) & check(
+        "sessions", len(sessions), BUYERS, at_least=True
+    )
     sys.exit(0 if met else 1)
 
 

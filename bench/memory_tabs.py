@@ -45,12 +45,27 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="rxshop-bench-"))
     env = app_env(DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}", APP_URL=url, BACKEND_URL=url)
-    subprocess.run([sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True
+    )
     log = tmp / "app.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-                                 "--backend-port", str(port)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "reflex"),
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--backend-port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_up(url, proc, log)
         with sync_playwright() as playwright:
@@ -72,8 +87,10 @@ def main() -> None:
     finally:
         stop(proc)
     per_tab = (after - before) / TABS
-    print(f"backend RSS {before / 1024:.0f} MiB idle, {after / 1024:.0f} MiB with {TABS} more tabs: "
-          f"{per_tab:.0f} KiB per tab")
+    print(
+        f"backend RSS {before / 1024:.0f} MiB idle, {after / 1024:.0f} MiB with {TABS} more tabs: "
+        f"{per_tab:.0f} KiB per tab"
+    )
     sys.exit(0 if check("KiB per idle tab", per_tab, 1024) else 1)
 
 

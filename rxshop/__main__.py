@@ -8,7 +8,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rxshop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
-    reconcile = commands.add_parser("reconcile", help="bring orders to their true state from Stripe's sessions")
+    reconcile = commands.add_parser(
+        "reconcile", help="bring orders to their true state from Stripe's sessions"
+    )
     reconcile.add_argument("--since", default="72h", help="how far back to look: 30m, 72h, 7d (default 72h)")
     args = parser.parse_args(argv)
 
@@ -26,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate(settings.database_url)
         # Printed into logs (systemd's journal): never the password.
-        print(f"Database is up to date: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+        print(
+            f"Database is up to date: {make_url(settings.database_url).render_as_string(hide_password=True)}"
+        )
         return 0
     from rxshop.reconcile import main as reconcile_main
 

@@ -54,7 +54,11 @@ class CheckoutStart:
 
 
 async def start_checkout(
-    *, visitor_id: str, quantities: Mapping[str, object], gateway: CheckoutGateway, settings: Settings,
+    *,
+    visitor_id: str,
+    quantities: Mapping[str, object],
+    gateway: CheckoutGateway,
+    settings: Settings,
     now: float | None = None,
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
@@ -74,8 +78,12 @@ async def start_checkout(
     def find_or_create() -> tuple[OrderView, bool]:
         with new_session() as session:
             return orders.find_or_create_pending_order(
-                session=session, visitor_id=visitor_id, cart=cart, now=datetime.fromtimestamp(now, UTC),
-                session_expires_at=planned_expiry)
+                session=session,
+                visitor_id=visitor_id,
+                cart=cart,
+                now=datetime.fromtimestamp(now, UTC),
+                session_expires_at=planned_expiry,
+            )
 
     order, reused = await run_sync(find_or_create)
     if reused and order.checkout_url:
@@ -87,8 +95,15 @@ async def start_checkout(
     try:
         checkout = await gateway.create_session(
             order_id=order.id,
-            lines=[CheckoutLineRequest(name=line.name, unit_amount=line.unit_amount, quantity=line.quantity,
-                                       product_id=line.product_id) for line in order.lines],
+            lines=[
+                CheckoutLineRequest(
+                    name=line.name,
+                    unit_amount=line.unit_amount,
+                    quantity=line.quantity,
+                    product_id=line.product_id,
+                )
+                for line in order.lines
+            ],
             currency=order.currency,
             # From configuration, never from what the browser reports about itself.
             success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
@@ -106,8 +121,13 @@ async def start_checkout(
 
     def attach() -> None:
         with new_session() as session:
-            orders.attach_checkout_session(session=session, order_id=order.id, session_id=checkout.id,
-                                           url=checkout.url, expires_at=checkout.expires_at or expires_at)
+            orders.attach_checkout_session(
+                session=session,
+                order_id=order.id,
+                session_id=checkout.id,
+                url=checkout.url,
+                expires_at=checkout.expires_at or expires_at,
+            )
 
     await run_sync(attach)
     return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
@@ -133,7 +153,9 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     if not is_visitor_id(visitor_id) or not is_checkout_session_id(session_id):
         return ReturnResult("not_found")
     try:
-        checkout = await gateway.retrieve_session(session_id, expand_line_items=True, expand_payment_intent=True)
+        checkout = await gateway.retrieve_session(
+            session_id, expand_line_items=True, expand_payment_intent=True
+        )
     except SessionNotFound:
         return ReturnResult("not_found")
 

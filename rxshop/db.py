@@ -123,4 +123,6 @@ async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
         with _lock:
             if _sqlite_thread is None:
                 _sqlite_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-    return await asyncio.get_running_loop().run_in_executor(_sqlite_thread, functools.partial(fn, *args, **kwargs))
+    return await asyncio.get_running_loop().run_in_executor(
+        _sqlite_thread, functools.partial(fn, *args, **kwargs)
+    )

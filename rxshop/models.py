@@ -56,8 +56,14 @@ class Order(SQLModel, table=True):
         sa.Index("ix_orders_status_session_expires_at", "status", "session_expires_at"),
         # At most one pending order per visitor and cart still waiting for its Checkout Session: two tabs
         # pressing Buy at once share one order, hence one idempotency key, hence one session.
-        sa.Index("uq_orders_unattached_pending_cart", "visitor_id", "cart_fingerprint", unique=True,
-                 sqlite_where=UNATTACHED_PENDING, postgresql_where=UNATTACHED_PENDING),
+        sa.Index(
+            "uq_orders_unattached_pending_cart",
+            "visitor_id",
+            "cart_fingerprint",
+            unique=True,
+            sqlite_where=UNATTACHED_PENDING,
+            postgresql_where=UNATTACHED_PENDING,
+        ),
     )
 
     id: str = Field(default_factory=new_order_id, primary_key=True, max_length=40)

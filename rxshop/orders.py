@@ -348,7 +348,10 @@ def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: d
                 sa.or_(
                     sa.and_(Order.checkout_url.is_not(None), Order.session_expires_at > now + REUSE_MARGIN),
                     # Stripe wants expires_at >= 30 min ahead: past that, a retry needs a new order.
-                    sa.and_(Order.stripe_session_id.is_(None), Order.session_expires_at > now + MIN_SESSION_LIFETIME),
+                    sa.and_(
+                        Order.stripe_session_id.is_(None),
+                        Order.session_expires_at > now + MIN_SESSION_LIFETIME,
+                    ),
                 ),
             )
             .order_by(Order.created_at.desc(), Order.id.desc())
@@ -375,15 +378,22 @@ def find_or_create_pending_order(
             # An unattached order for this cart too old to ask Stripe for again would block the index.
             session.exec(
                 sa.update(Order)
-                .where(Order.visitor_id == visitor_id, Order.cart_fingerprint == fingerprint,
-                       Order.status == PENDING, Order.stripe_session_id.is_(None),
-                       sa.or_(Order.session_expires_at.is_(None),
-                              Order.session_expires_at <= now + MIN_SESSION_LIFETIME))
+                .where(
+                    Order.visitor_id == visitor_id,
+                    Order.cart_fingerprint == fingerprint,
+                    Order.status == PENDING,
+                    Order.stripe_session_id.is_(None),
+                    sa.or_(
+                        Order.session_expires_at.is_(None),
+                        Order.session_expires_at <= now + MIN_SESSION_LIFETIME,
+                    ),
+                )
                 .values(status=EXPIRED, updated_at=now)
             )
         try:
-            return create_pending_order(session=session, visitor_id=visitor_id, cart=cart,
-                                        session_expires_at=session_expires_at), False
+            return create_pending_order(
+                session=session, visitor_id=visitor_id, cart=cart, session_expires_at=session_expires_at
+            ), False
         except IntegrityError:
             continue  # another press made it first: take that one
     raise RuntimeError(f"could not find or create a pending order for visitor {visitor_id[:8]}")
@@ -395,7 +405,9 @@ def abandon_unattached_order(*, session: Session, order_id: str) -> bool:
     with _transaction(session):
         result = session.exec(
             sa.update(Order)
-            .where(Order.id == order_id, Order.status.in_(sources_of(EXPIRED)), Order.stripe_session_id.is_(None))
+            .where(
+                Order.id == order_id, Order.status.in_(sources_of(EXPIRED)), Order.stripe_session_id.is_(None)
+            )
             .values(status=EXPIRED, updated_at=utcnow())
         )
         return result.rowcount == 1
@@ -458,7 +470,9 @@ def _mismatch(session: Session, order: Order, checkout: CheckoutSession) -> str 
         return f"currency {checkout.currency!r} != order's {order.currency!r}"
     if checkout.line_items is not None:
         paid_for = sorted((x.description, x.quantity, x.unit_amount) for x in checkout.line_items)
-        ordered = sorted((x.name, x.quantity, x.unit_amount) for x in _lines_of(session, [order.id])[order.id])
+        ordered = sorted(
+            (x.name, x.quantity, x.unit_amount) for x in _lines_of(session, [order.id])[order.id]
+        )
         if paid_for != ordered:
             return f"line items {paid_for} != order's {ordered}"
     return None
@@ -509,7 +523,9 @@ def _fulfil(
         return Fulfillment(NOT_FOUND, None)
     problem = _mismatch(session, order, checkout)
     if problem is not None:
-        logger.warning("checkout %s does not match order %s: %s; nothing recorded", checkout.id, order.id, problem)
+        logger.warning(
+            "checkout %s does not match order %s: %s; nothing recorded", checkout.id, order.id, problem
+        )
         return Fulfillment(MISMATCH, _view_of(session, order))
 
     # Decide on payment_status, not status: a complete session may still be waiting for the money.
@@ -626,7 +642,9 @@ def _apply_refund(session: Session, charge: Mapping[str, Any], now: datetime) ->
         return UNKNOWN_ORDER, None
     currency = charge.get("currency")
     if currency and str(currency).lower() != order.currency:
-        logger.warning("refund in %s for order %s in %s; nothing recorded", currency, order.id, order.currency)
+        logger.warning(
+            "refund in %s for order %s in %s; nothing recorded", currency, order.id, order.currency
+        )
         return MISMATCH, order
 
     reported = int(charge.get("amount_refunded") or 0)
@@ -740,9 +758,7 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
     """Mark pending orders whose Checkout Session has expired (in case Stripe's expired event never came)."""
     expired: list[OrderView] = []
     with _transaction(session):
-        stale = session.exec(
-            select(Order.id).where(Order.status.in_(sources_of(EXPIRED)), _stale(now))
-        ).all()
+        stale = session.exec(select(Order.id).where(Order.status.in_(sources_of(EXPIRED)), _stale(now))).all()
         for order_id in stale:
             result = session.exec(
                 sa.update(Order)
@@ -761,7 +777,11 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
 
 
 def list_orders(
-    *, session: Session, visitor_id: str, offset: int = 0, limit: int = 20,
+    *,
+    session: Session,
+    visitor_id: str,
+    offset: int = 0,
+    limit: int = 20,
     statuses: Collection[str] | None = None,
 ) -> OrderPage:
     """One page of this visitor's orders, newest first, with their lines (only `statuses`, if given)."""
@@ -771,9 +791,7 @@ def list_orders(
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
     with _transaction(session):
-        total = session.exec(
-            select(sa.func.count()).select_from(Order).where(*where)
-        ).one()
+        total = session.exec(select(sa.func.count()).select_from(Order).where(*where)).one()
         orders = session.exec(
             select(Order)
             .where(*where)

@@ -84,7 +84,9 @@ class SessionNotFound(PaymentError):
     """No Checkout Session with that id (for this account)."""
 
 
-_UNAVAILABLE = "The payment service is not answering right now. Your cart is kept; please try again in a moment."
+_UNAVAILABLE = (
+    "The payment service is not answering right now. Your cart is kept; please try again in a moment."
+)
 _REJECTED = "The payment service refused this checkout. Your cart is kept; please try again."
 _NOT_FOUND = "We could not find that checkout."
 
@@ -93,8 +95,13 @@ log = logging.getLogger(__name__)
 
 def _translate(err: stripe.StripeError) -> PaymentError:
     """Map the SDK's exceptions to the few errors the shop acts on, logging the details we hide."""
-    log.warning("Stripe error %s (status %s, code %s): %s", type(err).__name__, err.http_status, err.code,
-                err.user_message or err)
+    log.warning(
+        "Stripe error %s (status %s, code %s): %s",
+        type(err).__name__,
+        err.http_status,
+        err.code,
+        err.user_message or err,
+    )
     if isinstance(err, stripe.InvalidRequestError) and err.code == "resource_missing":
         return SessionNotFound(_NOT_FOUND)
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)):
@@ -152,16 +159,22 @@ class CheckoutGateway:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, timeout: float = 15.0,
-                      max_network_retries: int = 2) -> CheckoutGateway:
+    def from_settings(
+        cls, settings: Settings | None = None, *, timeout: float = 15.0, max_network_retries: int = 2
+    ) -> CheckoutGateway:
         """Stripe itself when STRIPE_SECRET_KEY is set; the simulator (STRIPE_API_BASE or built-in) otherwise."""
         settings = settings or get_settings()
-        return cls.connect(settings.stripe_secret_key, api_base=settings.stripe_api_base, timeout=timeout,
-                           max_network_retries=max_network_retries)
+        return cls.connect(
+            settings.stripe_secret_key,
+            api_base=settings.stripe_api_base,
+            timeout=timeout,
+            max_network_retries=max_network_retries,
+        )
 
     @classmethod
-    def connect(cls, api_key: str, *, api_base: str | None = None, timeout: float = 15.0,
-                max_network_retries: int = 2) -> CheckoutGateway:
+    def connect(
+        cls, api_key: str, *, api_base: str | None = None, timeout: float = 15.0, max_network_retries: int = 2
+    ) -> CheckoutGateway:
         bases: dict[str, str] = {"api": api_base} if api_base else {}
         client = stripe.StripeClient(
             api_key,
@@ -210,17 +223,21 @@ class CheckoutGateway:
             params["customer_email"] = customer_email
         try:
             session = await self._client.v1.checkout.sessions.create_async(
-                params, options={"idempotency_key": idempotency_key}  # type: ignore[arg-type]
+                params,
+                options={"idempotency_key": idempotency_key},  # type: ignore[arg-type]
             )
         except stripe.StripeError as err:
             raise _translate(err) from err
         return _session_from_stripe(session.to_dict())
 
-    async def retrieve_session(self, session_id: str, *, expand_line_items: bool = True,
-                               expand_payment_intent: bool = False) -> CheckoutSession:
+    async def retrieve_session(
+        self, session_id: str, *, expand_line_items: bool = True, expand_payment_intent: bool = False
+    ) -> CheckoutSession:
         """The session as Stripe knows it now; with its line items so the order can be checked line by line,
         and its payment intent where a completed-but-unpaid session may have failed since."""
-        expand = (["line_items"] if expand_line_items else []) + (["payment_intent"] if expand_payment_intent else [])
+        expand = (["line_items"] if expand_line_items else []) + (
+            ["payment_intent"] if expand_payment_intent else []
+        )
         params: dict[str, Any] = {"expand": expand} if expand else {}
         try:
             session = await self._client.v1.checkout.sessions.retrieve_async(session_id, params)  # type: ignore[arg-type]
@@ -254,11 +271,14 @@ class CheckoutGateway:
             params["amount"] = amount
         try:
             refund = await self._client.v1.refunds.create_async(
-                params, options={"idempotency_key": idempotency_key}  # type: ignore[arg-type]
+                params,
+                options={"idempotency_key": idempotency_key},  # type: ignore[arg-type]
             )
         except stripe.StripeError as err:
             raise _translate(err) from err
-        return Refund(id=refund.id, payment_intent=payment_intent, amount=refund.amount, status=refund.status or "")
+        return Refund(
+            id=refund.id, payment_intent=payment_intent, amount=refund.amount, status=refund.status or ""
+        )
 
 
 _gateway: CheckoutGateway | None = None

@@ -76,8 +76,9 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
             continue  # nothing to learn yet
         if checkout.status == "complete" and checkout.payment_status == "unpaid":
             # A delayed payment: settled, failed or still waiting? Only the payment intent says.
-            checkout = await gateway.retrieve_session(checkout.id, expand_line_items=False,
-                                                      expand_payment_intent=True)
+            checkout = await gateway.retrieve_session(
+                checkout.id, expand_line_items=False, expand_payment_intent=True
+            )
         repair = await run_sync(_reconcile_session, checkout)
         if repair is None:
             skipped += 1
@@ -95,7 +96,10 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
 def format_report(report: Report) -> str:
     rows = [("SESSION", "ORDER", "BEFORE", "AFTER", "OUTCOME")]
     rows += [(r.session_id, r.order_id, r.before, r.after, r.outcome) for r in report.repairs]
-    rows += [("-", order_id, "pending", "expired", "session expired (clock)") for order_id in report.expired_by_clock]
+    rows += [
+        ("-", order_id, "pending", "expired", "session expired (clock)")
+        for order_id in report.expired_by_clock
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.append(

@@ -26,8 +26,11 @@ def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
     """Any unexpected error in an event handler: the details go to the log, the browser gets a plain
     sentence (Reflex's default names the exception outside production)."""
     logging.getLogger("rxshop").error("Unhandled error in an event handler", exc_info=exception)
-    return rx.toast.error("Something went wrong on our side. Nothing was charged; please try again.",
-                          id="backend_error", position="top-center")
+    return rx.toast.error(
+        "Something went wrong on our side. Nothing was charged; please try again.",
+        id="backend_error",
+        position="top-center",
+    )
 
 
 def backend_routes() -> Starlette:
@@ -37,10 +40,13 @@ def backend_routes() -> Starlette:
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator
 
-        simulator = Simulator(public_url=settings.simulator_base, webhook_url=settings.webhook_url,
-                              webhook_secret=settings.stripe_webhook_secret,
-                              # Unauthenticated by design (pay, expire, reset...): off unless asked for.
-                              control_api=settings.simulator_control_api)
+        simulator = Simulator(
+            public_url=settings.simulator_base,
+            webhook_url=settings.webhook_url,
+            webhook_secret=settings.stripe_webhook_secret,
+            # Unauthenticated by design (pay, expire, reset...): off unless asked for.
+            control_api=settings.simulator_control_api,
+        )
         routes.append(Mount(SIMULATOR_MOUNT, app=simulator.app))
     return Starlette(routes=routes)
 
@@ -56,10 +62,18 @@ app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 
 _visit = [VisitorState.ensure]
-app.add_page(index, route="/", title="rxshop: small goods for slow mornings",
-             description="Three products, one cart, Stripe Checkout.",
-             on_load=[*_visit, CheckoutState.reset_progress])
+app.add_page(
+    index,
+    route="/",
+    title="rxshop: small goods for slow mornings",
+    description="Three products, one cart, Stripe Checkout.",
+    on_load=[*_visit, CheckoutState.reset_progress],
+)
 app.add_page(orders_page, route="/orders", title="My Orders · rxshop", on_load=[*_visit, OrdersState.load])
-app.add_page(checkout_success, route="/checkout/success", title="Your order · rxshop",
-             on_load=[*_visit, OrdersState.load, ReturnState.verify])
+app.add_page(
+    checkout_success,
+    route="/checkout/success",
+    title="Your order · rxshop",
+    on_load=[*_visit, OrdersState.load, ReturnState.verify],
+)
 app.add_page(checkout_cancel, route="/checkout/cancel", title="Payment cancelled · rxshop")

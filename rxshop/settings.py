@@ -89,11 +89,15 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
                     "unless ALLOW_LIVE_KEYS=true is set; use an sk_test_ key for test mode."
                 )
         elif not secret_key.startswith(("sk_test_", "rk_test_")):
-            errors.append("STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_ with ALLOW_LIVE_KEYS=true).")
+            errors.append(
+                "STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_ with ALLOW_LIVE_KEYS=true)."
+            )
     if publishable is not None and not publishable.startswith(("pk_test_", "pk_live_")):
         errors.append("STRIPE_PUBLISHABLE_KEY must start with pk_test_ or pk_live_.")
     if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
-        errors.append("STRIPE_WEBHOOK_SECRET must start with whsec_ (Stripe shows it for each webhook endpoint).")
+        errors.append(
+            "STRIPE_WEBHOOK_SECRET must start with whsec_ (Stripe shows it for each webhook endpoint)."
+        )
     if api_base is not None:
         api_base = _url("STRIPE_API_BASE", api_base, errors)
 

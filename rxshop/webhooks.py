@@ -41,16 +41,22 @@ def _parse(payload: bytes) -> tuple[str, str, int, dict] | None:
         created = int(event.get("created") or 0)
     except (ValueError, KeyError, TypeError):
         return None
-    if not (isinstance(event_id, str) and event_id.startswith("evt_") and isinstance(event_type, str)
-            and isinstance(obj, dict) and isinstance(obj.get("id"), str)):
+    if not (
+        isinstance(event_id, str)
+        and event_id.startswith("evt_")
+        and isinstance(event_type, str)
+        and isinstance(obj, dict)
+        and isinstance(obj.get("id"), str)
+    ):
         return None
     return event_id, event_type, created, obj
 
 
 def _record(event_id: str, event_type: str, obj: dict, created: int) -> orders.EventResult:
     with new_session() as session:
-        return orders.apply_stripe_event(session=session, event_id=event_id, event_type=event_type, obj=obj,
-                                         created=created)
+        return orders.apply_stripe_event(
+            session=session, event_id=event_id, event_type=event_type, obj=obj, created=created
+        )
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
@@ -61,8 +67,12 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     payload = await request.body()
     try:
         # Checks every v1= signature in the header, so a secret rotation (two signatures) passes.
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), request.headers.get("stripe-signature", ""),
-                                              secret, SIGNATURE_TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            request.headers.get("stripe-signature", ""),
+            secret,
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as err:
         return _bad_request(f"signature: {err}")
     parsed = _parse(payload)
@@ -75,9 +85,15 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event_id, event_type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)
-    log.info("Webhook event=%s type=%s session=%s received_at=%s outcome=%s order=%s", event_id, event_type,
-             obj.get("id") if event_type.startswith("checkout.session.") else obj.get("payment_intent"),
-             received_at, result.outcome, result.order_id)
+    log.info(
+        "Webhook event=%s type=%s session=%s received_at=%s outcome=%s order=%s",
+        event_id,
+        event_type,
+        obj.get("id") if event_type.startswith("checkout.session.") else obj.get("payment_intent"),
+        received_at,
+        result.outcome,
+        result.order_id,
+    )
     if order_listener is not None and result.visitor_id:  # duplicates and strangers carry none
         # After the answer: Stripe waits for nobody's browser.
         task = asyncio.create_task(order_listener(result.visitor_id))

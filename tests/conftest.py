@@ -4,8 +4,18 @@ import os
 
 # Before anything imports rxshop.settings: no `.env`, no real keys, no developer's database.
 os.environ["RXSHOP_ENV_FILE"] = ""
-for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_PUBLIC_KEY", "STRIPE_WEBHOOK_SECRET",
-              "STRIPE_API_BASE", "DATABASE_URL", "REDIS_URL", "APP_URL", "BACKEND_URL", "ALLOW_LIVE_KEYS"):
+for _name in (
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_PUBLIC_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "APP_URL",
+    "BACKEND_URL",
+    "ALLOW_LIVE_KEYS",
+):
     os.environ.pop(_name, None)
 # Code that touches Reflex state outside a running app (live pushes) keeps it in memory, not in .states/.
 os.environ["REFLEX_STATE_MANAGER_MODE"] = "memory"

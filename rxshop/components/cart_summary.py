@@ -12,7 +12,9 @@ def cart_summary() -> rx.Component:
             rx.heading("Your cart", as_="h2", size="5"),
             rx.cond(
                 CartState.is_empty,
-                rx.text("Your cart is empty. Pick a quantity for any product above.", color=rx.color("gray", 11)),
+                rx.text(
+                    "Your cart is empty. Pick a quantity for any product above.", color=rx.color("gray", 11)
+                ),
                 rx.el.ul(
                     rx.foreach(
                         CartState.summary_lines,
@@ -41,12 +43,20 @@ def cart_summary() -> rx.Component:
             ),
             rx.cond(
                 CartState.notice != "",
-                rx.callout(CartState.notice, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"),
+                rx.callout(
+                    CartState.notice, icon="triangle-alert", color_scheme="amber", role="alert", width="100%"
+                ),
             ),
             rx.cond(
                 CheckoutState.error != "",
-                rx.callout(CheckoutState.error, icon="circle-alert", color_scheme="red", role="alert", width="100%",
-                           id="checkout-error"),
+                rx.callout(
+                    CheckoutState.error,
+                    icon="circle-alert",
+                    color_scheme="red",
+                    role="alert",
+                    width="100%",
+                    id="checkout-error",
+                ),
             ),
             rx.button(
                 rx.cond(
@@ -61,8 +71,11 @@ def cart_summary() -> rx.Component:
                 id="buy-button",
                 aria_busy=CheckoutState.busy,
             ),
-            rx.text("You pay on Stripe's secure checkout page and come straight back here.", size="1",
-                    color=rx.color("gray", 11)),
+            rx.text(
+                "You pay on Stripe's secure checkout page and come straight back here.",
+                size="1",
+                color=rx.color("gray", 11),
+            ),
             spacing="3",
             width="100%",
         ),

@@ -9,8 +9,11 @@ def simulator_banner() -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.icon("flask-conical", size=16, aria_hidden="true"),
-            rx.text("Payments are simulated offline: no real card is charged. Use test card 4242 4242 4242 4242.",
-                    size="2", weight="medium"),
+            rx.text(
+                "Payments are simulated offline: no real card is charged. Use test card 4242 4242 4242 4242.",
+                size="2",
+                weight="medium",
+            ),
             align="center",
             justify="center",
             spacing="2",
@@ -48,9 +51,17 @@ def navbar() -> rx.Component:
                 ),
                 rx.spacer(),
                 # High contrast: the orange accent (#cc4e00) on this background is 4.43:1, under AA's 4.5.
-                rx.link("Shop", href="/", size="3", weight="medium", high_contrast=True, white_space="nowrap"),
-                rx.link("My Orders", href="/orders", size="3", weight="medium", high_contrast=True,
-                        white_space="nowrap"),
+                rx.link(
+                    "Shop", href="/", size="3", weight="medium", high_contrast=True, white_space="nowrap"
+                ),
+                rx.link(
+                    "My Orders",
+                    href="/orders",
+                    size="3",
+                    weight="medium",
+                    high_contrast=True,
+                    white_space="nowrap",
+                ),
                 rx.color_mode.button(size="2", variant="ghost", aria_label="Switch light or dark mode"),
                 align="center",
                 # Tighter on phones, so "My Orders" stays on one line down to 320 px.
@@ -73,8 +84,12 @@ def page_frame(*children: rx.Component) -> rx.Component:
     return rx.box(
         # Reflex renders this as a router link, which only changes the URL: focus main explicitly, so the
         # next Tab continues inside the content (the navigation is skipped).
-        rx.el.a("Skip to content", href="#main", class_name="skip-link",
-                on_click=rx.call_script("document.getElementById('main').focus()")),
+        rx.el.a(
+            "Skip to content",
+            href="#main",
+            class_name="skip-link",
+            on_click=rx.call_script("document.getElementById('main').focus()"),
+        ),
         navbar(),
         rx.el.main(
             rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
@@ -82,7 +97,9 @@ def page_frame(*children: rx.Component) -> rx.Component:
             tab_index=-1,
         ),
         rx.el.footer(
-            rx.text("rxshop: a Reflex + Stripe Checkout reference shop.", size="1", color=rx.color("gray", 11)),
+            rx.text(
+                "rxshop: a Reflex + Stripe Checkout reference shop.", size="1", color=rx.color("gray", 11)
+            ),
             text_align="center",
             padding="1.5em",
         ),

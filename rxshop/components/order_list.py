@@ -18,7 +18,10 @@ _BADGE_COLORS = {
 def status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     return rx.match(
         status,
-        *[(name, rx.badge(label, color_scheme=color, size="2", variant="soft")) for name, color in _BADGE_COLORS.items()],
+        *[
+            (name, rx.badge(label, color_scheme=color, size="2", variant="soft"))
+            for name, color in _BADGE_COLORS.items()
+        ],
         rx.badge(label, size="2"),
     )
 
@@ -30,8 +33,10 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
                 rx.vstack(
                     rx.text(order["items"], weight="medium"),
                     rx.text(order["date"], size="1", color=rx.color("gray", 11)),
-                    rx.cond(order["refunded"] != "",
-                            rx.text("Refunded ", order["refunded"], size="1", color=rx.color("violet", 11))),
+                    rx.cond(
+                        order["refunded"] != "",
+                        rx.text("Refunded ", order["refunded"], size="1", color=rx.color("violet", 11)),
+                    ),
                     spacing="1",
                     align="start",
                 ),
@@ -59,7 +64,9 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
 def order_list(highlight_id: rx.Var | str = "", *, with_heading: bool = True) -> rx.Component:
     """The list, in a section named by its heading (the page's own h1 when `with_heading` is False)."""
     return rx.el.section(
-        rx.heading("My Orders", as_="h2", size="5", id="my-orders-heading") if with_heading else rx.fragment(),
+        rx.heading("My Orders", as_="h2", size="5", id="my-orders-heading")
+        if with_heading
+        else rx.fragment(),
         rx.cond(
             ~OrdersState.loaded,
             rx.hstack(rx.spinner(), rx.text("Loading your orders…"), align="center"),
@@ -79,11 +86,19 @@ def order_list(highlight_id: rx.Var | str = "", *, with_heading: bool = True) ->
                     rx.cond(
                         OrdersState.page_count > 1,
                         rx.hstack(
-                            rx.button("Newer", on_click=OrdersState.go_to_page(OrdersState.page - 1),
-                                      disabled=~OrdersState.has_previous, variant="soft"),
+                            rx.button(
+                                "Newer",
+                                on_click=OrdersState.go_to_page(OrdersState.page - 1),
+                                disabled=~OrdersState.has_previous,
+                                variant="soft",
+                            ),
                             rx.text("Page ", OrdersState.page + 1, " of ", OrdersState.page_count, size="2"),
-                            rx.button("Older", on_click=OrdersState.go_to_page(OrdersState.page + 1),
-                                      disabled=~OrdersState.has_next, variant="soft"),
+                            rx.button(
+                                "Older",
+                                on_click=OrdersState.go_to_page(OrdersState.page + 1),
+                                disabled=~OrdersState.has_next,
+                                variant="soft",
+                            ),
                             align="center",
                             justify="center",
                             width="100%",

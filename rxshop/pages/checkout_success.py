@@ -30,7 +30,9 @@ class ReturnState(rx.State):
             visitor_id = (await self.get_state(VisitorState))._checked_id()
             self.outcome, self.order_id = "", ""
         try:
-            result = await confirm_return(visitor_id=visitor_id, session_id=str(session_id), gateway=get_gateway())
+            result = await confirm_return(
+                visitor_id=visitor_id, session_id=str(session_id), gateway=get_gateway()
+            )
         except PaymentError:
             async with self:
                 self.outcome = "unavailable"
@@ -70,19 +72,54 @@ def _live_status() -> rx.Component:
     status = OrdersState.status_of[ReturnState.order_id]
     return rx.match(
         status,
-        ("paid", _message("Thank you! Your order is paid.", "A receipt is on its way. Your order is below.",
-                          color="grass")),
-        ("processing", _message("Payment processing", "Your bank is confirming the payment. This page "
-                                "updates by itself as soon as it is confirmed.", color="amber")),
-        ("failed", _message("The payment failed", "Your bank declined the payment. Nothing was charged.",
-                            _back_to_cart(), color="red")),
-        ("expired", _message("This checkout expired", "It ran out of time before it was paid. Nothing was charged.",
-                             _back_to_cart())),
+        (
+            "paid",
+            _message(
+                "Thank you! Your order is paid.",
+                "A receipt is on its way. Your order is below.",
+                color="grass",
+            ),
+        ),
+        (
+            "processing",
+            _message(
+                "Payment processing",
+                "Your bank is confirming the payment. This page "
+                "updates by itself as soon as it is confirmed.",
+                color="amber",
+            ),
+        ),
+        (
+            "failed",
+            _message(
+                "The payment failed",
+                "Your bank declined the payment. Nothing was charged.",
+                _back_to_cart(),
+                color="red",
+            ),
+        ),
+        (
+            "expired",
+            _message(
+                "This checkout expired",
+                "It ran out of time before it was paid. Nothing was charged.",
+                _back_to_cart(),
+            ),
+        ),
         ("refunded", _message("Order refunded", "This order was refunded.", color="violet")),
-        ("partially_refunded", _message("Order partly refunded", "Part of this order was refunded.",
-                                        color="violet")),
-        ("not_paid", _message("Payment not completed", "This checkout has not been paid yet.", _back_to_cart(),
-                              color="amber")),
+        (
+            "partially_refunded",
+            _message("Order partly refunded", "Part of this order was refunded.", color="violet"),
+        ),
+        (
+            "not_paid",
+            _message(
+                "Payment not completed",
+                "This checkout has not been paid yet.",
+                _back_to_cart(),
+                color="amber",
+            ),
+        ),
         _message("Checking your payment…", "One moment while we confirm it with Stripe."),
     )
 
@@ -92,25 +129,66 @@ def checkout_success() -> rx.Component:
         rx.vstack(
             # One live region that stays in the page while its content changes (checking -> processing ->
             # paid), so screen readers announce each status; a region inserted with its text is often missed.
-            rx.box(rx.match(
-                ReturnState.outcome,
-                ("", rx.hstack(rx.spinner(), rx.text("Checking your payment with Stripe…"), align="center")),
-                ("not_found", _message("Checkout not found",
-                                       "We could not find that checkout in this browser. If you paid, your order "
-                                       "is safe and shows in My Orders in the browser you ordered from.",
-                                       rx.link("Go to the shop", href="/", high_contrast=True))),
-                ("mismatch", _message("We could not confirm this payment",
-                                      "Something about this checkout did not match your order, so we did not "
-                                      "record it. Please contact us; you will not be charged twice.", color="red")),
-                ("unavailable", _message("We could not reach the payment service",
-                                         "Your payment is safe. Refresh this page in a moment to see your order.",
-                                         color="amber")),
-                ("not_paid", _message("Payment not completed", "This checkout has not been paid.", _back_to_cart(),
-                                      color="amber")),
-                ("expired", _message("This checkout expired", "It ran out of time before it was paid. Nothing "
-                                     "was charged.", _back_to_cart())),
-                _live_status(),
-            ), role="status", aria_live="polite", aria_atomic="true", id="payment-status", width="100%"),
+            rx.box(
+                rx.match(
+                    ReturnState.outcome,
+                    (
+                        "",
+                        rx.hstack(
+                            rx.spinner(), rx.text("Checking your payment with Stripe…"), align="center"
+                        ),
+                    ),
+                    (
+                        "not_found",
+                        _message(
+                            "Checkout not found",
+                            "We could not find that checkout in this browser. If you paid, your order "
+                            "is safe and shows in My Orders in the browser you ordered from.",
+                            rx.link("Go to the shop", href="/", high_contrast=True),
+                        ),
+                    ),
+                    (
+                        "mismatch",
+                        _message(
+                            "We could not confirm this payment",
+                            "Something about this checkout did not match your order, so we did not "
+                            "record it. Please contact us; you will not be charged twice.",
+                            color="red",
+                        ),
+                    ),
+                    (
+                        "unavailable",
+                        _message(
+                            "We could not reach the payment service",
+                            "Your payment is safe. Refresh this page in a moment to see your order.",
+                            color="amber",
+                        ),
+                    ),
+                    (
+                        "not_paid",
+                        _message(
+                            "Payment not completed",
+                            "This checkout has not been paid.",
+                            _back_to_cart(),
+                            color="amber",
+                        ),
+                    ),
+                    (
+                        "expired",
+                        _message(
+                            "This checkout expired",
+                            "It ran out of time before it was paid. Nothing was charged.",
+                            _back_to_cart(),
+                        ),
+                    ),
+                    _live_status(),
+                ),
+                role="status",
+                aria_live="polite",
+                aria_atomic="true",
+                id="payment-status",
+                width="100%",
+            ),
             rx.cond(ReturnState.order_id != "", order_list(highlight_id=ReturnState.order_id)),
             spacing="5",
             width="100%",

@@ -12,8 +12,11 @@ def index() -> rx.Component:
     return page_frame(
         rx.vstack(
             rx.heading("Small goods for slow mornings", as_="h1", size="8"),
-            rx.text("Pick how many of each you'd like, then press Buy once for the whole cart.",
-                    size="3", color=rx.color("gray", 11)),
+            rx.text(
+                "Pick how many of each you'd like, then press Buy once for the whole cart.",
+                size="3",
+                color=rx.color("gray", 11),
+            ),
             rx.grid(
                 *[product_card(p) for p in PRODUCTS],
                 columns=rx.breakpoints(initial="1", sm="2", md="3"),

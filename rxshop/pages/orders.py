@@ -10,8 +10,10 @@ def orders_page() -> rx.Component:
     return page_frame(
         rx.vstack(
             rx.heading("My Orders", as_="h1", size="7", id="my-orders-heading"),
-            rx.text("Orders paid in this browser. Changes (payment confirmed, refunds) appear here on their own.",
-                    color=rx.color("gray", 11)),
+            rx.text(
+                "Orders paid in this browser. Changes (payment confirmed, refunds) appear here on their own.",
+                color=rx.color("gray", 11),
+            ),
             order_list(with_heading=False),
             spacing="4",
             width="100%",

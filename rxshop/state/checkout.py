@@ -38,8 +38,9 @@ class CheckoutState(rx.State):
             self.busy = True
             self.error = ""
         try:
-            started = await start_checkout(visitor_id=visitor_id, quantities=quantities,
-                                           gateway=get_gateway(), settings=get_settings())
+            started = await start_checkout(
+                visitor_id=visitor_id, quantities=quantities, gateway=get_gateway(), settings=get_settings()
+            )
         except (CheckoutRefused, InvalidQuantity, UnknownProduct, PaymentError) as err:
             async with self:
                 self.busy = False

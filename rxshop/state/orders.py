@@ -5,7 +5,6 @@ order refreshes that token's state (rxshop.live), and Reflex pushes the change t
 any worker (Redis), and to no other visitor.
 """
 
-
 import reflex as rx
 
 from rxshop import orders
@@ -38,8 +37,13 @@ def _read(visitor_id: str, page: int) -> tuple[list[dict[str, str]], int, dict[s
     """One page of placed orders, plus the status of the newest orders of any status (the return page
     watches its order there, even while it is still pending or has expired)."""
     with new_session() as session:
-        shown = orders.list_orders(session=session, visitor_id=visitor_id, offset=page * PAGE_SIZE,
-                                   limit=PAGE_SIZE, statuses=orders.LISTED_STATUSES)
+        shown = orders.list_orders(
+            session=session,
+            visitor_id=visitor_id,
+            offset=page * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            statuses=orders.LISTED_STATUSES,
+        )
         newest = orders.list_orders(session=session, visitor_id=visitor_id, offset=0, limit=PAGE_SIZE)
     return [_row(o) for o in shown.orders], shown.total, {o.id: o.status for o in newest.orders}
 

@@ -11,18 +11,28 @@ from rxshop.stripe_sim import Simulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m rxshop.stripe_sim",
-                                     description="Offline Stripe Checkout simulator (test mode only).")
+    parser = argparse.ArgumentParser(
+        prog="python -m rxshop.stripe_sim", description="Offline Stripe Checkout simulator (test mode only)."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
     parser.add_argument("--public-url", help="where browsers and the SDK reach it (default http://HOST:PORT)")
-    parser.add_argument("--webhook-url", help="where to POST signed events, e.g. http://127.0.0.1:8000/stripe/webhook")
+    parser.add_argument(
+        "--webhook-url", help="where to POST signed events, e.g. http://127.0.0.1:8000/stripe/webhook"
+    )
     parser.add_argument("--webhook-secret", help="whsec_... signing secret (made up and printed if omitted)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every /v1 request")
-    parser.add_argument("--async-settle-seconds", type=float, default=10.0,
-                        help="a delayed payment settles by itself after this (default 10; 0 disables)")
-    parser.add_argument("--retry-delays", default="0.5,1,2,4,8",
-                        help="webhook retry back-off in seconds, comma-separated (default 0.5,1,2,4,8)")
+    parser.add_argument(
+        "--async-settle-seconds",
+        type=float,
+        default=10.0,
+        help="a delayed payment settles by itself after this (default 10; 0 disables)",
+    )
+    parser.add_argument(
+        "--retry-delays",
+        default="0.5,1,2,4,8",
+        help="webhook retry back-off in seconds, comma-separated (default 0.5,1,2,4,8)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.webhook_secret is not None and not args.webhook_secret.startswith("whsec_"):

@@ -69,10 +69,13 @@ def api_key_from(request: Request) -> str:
         raise authentication(
             "You did not provide an API key. You need to provide your API key in the Authorization header, "
             "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
-            "https://stripe.com/docs/api#authentication for details.")
+            "https://stripe.com/docs/api#authentication for details."
+        )
     if key.startswith(("sk_live_", "rk_live_")):
-        raise authentication("The rxshop Stripe simulator only accepts test-mode keys (sk_test_...); "
-                             "it refuses live keys so they never leave your machine for a fake server.")
+        raise authentication(
+            "The rxshop Stripe simulator only accepts test-mode keys (sk_test_...); "
+            "it refuses live keys so they never leave your machine for a fake server."
+        )
     if not _TEST_KEY.match(key):
         raise authentication(f"Invalid API Key provided: {key[:8]}****{key[-4:] if len(key) > 12 else ''}")
     return key
@@ -91,6 +94,7 @@ class Api:
         def route(path: str, method: str, operation: Operation) -> Route:
             async def endpoint(request: Request) -> Response:
                 return await self.handle(request, operation)
+
             return Route(path, endpoint, methods=[method])
 
         return [
@@ -103,17 +107,18 @@ class Api:
             route("/v1/charges/{id}", "GET", self.retrieve_charge),
             route("/v1/refunds", "POST", self.create_refund),
             route("/v1/refunds/{id}", "GET", self.retrieve_refund),
-            Route("/v1/{rest:path}", self.unknown_route,
-                  methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
+            Route("/v1/{rest:path}", self.unknown_route, methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
         ]
 
     # ---- request pipeline -----------------------------------------------------------------------------
 
     async def handle(self, request: Request, operation: Operation) -> Response:
         request_id = new_id("req_", 14)
-        headers = {"Request-Id": request_id,
-                   "Stripe-Version": request.headers.get("stripe-version", _ApiVersion.CURRENT),
-                   "Cache-Control": "no-cache, no-store"}
+        headers = {
+            "Request-Id": request_id,
+            "Stripe-Version": request.headers.get("stripe-version", _ApiVersion.CURRENT),
+            "Cache-Control": "no-cache, no-store",
+        }
         post = request.method == "POST"
         try:
             api_key = api_key_from(request)
@@ -135,13 +140,15 @@ class Api:
             text = json.dumps(obj, indent=2)
             if key is not None:
                 self.idempotent[(api_key, key)] = IdempotentResult(
-                    request.method, request.url.path, params, status, text, request_id, self.sim.clock.now())
+                    request.method, request.url.path, params, status, text, request_id, self.sim.clock.now()
+                )
             return self._json(status, text, headers)
         except StripeAPIError as error:
             return self._json(error.status, json.dumps(error.body(), indent=2), headers)
 
-    def _replay(self, api_key: str, key: str, request: Request, params: dict[str, Any]
-                ) -> IdempotentResult | None:
+    def _replay(
+        self, api_key: str, key: str, request: Request, params: dict[str, Any]
+    ) -> IdempotentResult | None:
         saved = self.idempotent.get((api_key, key))
         if saved is None or self.sim.clock.now() - saved.saved_at > IDEMPOTENCY_WINDOW:
             return None
@@ -149,11 +156,13 @@ class Api:
             raise idempotency(
                 f"Keys for idempotent requests can only be used for the same endpoint they were first used for "
                 f"({saved.method} {saved.path} vs {request.method} {request.url.path}). Try using a key other "
-                f"than '{key}' if you meant to execute a different request.")
+                f"than '{key}' if you meant to execute a different request."
+            )
         if saved.params != params:
             raise idempotency(
                 f"Keys for idempotent requests can only be used with the same parameters they were first used "
-                f"with. Try using a key other than '{key}' if you meant to execute a different request.")
+                f"with. Try using a key other than '{key}' if you meant to execute a different request."
+            )
         return saved
 
     @staticmethod
@@ -165,35 +174,47 @@ class Api:
 
         def refuse(call: Call) -> tuple[int, dict[str, Any]]:
             raise StripeAPIError(
-                404, "invalid_request_error",
+                404,
+                "invalid_request_error",
                 f"Unrecognized request URL ({request.method}: /v1/{path}). The rxshop simulator implements only "
-                "the endpoints listed in docs/stripe-simulator.md.")
+                "the endpoints listed in docs/stripe-simulator.md.",
+            )
+
         return await self.handle(request, refuse)
 
     # ---- rendering ------------------------------------------------------------------------------------
 
-    def _list(self, items: list[dict[str, Any]], paging: p.ListParams, url: str,
-              keep: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any]:
+    def _list(
+        self,
+        items: list[dict[str, Any]],
+        paging: p.ListParams,
+        url: str,
+        keep: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> dict[str, Any]:
         """One page of `items` (already in list order), the way Stripe pages with cursors."""
         ids = [item["id"] for item in items]
         if paging.starting_after is not None:
             if paging.starting_after not in ids:
                 raise no_such(_object_name(url), paging.starting_after, param="starting_after")
-            candidates = [i for i in items[ids.index(paging.starting_after) + 1:] if keep(i)]
-            page, has_more = candidates[:paging.limit], len(candidates) > paging.limit
+            candidates = [i for i in items[ids.index(paging.starting_after) + 1 :] if keep(i)]
+            page, has_more = candidates[: paging.limit], len(candidates) > paging.limit
         elif paging.ending_before is not None:
             if paging.ending_before not in ids:
                 raise no_such(_object_name(url), paging.ending_before, param="ending_before")
-            candidates = [i for i in items[:ids.index(paging.ending_before)] if keep(i)]
-            page, has_more = candidates[-paging.limit:], len(candidates) > paging.limit
+            candidates = [i for i in items[: ids.index(paging.ending_before)] if keep(i)]
+            page, has_more = candidates[-paging.limit :], len(candidates) > paging.limit
         else:
             candidates = [i for i in items if keep(i)]
-            page, has_more = candidates[:paging.limit], len(candidates) > paging.limit
+            page, has_more = candidates[: paging.limit], len(candidates) > paging.limit
         return {"object": "list", "data": copy.deepcopy(page), "has_more": has_more, "url": url}
 
     def _line_items_list(self, session_id: str) -> dict[str, Any]:
-        return {"object": "list", "data": copy.deepcopy(self.store.line_items[session_id]), "has_more": False,
-                "url": f"/v1/checkout/sessions/{session_id}/line_items"}
+        return {
+            "object": "list",
+            "data": copy.deepcopy(self.store.line_items[session_id]),
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{session_id}/line_items",
+        }
 
     def expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
         """Replace ids by objects along each (already checked) path, e.g. line_items.data.price.product."""
@@ -214,8 +235,12 @@ class Api:
         if head == "line_items" and value is None:
             obj[head] = self._line_items_list(obj["id"])
         elif isinstance(value, str):
-            table = {"payment_intent": self.store.payment_intents, "latest_charge": self.store.charges,
-                     "charge": self.store.charges, "product": self.store.products}[head]
+            table = {
+                "payment_intent": self.store.payment_intents,
+                "latest_charge": self.store.charges,
+                "charge": self.store.charges,
+                "product": self.store.products,
+            }[head]
             obj[head] = copy.deepcopy(table[value])
         if rest:
             self._expand(obj[head], rest)
@@ -230,7 +255,9 @@ class Api:
     def list_sessions(self, call: Call) -> tuple[int, dict[str, Any]]:
         paging, filters = p.session_list(call.params)
         check_expand("list:checkout.session", paging.expand)
-        page = self._list(self.store.sessions_newest_first(), paging, "/v1/checkout/sessions", filters.matches)
+        page = self._list(
+            self.store.sessions_newest_first(), paging, "/v1/checkout/sessions", filters.matches
+        )
         return 200, self.expand(page, paging.expand)
 
     def retrieve_session(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -242,7 +269,9 @@ class Api:
         self.store.session(session_id)
         paging = p.list_params(call.params)
         check_expand("list:item", paging.expand)
-        page = self._list(self.store.line_items[session_id], paging, f"/v1/checkout/sessions/{session_id}/line_items")
+        page = self._list(
+            self.store.line_items[session_id], paging, f"/v1/checkout/sessions/{session_id}/line_items"
+        )
         return 200, self.expand(page, paging.expand)
 
     def expire_session(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -260,9 +289,14 @@ class Api:
     def create_refund(self, call: Call) -> tuple[int, dict[str, Any]]:
         spec = p.refund_create(call.params)
         check_expand("refund", spec.expand)
-        refund = self.store.create_refund(payment_intent=spec.payment_intent, charge=spec.charge,
-                                          amount=spec.amount, reason=spec.reason, metadata=spec.metadata,
-                                          request=call.request)
+        refund = self.store.create_refund(
+            payment_intent=spec.payment_intent,
+            charge=spec.charge,
+            amount=spec.amount,
+            reason=spec.reason,
+            metadata=spec.metadata,
+            request=call.request,
+        )
         return 200, self.expand(refund, spec.expand)
 
     def retrieve_refund(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -286,7 +320,9 @@ def check_expand(kind: str, paths: list[str]) -> list[str]:
     for path in paths:
         parts = path.split(".")
         if len(parts) > 4:
-            raise invalid(f"You cannot expand more than 4 levels of a property. Property: {path}", param="expand")
+            raise invalid(
+                f"You cannot expand more than 4 levels of a property. Property: {path}", param="expand"
+            )
         current = kind
         for part in parts:
             if current.startswith("list:") and part == "data":

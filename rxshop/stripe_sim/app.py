@@ -77,7 +77,9 @@ class SimApp(Starlette):
             path = _route_path(scope)
             if path == "/v1" or path.startswith("/v1/"):
                 fault = self.sim.faults.take()
-                delay_ms = self.sim.latency_ms + (fault.latency_ms if fault and fault.kind == "latency" else 0)
+                delay_ms = self.sim.latency_ms + (
+                    fault.latency_ms if fault and fault.kind == "latency" else 0
+                )
                 if delay_ms:
                     await asyncio.sleep(delay_ms / 1000)
                 if fault and fault.kind in ("500", "429"):
@@ -92,20 +94,40 @@ class SimApp(Starlette):
 def _route_path(scope: Scope) -> str:
     """The path below where the app is mounted (Starlette's Mount keeps the full path and sets root_path)."""
     path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 async def _send_fault(send: Send, kind: str) -> None:
     if kind == "429":
-        status, error = 429, {"code": "rate_limit", "message": "Too many requests hit the API too quickly "
-                              "(injected through /_sim/faults).", "type": "invalid_request_error"}
+        status, error = (
+            429,
+            {
+                "code": "rate_limit",
+                "message": "Too many requests hit the API too quickly (injected through /_sim/faults).",
+                "type": "invalid_request_error",
+            },
+        )
     else:
-        status, error = 500, {"message": "An unexpected error occurred on the simulated Stripe server "
-                              "(injected through /_sim/faults).", "type": "api_error"}
+        status, error = (
+            500,
+            {
+                "message": "An unexpected error occurred on the simulated Stripe server "
+                "(injected through /_sim/faults).",
+                "type": "api_error",
+            },
+        )
     body = json.dumps({"error": error}, indent=2).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"request-id", new_id("req_", 14).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"request-id", new_id("req_", 14).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -122,8 +144,13 @@ async def _drop_connection(send: Send) -> None:
         transport.abort()
         await asyncio.sleep(0)  # let the server notice the disconnect before the app returns
         return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
 
 
 class Simulator:
@@ -145,8 +172,13 @@ class Simulator:
             raise ValueError(f"public_url must be an absolute http(s) URL, got {public_url!r}")
         # Like `stripe listen`, make up a signing secret when none is given; read it from /_sim/config.
         secret = webhook_secret or "whsec_" + secrets.token_hex(24)
-        self._defaults = {"webhook_url": webhook_url, "webhook_secret": secret, "latency_ms": latency_ms,
-                          "retry_delays": tuple(retry_delays), "async_settle_seconds": async_settle_seconds}
+        self._defaults = {
+            "webhook_url": webhook_url,
+            "webhook_secret": secret,
+            "latency_ms": latency_ms,
+            "retry_delays": tuple(retry_delays),
+            "async_settle_seconds": async_settle_seconds,
+        }
         self.clock = Clock()
         self.store = Store(self.clock, self.public_url, self._emit)
         self.webhooks = WebhookDispatcher(webhook_url, secret, retry_delays)
@@ -156,9 +188,11 @@ class Simulator:
         self.async_settle_seconds = async_settle_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self.app = SimApp(self, routes=[*self.api.routes(), *hosted.routes(self),
-                                       *(control.routes(self) if control_api else [])],
-                          lifespan=self._lifespan)
+        self.app = SimApp(
+            self,
+            routes=[*self.api.routes(), *hosted.routes(self), *(control.routes(self) if control_api else [])],
+            lifespan=self._lifespan,
+        )
 
     @property
     def async_settle_seconds(self) -> float | None:
@@ -186,22 +220,29 @@ class Simulator:
             "api_version": _ApiVersion.CURRENT,
         }
 
-    def _emit(self, event_type: str, obj: dict[str, Any], request: dict[str, Any] | None,
-              previous: dict[str, Any] | None) -> None:
+    def _emit(
+        self,
+        event_type: str,
+        obj: dict[str, Any],
+        request: dict[str, Any] | None,
+        previous: dict[str, Any] | None,
+    ) -> None:
         data: dict[str, Any] = {"object": obj}
         if previous is not None:
             data["previous_attributes"] = previous
-        self.webhooks.record({
-            "id": new_id("evt_"),
-            "object": "event",
-            "api_version": _ApiVersion.CURRENT,
-            "created": self.clock.timestamp(),
-            "data": data,
-            "livemode": False,
-            "pending_webhooks": 1 if self.webhooks.url else 0,
-            "request": request or {"id": None, "idempotency_key": None},
-            "type": event_type,
-        })
+        self.webhooks.record(
+            {
+                "id": new_id("evt_"),
+                "object": "event",
+                "api_version": _ApiVersion.CURRENT,
+                "created": self.clock.timestamp(),
+                "data": data,
+                "livemode": False,
+                "pending_webhooks": 1 if self.webhooks.url else 0,
+                "request": request or {"id": None, "idempotency_key": None},
+                "type": event_type,
+            }
+        )
 
     def reset(self) -> None:
         """Forget every object, event, fault and clock offset; restore the constructor's settings."""

@@ -23,16 +23,39 @@ DELAYED_CARD = "4000000000000077"
 
 TEST_CARDS: tuple[TestCard, ...] = (
     TestCard("4242424242424242", "succeeds", "Pays at once."),
-    TestCard("4000000000000002", "declines", "Generic decline.", "Your card was declined.",
-             "card_declined", "generic_decline"),
-    TestCard("4000000000009995", "declines", "Insufficient funds.", "Your card has insufficient funds.",
-             "card_declined", "insufficient_funds"),
-    TestCard("4000000000009987", "declines", "Lost card.", "Your card was declined.", "card_declined", "lost_card"),
-    TestCard("4000000000000069", "declines", "Expired card.", "Your card has expired.", "expired_card",
-             "expired_card"),
-    TestCard(DELAYED_CARD, "delayed",
-             "Delayed payment: the session completes unpaid, then settles (automatically after "
-             "async_settle_seconds, or through POST /_sim/sessions/{id}/settle)."),
+    TestCard(
+        "4000000000000002",
+        "declines",
+        "Generic decline.",
+        "Your card was declined.",
+        "card_declined",
+        "generic_decline",
+    ),
+    TestCard(
+        "4000000000009995",
+        "declines",
+        "Insufficient funds.",
+        "Your card has insufficient funds.",
+        "card_declined",
+        "insufficient_funds",
+    ),
+    TestCard(
+        "4000000000009987", "declines", "Lost card.", "Your card was declined.", "card_declined", "lost_card"
+    ),
+    TestCard(
+        "4000000000000069",
+        "declines",
+        "Expired card.",
+        "Your card has expired.",
+        "expired_card",
+        "expired_card",
+    ),
+    TestCard(
+        DELAYED_CARD,
+        "delayed",
+        "Delayed payment: the session completes unpaid, then settles (automatically after "
+        "async_settle_seconds, or through POST /_sim/sessions/{id}/settle).",
+    ),
 )
 
 _BY_NUMBER = {card.number: card for card in TEST_CARDS}
@@ -72,4 +95,4 @@ def brand(digits: str) -> str:
 
 
 def spaced(digits: str) -> str:
-    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))

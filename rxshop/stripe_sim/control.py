@@ -35,7 +35,9 @@ class ControlError(Exception):
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"type": "simulator_error", "message": message, **extra}}, status_code=status)
+    return JSONResponse(
+        {"error": {"type": "simulator_error", "message": message, **extra}}, status_code=status
+    )
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -72,6 +74,7 @@ def routes(sim: Simulator) -> list[Route]:
                 status = 404 if error.status == 404 else 409
                 return _error(status, error.message, code=error.code, param=error.param)
             return result if isinstance(result, Response) else JSONResponse(result)
+
         return run
 
     def session_view(session_id: str) -> dict[str, Any]:
@@ -83,8 +86,11 @@ def routes(sim: Simulator) -> list[Route]:
             "line_items": copy.deepcopy(store.line_items[session_id]),
             "payment_intent": copy.deepcopy(intent),
             "charge": copy.deepcopy(charge),
-            "refunds": [copy.deepcopy(r) for r in store.refunds.values()
-                        if intent and r["payment_intent"] == intent["id"]],
+            "refunds": [
+                copy.deepcopy(r)
+                for r in store.refunds.values()
+                if intent and r["payment_intent"] == intent["id"]
+            ],
             "attempts": copy.deepcopy(store.session_meta[session_id]["attempts"]),
             "settle_at": store.session_meta[session_id]["settle_at"],
         }
@@ -92,8 +98,9 @@ def routes(sim: Simulator) -> list[Route]:
     def pay_with(session_id: str, card_number: str, body: dict[str, Any]) -> dict[str, Any]:
         session = store.session(session_id)
         if session["status"] != "open":
-            raise ControlError(409, f"Checkout Session {session_id} is {session['status']}, not open: "
-                                    "nothing was charged.")
+            raise ControlError(
+                409, f"Checkout Session {session_id} is {session['status']}, not open: nothing was charged."
+            )
         digits = cards.normalize(card_number)
         if digits is None:
             raise ControlError(400, f"Not a valid card number: {card_number!r}.")
@@ -101,8 +108,11 @@ def routes(sim: Simulator) -> list[Route]:
         result = store.pay(session_id, card_digits=digits, email=email, name=body.get("name"))
         answer: dict[str, Any] = {"outcome": result.outcome, "session": result.session}
         if result.outcome == "declined" and result.card is not None:
-            answer["decline"] = {"message": result.card.message, "code": result.card.code,
-                                 "decline_code": result.card.decline_code}
+            answer["decline"] = {
+                "message": result.card.message,
+                "code": result.card.code,
+                "decline_code": result.card.decline_code,
+            }
         else:
             answer["redirect_url"] = success_redirect(result.session)
         return answer
@@ -114,8 +124,13 @@ def routes(sim: Simulator) -> list[Route]:
 
     async def set_config(request: Request) -> dict[str, Any]:
         body = await _json_body(request)
-        unknown = set(body) - {"webhook_url", "webhook_secret", "retry_delays", "latency_ms",
-                               "async_settle_seconds"}
+        unknown = set(body) - {
+            "webhook_url",
+            "webhook_secret",
+            "retry_delays",
+            "latency_ms",
+            "async_settle_seconds",
+        }
         if unknown:
             raise ControlError(400, f"Unknown settings: {', '.join(sorted(unknown))}.")
         if "webhook_url" in body:
@@ -182,7 +197,9 @@ def routes(sim: Simulator) -> list[Route]:
     async def decline(request: Request) -> dict[str, Any]:
         body = await _json_body(request)
         reason = body.get("reason", "generic_decline")
-        card = next((c for c in cards.TEST_CARDS if c.outcome == "declines" and c.decline_code == reason), None)
+        card = next(
+            (c for c in cards.TEST_CARDS if c.outcome == "declines" and c.decline_code == reason), None
+        )
         if card is None:
             known = [c.decline_code for c in cards.TEST_CARDS if c.outcome == "declines"]
             raise ControlError(400, f"reason must be one of {', '.join(known)}.")
@@ -212,9 +229,12 @@ def routes(sim: Simulator) -> list[Route]:
     async def list_events(request: Request) -> dict[str, Any]:
         wanted_type = request.query_params.get("type")
         object_id = request.query_params.get("object_id")
-        data = [r.summary() for r in sim.webhooks.events.values()
-                if (wanted_type is None or r.event["type"] == wanted_type)
-                and (object_id is None or r.event["data"]["object"].get("id") == object_id)]
+        data = [
+            r.summary()
+            for r in sim.webhooks.events.values()
+            if (wanted_type is None or r.event["type"] == wanted_type)
+            and (object_id is None or r.event["data"]["object"].get("id") == object_id)
+        ]
         return {"data": data, "paused": sim.webhooks.paused}
 
     async def show_event(request: Request) -> dict[str, Any]:
@@ -229,7 +249,9 @@ def routes(sim: Simulator) -> list[Route]:
         body = await _json_body(request)
         ids = body.get("ids")
         if not isinstance(ids, list) or not ids:
-            raise ControlError(400, "ids must be a non-empty list of event ids, in the order to deliver them.")
+            raise ControlError(
+                400, "ids must be a non-empty list of event ids, in the order to deliver them."
+            )
         records = [record_of(str(event_id)) for event_id in ids]
         copies = int(_number(body, "copies", default=1, minimum=1))
         jobs = [record for record in records for _ in range(copies)]
@@ -237,8 +259,12 @@ def routes(sim: Simulator) -> list[Route]:
             attempts = await asyncio.gather(*(sim.webhooks.attempt(r, manual=True) for r in jobs))
         else:
             attempts = [await sim.webhooks.attempt(r, manual=True) for r in jobs]
-        return {"attempts": [{"event": r.event["id"], **a.__dict__, "ok": a.ok} for r, a in zip(jobs, attempts,
-                                                                                                  strict=True)]}
+        return {
+            "attempts": [
+                {"event": r.event["id"], **a.__dict__, "ok": a.ok}
+                for r, a in zip(jobs, attempts, strict=True)
+            ]
+        }
 
     async def pause(request: Request) -> dict[str, Any]:
         sim.webhooks.pause()

@@ -61,7 +61,11 @@ def unknown_param(param: str, *, known_to_stripe: bool = False) -> StripeAPIErro
 def no_such(object_name: str, object_id: str, *, param: str = "id") -> StripeAPIError:
     """404 resource_missing, worded like Stripe ("No such checkout.session: 'cs_test_x'")."""
     return StripeAPIError(
-        404, "invalid_request_error", f"No such {object_name}: '{object_id}'", code="resource_missing", param=param
+        404,
+        "invalid_request_error",
+        f"No such {object_name}: '{object_id}'",
+        code="resource_missing",
+        param=param,
     )
 
 

@@ -37,12 +37,16 @@ def decode(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 part = str(sum(1 for k in node if k.isdigit()))
             if last:
                 if isinstance(node.get(part), dict):
-                    raise invalid(f"Invalid parameter: {key} is given both as a value and as an object", param=key)
+                    raise invalid(
+                        f"Invalid parameter: {key} is given both as a value and as an object", param=key
+                    )
                 node[part] = value
             else:
                 child = node.setdefault(part, {})
                 if not isinstance(child, dict):
-                    raise invalid(f"Invalid parameter: {key} is given both as a value and as an object", param=key)
+                    raise invalid(
+                        f"Invalid parameter: {key} is given both as a value and as an object", param=key
+                    )
                 node = child
     return root
 
@@ -55,8 +59,9 @@ def bracket(path: str, key: str | int) -> str:
     return f"{path}[{key}]" if path else str(key)
 
 
-def reject_unknown(params: Mapping[str, Any], allowed: Iterable[str], path: str = "",
-                   stripe_knows: Iterable[str] = ()) -> None:
+def reject_unknown(
+    params: Mapping[str, Any], allowed: Iterable[str], path: str = "", stripe_knows: Iterable[str] = ()
+) -> None:
     """400 parameter_unknown for the first key not in `allowed` (saying so when Stripe itself knows it)."""
     allowed_set = set(allowed)
     known = set(stripe_knows)
@@ -84,8 +89,9 @@ def as_list(value: Any, path: str) -> list[Any]:
     return [value[str(i)] for i in indexes]
 
 
-def as_string(value: Any, path: str, *, max_length: int = 5000, required: bool = False,
-              allow_empty: bool = False) -> str | None:
+def as_string(
+    value: Any, path: str, *, max_length: int = 5000, required: bool = False, allow_empty: bool = False
+) -> str | None:
     if value is None:
         if required:
             raise missing_param(path)
@@ -94,17 +100,22 @@ def as_string(value: Any, path: str, *, max_length: int = 5000, required: bool =
         raise invalid(f"Invalid string: {path} must be a string, not an object", param=path)
     if value == "" and not allow_empty:
         if required:
-            raise invalid(f"You passed an empty string for '{path}'. We assume empty values are an attempt to "
-                          f"unset a parameter; however '{path}' cannot be unset. You should remove '{path}' from "
-                          "your request or supply a non-empty value.", param=path, code="parameter_invalid_empty")
+            raise invalid(
+                f"You passed an empty string for '{path}'. We assume empty values are an attempt to "
+                f"unset a parameter; however '{path}' cannot be unset. You should remove '{path}' from "
+                "your request or supply a non-empty value.",
+                param=path,
+                code="parameter_invalid_empty",
+            )
         return None
     if len(value) > max_length:
         raise invalid(f"Invalid string: {path} must be at most {max_length} characters", param=path)
     return value
 
 
-def as_int(value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None,
-           required: bool = False) -> int | None:
+def as_int(
+    value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None, required: bool = False
+) -> int | None:
     """Integers only: "12.5" or "1e3" are refused like Stripe refuses them (money is integer minor units)."""
     text = as_string(value, path, required=required, max_length=32)
     if text is None:
@@ -113,11 +124,17 @@ def as_int(value: Any, path: str, *, minimum: int | None = None, maximum: int | 
         raise invalid(f"Invalid integer: {text}", param=path, code="parameter_invalid_integer")
     number = int(text)
     if minimum is not None and number < minimum:
-        raise invalid(f"This value must be greater than or equal to {minimum}.", param=path,
-                      code="parameter_invalid_integer")
+        raise invalid(
+            f"This value must be greater than or equal to {minimum}.",
+            param=path,
+            code="parameter_invalid_integer",
+        )
     if maximum is not None and number > maximum:
-        raise invalid(f"This value must be less than or equal to {maximum}.", param=path,
-                      code="parameter_invalid_integer")
+        raise invalid(
+            f"This value must be less than or equal to {maximum}.",
+            param=path,
+            code="parameter_invalid_integer",
+        )
     return number
 
 
@@ -129,7 +146,9 @@ def as_metadata(value: Any, path: str = "metadata") -> dict[str, str]:
     result: dict[str, str] = {}
     for key, item in data.items():
         if len(key) > 40:
-            raise invalid(f"Invalid {path}: keys must be at most 40 characters ({key!r})", param=bracket(path, key))
+            raise invalid(
+                f"Invalid {path}: keys must be at most 40 characters ({key!r})", param=bracket(path, key)
+            )
         text = as_string(item, bracket(path, key), max_length=500, allow_empty=True)
         if text:  # an empty value unsets the key on Stripe
             result[key] = text
@@ -137,4 +156,7 @@ def as_metadata(value: Any, path: str = "metadata") -> dict[str, str]:
 
 
 def as_expand(value: Any) -> list[str]:
-    return [as_string(item, f"expand[{i}]", required=True) or "" for i, item in enumerate(as_list(value, "expand"))]
+    return [
+        as_string(item, f"expand[{i}]", required=True) or ""
+        for i, item in enumerate(as_list(value, "expand"))
+    ]

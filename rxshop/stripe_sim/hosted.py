@@ -25,7 +25,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-                               "frame-ancestors 'none'",
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -105,14 +105,26 @@ def routes(sim: Simulator) -> list[Route]:
         if digits is None:
             errors["card_number"] = "Your card number is invalid."
         if errors:
-            return _page(sim, session, values=values, errors=errors, status=400,
-                         alert="Please correct the fields marked below.")
+            return _page(
+                sim,
+                session,
+                values=values,
+                errors=errors,
+                status=400,
+                alert="Please correct the fields marked below.",
+            )
         assert digits is not None
         result = sim.store.pay(session_id, card_digits=digits, email=email, name=name)
         if result.outcome == "declined":
             assert result.card is not None
-            return _page(sim, session, values=values, status=402, alert=result.card.message,
-                         errors={"card_number": result.card.message})
+            return _page(
+                sim,
+                session,
+                values=values,
+                status=402,
+                alert=result.card.message,
+                errors={"card_number": result.card.message},
+            )
         return RedirectResponse(success_redirect(result.session), status_code=303)
 
     async def cancel(request: Request) -> Response:
@@ -136,15 +148,25 @@ def success_redirect(session: dict[str, Any]) -> str:
 
 
 def _not_found(session_id: str) -> Response:
-    body = _document("Checkout not found", f"""
+    body = _document(
+        "Checkout not found",
+        f"""
 <h1>Checkout not found</h1>
 <p class="notice">There is no checkout session <code>{escape(session_id)}</code>. It may belong to another
-simulator run (state lives in memory and is lost on restart).</p>""")
+simulator run (state lives in memory and is lost on restart).</p>""",
+    )
     return HTMLResponse(body, status_code=404, headers=_HEADERS)
 
 
-def _page(sim: Simulator, session: dict[str, Any], *, values: dict[str, str] | None = None,
-          errors: dict[str, str] | None = None, alert: str = "", status: int = 200) -> Response:
+def _page(
+    sim: Simulator,
+    session: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    alert: str = "",
+    status: int = 200,
+) -> Response:
     values = values or {}
     errors = errors or {}
     currency = session["currency"]
@@ -179,13 +201,21 @@ charged. Return to the shop to start again.</p>
     if status_text == "complete":
         intent = sim.store.payment_intents.get(session["payment_intent"] or "", {})
         if session["payment_status"] == "paid":
-            heading, text = "Payment received", f"This checkout is already paid ({escape(total)}). Nothing more " \
-                "will be charged."
+            heading, text = (
+                "Payment received",
+                f"This checkout is already paid ({escape(total)}). Nothing more will be charged.",
+            )
         elif intent.get("status") == "requires_payment_method":
-            heading, text = "Payment failed", "The delayed payment for this checkout failed. Nothing was charged."
+            heading, text = (
+                "Payment failed",
+                "The delayed payment for this checkout failed. Nothing was charged.",
+            )
         else:
-            heading, text = "Payment processing", "The payment is processing; the shop will hear when it " \
-                "settles. Nothing more will be charged."
+            heading, text = (
+                "Payment processing",
+                "The payment is processing; the shop will hear when it "
+                "settles. Nothing more will be charged.",
+            )
         content = f"""
 <h1>{heading}</h1>
 <p class="notice" role="status">{text}</p>
@@ -203,7 +233,8 @@ charged. Return to the shop to start again.</p>
         cancel_form = f'\n  <form method="post" action="{escape(action)}/cancel" id="cancel-form"></form>'
     card_rows = "\n".join(
         f"<tr><td><code>{cards.spaced(card.number)}</code></td><td>{escape(card.summary)}</td></tr>"
-        for card in cards.TEST_CARDS)
+        for card in cards.TEST_CARDS
+    )
     content = f"""
 <h1>Pay {escape(total)}</h1>
 <div id="alert" class="alert" role="alert" aria-live="assertive">{escape(alert)}</div>
@@ -211,10 +242,30 @@ charged. Return to the shop to start again.</p>
 <section class="card" aria-labelledby="payment-heading">
   <h2 id="payment-heading">Payment details</h2>
   <form method="post" action="{escape(action)}" id="pay-form" novalidate>
-    {_field("email", "Email", email_value, errors, input_type="email", autocomplete="email", required=True,
-            readonly=bool(locked_email))}
-    {_field("card_number", "Card number", values.get("card_number", ""), errors, autocomplete="cc-number",
-            inputmode="numeric", required=True, hint="Test card: 4242 4242 4242 4242 pays. More below.")}
+    {
+        _field(
+            "email",
+            "Email",
+            email_value,
+            errors,
+            input_type="email",
+            autocomplete="email",
+            required=True,
+            readonly=bool(locked_email),
+        )
+    }
+    {
+        _field(
+            "card_number",
+            "Card number",
+            values.get("card_number", ""),
+            errors,
+            autocomplete="cc-number",
+            inputmode="numeric",
+            required=True,
+            hint="Test card: 4242 4242 4242 4242 pays. More below.",
+        )
+    }
     {_field("name", "Name on card", values.get("name", ""), errors, autocomplete="cc-name", optional=True)}
     <div class="actions">
       <button type="submit" class="primary">Pay</button>{cancel_button}
@@ -239,14 +290,27 @@ def _line_row(sim: Simulator, line: dict[str, Any]) -> str:
     description = product.get("description")
     desc_html = f'<span class="desc">{escape(description)}</span>' if description else ""
     unit = format_amount(line["price"]["unit_amount"], line["currency"])
-    return (f'      <tr><td>{escape(line["description"])} <span class="desc">{escape(unit)} each</span>{desc_html}'
-            f'</td><td class="num">× {line["quantity"]}</td>'
-            f'<td class="num">{escape(format_amount(line["amount_total"], line["currency"]))}</td></tr>')
+    return (
+        f'      <tr><td>{escape(line["description"])} <span class="desc">{escape(unit)} each</span>{desc_html}'
+        f'</td><td class="num">× {line["quantity"]}</td>'
+        f'<td class="num">{escape(format_amount(line["amount_total"], line["currency"]))}</td></tr>'
+    )
 
 
-def _field(name: str, label: str, value: str, errors: dict[str, str], *, input_type: str = "text",
-           autocomplete: str = "", inputmode: str = "", required: bool = False, readonly: bool = False,
-           optional: bool = False, hint: str = "") -> str:
+def _field(
+    name: str,
+    label: str,
+    value: str,
+    errors: dict[str, str],
+    *,
+    input_type: str = "text",
+    autocomplete: str = "",
+    inputmode: str = "",
+    required: bool = False,
+    readonly: bool = False,
+    optional: bool = False,
+    hint: str = "",
+) -> str:
     error = errors.get(name)
     described = []
     hint_html = error_html = ""
@@ -270,8 +334,10 @@ def _field(name: str, label: str, value: str, errors: dict[str, str], *, input_t
     if described:
         attributes.append(f'aria-describedby="{" ".join(described)}"')
     optional_html = ' <span class="optional">(optional)</span>' if optional else ""
-    return (f'<div class="field"><label for="{name}">{label}{optional_html}</label>'
-            f'<input {" ".join(attributes)}>{hint_html}{error_html}</div>')
+    return (
+        f'<div class="field"><label for="{name}">{label}{optional_html}</label>'
+        f"<input {' '.join(attributes)}>{hint_html}{error_html}</div>"
+    )
 
 
 def _document(title: str, content: str) -> str:
@@ -295,4 +361,3 @@ def _document(title: str, content: str) -> str:
 </body>
 </html>
 """
-

@@ -64,36 +64,59 @@ def check_url(value: Any, param: str, *, required: bool = False) -> str | None:
 
 def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[str]]:
     """Validate POST /v1/checkout/sessions; return the spec and the expand list."""
-    allowed = {"mode", "line_items", "success_url", "cancel_url", "client_reference_id", "metadata",
-               "expires_at", "customer_email", "payment_intent_data", "expand"}
+    allowed = {
+        "mode",
+        "line_items",
+        "success_url",
+        "cancel_url",
+        "client_reference_id",
+        "metadata",
+        "expires_at",
+        "customer_email",
+        "payment_intent_data",
+        "expand",
+    }
     reject_unknown(params, allowed, stripe_knows=_stripe_keys(SessionCreateParams))
 
     mode = as_string(params.get("mode"), "mode", required=True)
     if mode in ("setup", "subscription"):
         raise invalid(f"The rxshop simulator only implements mode=payment, not mode={mode}.", param="mode")
     if mode != "payment":
-        raise invalid(f"Invalid mode: must be one of payment, setup, or subscription (got {mode!r}).",
-                      param="mode")
+        raise invalid(
+            f"Invalid mode: must be one of payment, setup, or subscription (got {mode!r}).", param="mode"
+        )
 
     raw_lines = as_list(params.get("line_items"), "line_items")
     if not raw_lines:
         raise missing_param("line_items")
     if len(raw_lines) > 100:
-        raise invalid("A Checkout Session in payment mode can have at most 100 line items.", param="line_items")
+        raise invalid(
+            "A Checkout Session in payment mode can have at most 100 line items.", param="line_items"
+        )
     lines = [_line_item(raw, f"line_items[{i}]") for i, raw in enumerate(raw_lines)]
     currencies = {line.currency for line in lines}
     if len(currencies) > 1:
-        raise invalid("All line items must have the same currency; got " + ", ".join(sorted(currencies)) + ".",
-                      param="line_items")
+        raise invalid(
+            "All line items must have the same currency; got " + ", ".join(sorted(currencies)) + ".",
+            param="line_items",
+        )
     currency = lines[0].currency
     total = sum(line.unit_amount * line.quantity for line in lines)
     minimum = MINIMUM_CHARGE.get(currency, 1)
     if total < minimum:
-        raise invalid(f"The Checkout Session's total amount due must add up to at least "
-                      f"{format_amount(minimum, currency)}.", param="line_items", code="amount_too_small")
+        raise invalid(
+            f"The Checkout Session's total amount due must add up to at least "
+            f"{format_amount(minimum, currency)}.",
+            param="line_items",
+            code="amount_too_small",
+        )
     if total > MAXIMUM_AMOUNT:
-        raise invalid(f"The Checkout Session's total amount due must be no more than "
-                      f"{format_amount(MAXIMUM_AMOUNT, currency)}.", param="line_items", code="amount_too_large")
+        raise invalid(
+            f"The Checkout Session's total amount due must be no more than "
+            f"{format_amount(MAXIMUM_AMOUNT, currency)}.",
+            param="line_items",
+            code="amount_too_large",
+        )
 
     success_url = check_url(params.get("success_url"), "success_url", required=True)
     assert success_url is not None
@@ -106,21 +129,31 @@ def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[
     expires_at = as_int(params.get("expires_at"), "expires_at")
     if expires_at is not None:
         if expires_at < now + MIN_LIFETIME - _CLOCK_SLACK:
-            raise invalid("The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
-                          "creation.", param="expires_at")
+            raise invalid(
+                "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
+                param="expires_at",
+            )
         if expires_at > now + MAX_LIFETIME + _CLOCK_SLACK:
-            raise invalid("The `expires_at` timestamp must be less than 24 hours from Checkout Session "
-                          "creation.", param="expires_at")
+            raise invalid(
+                "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+                param="expires_at",
+            )
 
     intent_data = as_object(params.get("payment_intent_data"), "payment_intent_data")
-    reject_unknown(intent_data, {"metadata"}, "payment_intent_data",
-                   stripe_knows=_stripe_keys(SessionCreateParamsPaymentIntentData))
+    reject_unknown(
+        intent_data,
+        {"metadata"},
+        "payment_intent_data",
+        stripe_knows=_stripe_keys(SessionCreateParamsPaymentIntentData),
+    )
 
     spec = SessionSpec(
         line_items=lines,
         success_url=success_url,
         cancel_url=cancel_url,
-        client_reference_id=as_string(params.get("client_reference_id"), "client_reference_id", max_length=200),
+        client_reference_id=as_string(
+            params.get("client_reference_id"), "client_reference_id", max_length=200
+        ),
         metadata=as_metadata(params.get("metadata")),
         expires_at=expires_at,
         customer_email=email,
@@ -131,37 +164,60 @@ def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[
 
 def _line_item(raw: Any, path: str) -> LineSpec:
     item = as_object(raw, path)
-    reject_unknown(item, {"price_data", "quantity"}, path, stripe_knows=_stripe_keys(SessionCreateParamsLineItem))
+    reject_unknown(
+        item, {"price_data", "quantity"}, path, stripe_knows=_stripe_keys(SessionCreateParamsLineItem)
+    )
     quantity = as_int(item.get("quantity"), bracket(path, "quantity"), minimum=1, maximum=999_999)
     if quantity is None:
         raise missing_param(bracket(path, "quantity"))
     price_path = bracket(path, "price_data")
     if "price_data" not in item:
-        raise invalid(f"You must specify either `price` or `price_data` in {path} (the simulator supports "
-                      "`price_data` only).", param=price_path, code="parameter_missing")
+        raise invalid(
+            f"You must specify either `price` or `price_data` in {path} (the simulator supports "
+            "`price_data` only).",
+            param=price_path,
+            code="parameter_missing",
+        )
     price = as_object(item["price_data"], price_path)
-    reject_unknown(price, {"currency", "unit_amount", "product_data"}, price_path,
-                   stripe_knows=_stripe_keys(SessionCreateParamsLineItemPriceData))
+    reject_unknown(
+        price,
+        {"currency", "unit_amount", "product_data"},
+        price_path,
+        stripe_knows=_stripe_keys(SessionCreateParamsLineItemPriceData),
+    )
     currency_path = bracket(price_path, "currency")
     currency = (as_string(price.get("currency"), currency_path, required=True) or "").lower()
     if currency not in CURRENCIES:
-        raise invalid(f"Invalid currency: {currency}. Stripe currently supports these currencies: "
-                      + ", ".join(sorted(CURRENCIES)), param=currency_path)
+        raise invalid(
+            f"Invalid currency: {currency}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(CURRENCIES)),
+            param=currency_path,
+        )
     amount_path = bracket(price_path, "unit_amount")
     unit_amount = as_int(price.get("unit_amount"), amount_path, minimum=1, maximum=MAXIMUM_AMOUNT)
     if unit_amount is None:
         raise missing_param(amount_path)
     product_path = bracket(price_path, "product_data")
     if "product_data" not in price:
-        raise invalid(f"You must specify either `product` or `product_data` in {price_path} (the simulator "
-                      "supports `product_data` only).", param=product_path, code="parameter_missing")
+        raise invalid(
+            f"You must specify either `product` or `product_data` in {price_path} (the simulator "
+            "supports `product_data` only).",
+            param=product_path,
+            code="parameter_missing",
+        )
     product = as_object(price["product_data"], product_path)
-    reject_unknown(product, {"name", "description", "metadata"}, product_path,
-                   stripe_knows=_stripe_keys(SessionCreateParamsLineItemPriceDataProductData))
+    reject_unknown(
+        product,
+        {"name", "description", "metadata"},
+        product_path,
+        stripe_knows=_stripe_keys(SessionCreateParamsLineItemPriceDataProductData),
+    )
     return LineSpec(
-        name=as_string(product.get("name"), bracket(product_path, "name"), required=True, max_length=250) or "",
-        description=as_string(product.get("description"), bracket(product_path, "description"),
-                              max_length=40000),
+        name=as_string(product.get("name"), bracket(product_path, "name"), required=True, max_length=250)
+        or "",
+        description=as_string(
+            product.get("description"), bracket(product_path, "description"), max_length=40000
+        ),
         product_metadata=as_metadata(product.get("metadata"), bracket(product_path, "metadata")),
         currency=currency,
         unit_amount=unit_amount,
@@ -177,18 +233,23 @@ class ListParams:
     expand: list[str]
 
 
-def list_params(params: dict[str, Any], extra: set[str] = frozenset(), stripe_knows: frozenset[str] = frozenset()
-                ) -> ListParams:
-    reject_unknown(params, {"limit", "starting_after", "ending_before", "expand"} | set(extra),
-                   stripe_knows=stripe_knows)
+def list_params(
+    params: dict[str, Any], extra: set[str] = frozenset(), stripe_knows: frozenset[str] = frozenset()
+) -> ListParams:
+    reject_unknown(
+        params, {"limit", "starting_after", "ending_before", "expand"} | set(extra), stripe_knows=stripe_knows
+    )
     starting_after = as_string(params.get("starting_after"), "starting_after")
     ending_before = as_string(params.get("ending_before"), "ending_before")
     if starting_after and ending_before:
-        raise invalid("You may only specify one of these parameters: ending_before, starting_after.",
-                      param="ending_before")
+        raise invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
     limit = as_int(params.get("limit"), "limit", minimum=1, maximum=100)
-    return ListParams(limit if limit is not None else 10, starting_after, ending_before,
-                      as_expand(params.get("expand")))
+    return ListParams(
+        limit if limit is not None else 10, starting_after, ending_before, as_expand(params.get("expand"))
+    )
 
 
 @dataclass(frozen=True)
@@ -199,8 +260,13 @@ class SessionFilter:
 
     def matches(self, session: dict[str, Any]) -> bool:
         created = session["created"]
-        checks = {"eq": created.__eq__, "gt": created.__gt__, "gte": created.__ge__,
-                  "lt": created.__lt__, "lte": created.__le__}
+        checks = {
+            "eq": created.__eq__,
+            "gt": created.__gt__,
+            "gte": created.__ge__,
+            "lt": created.__lt__,
+            "lte": created.__le__,
+        }
         if not all(checks[op](value) for op, value in self.created.items()):
             return False
         if self.status is not None and session["status"] != self.status:
@@ -220,8 +286,9 @@ def session_list(params: dict[str, Any]) -> tuple[ListParams, SessionFilter]:
         created["eq"] = as_int(raw_created, "created", required=True) or 0
     status = as_string(params.get("status"), "status")
     if status is not None and status not in ("open", "complete", "expired"):
-        raise invalid(f"Invalid status: must be one of complete, expired, or open (got {status!r}).",
-                      param="status")
+        raise invalid(
+            f"Invalid status: must be one of complete, expired, or open (got {status!r}).", param="status"
+        )
     return paging, SessionFilter(created, status, as_string(params.get("payment_intent"), "payment_intent"))
 
 
@@ -241,17 +308,23 @@ class RefundSpec:
 
 
 def refund_create(params: dict[str, Any]) -> RefundSpec:
-    reject_unknown(params, {"payment_intent", "charge", "amount", "reason", "metadata", "expand"},
-                   stripe_knows=_stripe_keys(RefundCreateParams))
+    reject_unknown(
+        params,
+        {"payment_intent", "charge", "amount", "reason", "metadata", "expand"},
+        stripe_knows=_stripe_keys(RefundCreateParams),
+    )
     payment_intent = as_string(params.get("payment_intent"), "payment_intent")
     charge = as_string(params.get("charge"), "charge")
     if payment_intent is None and charge is None:
-        raise invalid("One of the following params should be provided for this request: payment_intent or "
-                      "charge.", code="parameter_missing")
+        raise invalid(
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            code="parameter_missing",
+        )
     reason = as_string(params.get("reason"), "reason")
     if reason is not None and reason not in ("duplicate", "fraudulent", "requested_by_customer"):
-        raise invalid("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
-                      param="reason")
+        raise invalid(
+            "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", param="reason"
+        )
     return RefundSpec(
         payment_intent=payment_intent,
         charge=charge,

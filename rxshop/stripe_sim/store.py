@@ -152,8 +152,12 @@ class Store:
             "created": now,
             "currency": currency,
             "custom_fields": [],
-            "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                            "terms_of_service_acceptance": None},
+            "custom_text": {
+                "after_submit": None,
+                "shipping_address": None,
+                "submit": None,
+                "terms_of_service_acceptance": None,
+            },
             "customer": None,
             "customer_creation": "if_required",
             "customer_details": None,
@@ -197,10 +201,18 @@ class Store:
     def _line_item(self, line: LineSpec, now: int) -> dict[str, Any]:
         product_id = new_id("prod_", 14)
         self.products[product_id] = {
-            "id": product_id, "object": "product", "active": False, "created": now,
-            "description": line.description, "images": [], "livemode": False,
-            "metadata": dict(line.product_metadata), "name": line.name, "type": "service",
-            "updated": now, "url": None,
+            "id": product_id,
+            "object": "product",
+            "active": False,
+            "created": now,
+            "description": line.description,
+            "images": [],
+            "livemode": False,
+            "metadata": dict(line.product_metadata),
+            "name": line.name,
+            "type": "service",
+            "updated": now,
+            "url": None,
         }
         amount = line.unit_amount * line.quantity
         return {
@@ -213,10 +225,21 @@ class Store:
             "currency": line.currency,
             "description": line.name,
             "price": {
-                "id": new_id("price_"), "object": "price", "active": False, "billing_scheme": "per_unit",
-                "created": now, "currency": line.currency, "livemode": False, "lookup_key": None,
-                "metadata": {}, "nickname": None, "product": product_id, "recurring": None,
-                "tax_behavior": "unspecified", "type": "one_time", "unit_amount": line.unit_amount,
+                "id": new_id("price_"),
+                "object": "price",
+                "active": False,
+                "billing_scheme": "per_unit",
+                "created": now,
+                "currency": line.currency,
+                "livemode": False,
+                "lookup_key": None,
+                "metadata": {},
+                "nickname": None,
+                "product": product_id,
+                "recurring": None,
+                "tax_behavior": "unspecified",
+                "type": "one_time",
+                "unit_amount": line.unit_amount,
                 "unit_amount_decimal": str(line.unit_amount),
             },
             "quantity": line.quantity,
@@ -228,7 +251,9 @@ class Store:
         if session["status"] != "open":
             raise invalid(
                 f'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a '
-                f'status of "{session["status"]}".', param="session")
+                f'status of "{session["status"]}".',
+                param="session",
+            )
         self._expire(session, request)
         return copy.deepcopy(session)
 
@@ -244,8 +269,14 @@ class Store:
             return PaymentResult("not_open", copy.deepcopy(session))
         card = cards.behaviour(card_digits)
         meta = self.session_meta[session_id]
-        meta["attempts"].append({"at": self.clock.timestamp(), "last4": card_digits[-4:], "outcome": card.outcome,
-                                 "decline_code": card.decline_code or None})
+        meta["attempts"].append(
+            {
+                "at": self.clock.timestamp(),
+                "last4": card_digits[-4:],
+                "outcome": card.outcome,
+                "decline_code": card.decline_code or None,
+            }
+        )
         if card.outcome == "declines":
             return PaymentResult("declined", copy.deepcopy(session), card)
 
@@ -256,39 +287,98 @@ class Store:
         metadata = meta["payment_intent_metadata"]
         method_id = new_id("pm_")
         self.charges[charge_id] = {
-            "id": charge_id, "object": "charge", "amount": amount,
-            "amount_captured": amount, "amount_refunded": 0, "balance_transaction": None,
+            "id": charge_id,
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": 0,
+            "balance_transaction": None,
             "billing_details": {"address": None, "email": email, "name": name, "phone": None},
-            "calculated_statement_descriptor": "RXSHOP TEST", "captured": True, "created": now,
-            "currency": currency, "customer": None, "description": None, "disputed": False,
-            "failure_code": None, "failure_message": None, "livemode": False, "metadata": dict(metadata),
-            "outcome": {"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-                        "seller_message": "Payment complete.", "type": "authorized"},
-            "paid": not delayed, "payment_intent": intent_id, "payment_method": method_id,
-            "payment_method_details": {"card": {"brand": cards.brand(card_digits), "last4": card_digits[-4:],
-                                                "funding": "credit", "country": "US"}, "type": "card"},
-            "receipt_email": None, "refunded": False, "status": "pending" if delayed else "succeeded",
+            "calculated_statement_descriptor": "RXSHOP TEST",
+            "captured": True,
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "description": None,
+            "disputed": False,
+            "failure_code": None,
+            "failure_message": None,
+            "livemode": False,
+            "metadata": dict(metadata),
+            "outcome": {
+                "network_status": "approved_by_network",
+                "reason": None,
+                "risk_level": "normal",
+                "seller_message": "Payment complete.",
+                "type": "authorized",
+            },
+            "paid": not delayed,
+            "payment_intent": intent_id,
+            "payment_method": method_id,
+            "payment_method_details": {
+                "card": {
+                    "brand": cards.brand(card_digits),
+                    "last4": card_digits[-4:],
+                    "funding": "credit",
+                    "country": "US",
+                },
+                "type": "card",
+            },
+            "receipt_email": None,
+            "refunded": False,
+            "status": "pending" if delayed else "succeeded",
         }
         self.payment_intents[intent_id] = {
-            "id": intent_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
-            "amount_received": 0 if delayed else amount, "application": None, "application_fee_amount": None,
-            "canceled_at": None, "cancellation_reason": None, "capture_method": "automatic_async",
-            "client_secret": f"{intent_id}_secret_{new_id('', 25)}", "confirmation_method": "automatic",
-            "created": now, "currency": currency, "customer": None, "description": None,
-            "last_payment_error": None, "latest_charge": charge_id, "livemode": False,
-            "metadata": dict(metadata), "next_action": None, "on_behalf_of": None, "payment_method": method_id,
-            "payment_method_types": ["card"], "processing": None, "receipt_email": None, "review": None,
-            "setup_future_usage": None, "shipping": None, "statement_descriptor": None,
-            "status": "processing" if delayed else "succeeded", "transfer_data": None, "transfer_group": None,
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0 if delayed else amount,
+            "application": None,
+            "application_fee_amount": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": "automatic_async",
+            "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
+            "confirmation_method": "automatic",
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "description": None,
+            "last_payment_error": None,
+            "latest_charge": charge_id,
+            "livemode": False,
+            "metadata": dict(metadata),
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": method_id,
+            "payment_method_types": ["card"],
+            "processing": None,
+            "receipt_email": None,
+            "review": None,
+            "setup_future_usage": None,
+            "shipping": None,
+            "statement_descriptor": None,
+            "status": "processing" if delayed else "succeeded",
+            "transfer_data": None,
+            "transfer_group": None,
         }
-        session.update({
-            "status": "complete",
-            "payment_status": "unpaid" if delayed else "paid",
-            "payment_intent": intent_id,
-            "customer_details": {"address": None, "email": email, "name": name, "phone": None,
-                                 "tax_exempt": "none", "tax_ids": []},
-            "url": None,
-        })
+        session.update(
+            {
+                "status": "complete",
+                "payment_status": "unpaid" if delayed else "paid",
+                "payment_intent": intent_id,
+                "customer_details": {
+                    "address": None,
+                    "email": email,
+                    "name": name,
+                    "phone": None,
+                    "tax_exempt": "none",
+                    "tax_ids": [],
+                },
+                "url": None,
+            }
+        )
         self._emit("checkout.session.completed", copy.deepcopy(session), None, None)
         if delayed and self.settle_after is not None:
             meta["settle_at"] = self.clock.now() + self.settle_after
@@ -302,8 +392,9 @@ class Store:
         session = self.session(session_id)
         intent = self.payment_intents.get(session["payment_intent"] or "")
         if intent is None or intent["status"] != "processing":
-            raise invalid(f"Checkout Session {session_id} has no delayed payment waiting to settle.",
-                          param="session")
+            raise invalid(
+                f"Checkout Session {session_id} has no delayed payment waiting to settle.", param="session"
+            )
         charge = self.charges[intent["latest_charge"]]
         self.session_meta[session_id]["settle_at"] = None
         if outcome == "succeeded":
@@ -312,51 +403,98 @@ class Store:
             session["payment_status"] = "paid"
         else:
             message = "The payment failed after processing."
-            intent.update({"status": "requires_payment_method", "last_payment_error": {
-                "charge": charge["id"], "code": "card_declined", "decline_code": "generic_decline",
-                "message": message, "type": "card_error"}})
-            charge.update({"status": "failed", "paid": False, "amount_captured": 0, "captured": False,
-                           "failure_code": "card_declined", "failure_message": message,
-                           "outcome": {**charge["outcome"], "network_status": "declined_by_network",
-                                       "reason": "generic_decline", "type": "issuer_declined",
-                                       "seller_message": "The bank did not return any further details."}})
+            intent.update(
+                {
+                    "status": "requires_payment_method",
+                    "last_payment_error": {
+                        "charge": charge["id"],
+                        "code": "card_declined",
+                        "decline_code": "generic_decline",
+                        "message": message,
+                        "type": "card_error",
+                    },
+                }
+            )
+            charge.update(
+                {
+                    "status": "failed",
+                    "paid": False,
+                    "amount_captured": 0,
+                    "captured": False,
+                    "failure_code": "card_declined",
+                    "failure_message": message,
+                    "outcome": {
+                        **charge["outcome"],
+                        "network_status": "declined_by_network",
+                        "reason": "generic_decline",
+                        "type": "issuer_declined",
+                        "seller_message": "The bank did not return any further details.",
+                    },
+                }
+            )
         self._emit(f"checkout.session.async_payment_{outcome}", copy.deepcopy(session), None, None)
         return copy.deepcopy(session)
 
     # ---- refunds --------------------------------------------------------------------------------------
 
-    def create_refund(self, *, payment_intent: str | None, charge: str | None, amount: int | None,
-                      reason: str | None, metadata: dict[str, str],
-                      request: dict[str, Any] | None = None) -> dict[str, Any]:
+    def create_refund(
+        self,
+        *,
+        payment_intent: str | None,
+        charge: str | None,
+        amount: int | None,
+        reason: str | None,
+        metadata: dict[str, str],
+        request: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         if charge is not None:
             charge_obj = self.charge(charge, param="charge")
             if payment_intent is not None and charge_obj["payment_intent"] != payment_intent:
-                raise invalid(f"Charge {charge} does not belong to PaymentIntent {payment_intent}.",
-                              param="payment_intent")
+                raise invalid(
+                    f"Charge {charge} does not belong to PaymentIntent {payment_intent}.",
+                    param="payment_intent",
+                )
             intent = self.payment_intents[charge_obj["payment_intent"]]
         else:
             assert payment_intent is not None
             intent = self.payment_intent(payment_intent, param="payment_intent")
             charge_obj = self.charges[intent["latest_charge"]]
         if intent["status"] != "succeeded":
-            raise invalid(f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
-                          param="payment_intent", code="charge_not_refundable")
+            raise invalid(
+                f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
+                param="payment_intent",
+                code="charge_not_refundable",
+            )
         remaining = charge_obj["amount"] - charge_obj["amount_refunded"]
         if remaining <= 0:
-            raise invalid(f"Charge {charge_obj['id']} has already been refunded.", code="charge_already_refunded")
+            raise invalid(
+                f"Charge {charge_obj['id']} has already been refunded.", code="charge_already_refunded"
+            )
         if amount is None:
             amount = remaining
         if amount > remaining:
             currency = charge_obj["currency"]
-            raise invalid(f"Refund amount ({format_amount(amount, currency)}) is greater than unrefunded amount "
-                          f"on charge ({format_amount(remaining, currency)})", param="amount",
-                          code="amount_too_large")
+            raise invalid(
+                f"Refund amount ({format_amount(amount, currency)}) is greater than unrefunded amount "
+                f"on charge ({format_amount(remaining, currency)})",
+                param="amount",
+                code="amount_too_large",
+            )
         refund_id = new_id("re_")
         refund = {
-            "id": refund_id, "object": "refund", "amount": amount, "balance_transaction": None,
-            "charge": charge_obj["id"], "created": self.clock.timestamp(), "currency": charge_obj["currency"],
-            "metadata": dict(metadata), "payment_intent": intent["id"], "reason": reason,
-            "receipt_number": None, "source_transfer_reversal": None, "status": "succeeded",
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": None,
+            "charge": charge_obj["id"],
+            "created": self.clock.timestamp(),
+            "currency": charge_obj["currency"],
+            "metadata": dict(metadata),
+            "payment_intent": intent["id"],
+            "reason": reason,
+            "receipt_number": None,
+            "source_transfer_reversal": None,
+            "status": "succeeded",
             "transfer_reversal": None,
         }
         self.refunds[refund_id] = refund

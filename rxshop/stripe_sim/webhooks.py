@@ -47,10 +47,15 @@ class EventRecord:
 
     def summary(self, *, with_payload: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": self.event["id"], "type": self.event["type"], "created": self.event["created"],
+            "id": self.event["id"],
+            "type": self.event["type"],
+            "created": self.event["created"],
             "object_id": self.event["data"]["object"].get("id"),
-            "delivery": {"status": self.status, "next_attempt_at": self.next_attempt_at,
-                         "attempts": [asdict(a) | {"ok": a.ok} for a in self.attempts]},
+            "delivery": {
+                "status": self.status,
+                "next_attempt_at": self.next_attempt_at,
+                "attempts": [asdict(a) | {"ok": a.ok} for a in self.attempts],
+            },
         }
         if with_payload:
             data["event"] = self.event
@@ -58,7 +63,9 @@ class EventRecord:
 
 
 class WebhookDispatcher:
-    def __init__(self, url: str | None, secret: str, retry_delays: Sequence[float], timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str | None, secret: str, retry_delays: Sequence[float], timeout: float = 5.0
+    ) -> None:
         self.url = url
         self.secret = secret
         self.retry_delays = tuple(retry_delays)
@@ -157,11 +164,17 @@ class WebhookDispatcher:
             if attempt.ok:
                 record.status = "delivered"
                 return
-            log.info("webhook %s %s attempt %d failed: %s", record.event["id"], record.event["type"], number + 1,
-                     attempt.error or attempt.status_code)
+            log.info(
+                "webhook %s %s attempt %d failed: %s",
+                record.event["id"],
+                record.event["type"],
+                number + 1,
+                attempt.error or attempt.status_code,
+            )
         record.status = "failed"
-        log.warning("webhook %s %s: gave up after %d attempts", record.event["id"], record.event["type"],
-                    len(delays))
+        log.warning(
+            "webhook %s %s: gave up after %d attempts", record.event["id"], record.event["type"], len(delays)
+        )
 
     async def attempt(self, record: EventRecord, *, manual: bool = False) -> Attempt:
         """One signed POST of the event to the current URL with the current secret."""
@@ -177,7 +190,8 @@ class WebhookDispatcher:
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
             "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(
-                record.payload, self.secret, timestamp=timestamp),
+                record.payload, self.secret, timestamp=timestamp
+            ),
         }
         started = time.perf_counter()
         status_code: int | None = None
@@ -189,7 +203,9 @@ class WebhookDispatcher:
                 error = f"HTTP {status_code}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        attempt = Attempt(timestamp, url, status_code, error, int((time.perf_counter() - started) * 1000), manual)
+        attempt = Attempt(
+            timestamp, url, status_code, error, int((time.perf_counter() - started) * 1000), manual
+        )
         record.attempts.append(attempt)
         if manual and attempt.ok and record.status in ("failed", "no_endpoint", "paused"):
             record.status = "delivered"

@@ -27,8 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
 _http = httpx.Client(timeout=10)  # kept open: a new client per call costs ~20 ms
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -57,7 +63,11 @@ class Shop:
     def orders(self, visitor_id: str | None = None) -> list[sqlite3.Row]:
         with sqlite3.connect(self.db_path) as conn:
             conn.row_factory = sqlite3.Row
-            sql = "SELECT * FROM orders" + (" WHERE visitor_id = ?" if visitor_id else "") + " ORDER BY created_at"
+            sql = (
+                "SELECT * FROM orders"
+                + (" WHERE visitor_id = ?" if visitor_id else "")
+                + " ORDER BY created_at"
+            )
             return conn.execute(sql, (visitor_id,) if visitor_id else ()).fetchall()
 
 
@@ -69,7 +79,9 @@ def app_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_until_answering(urls: list[str], proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+def wait_until_answering(
+    urls: list[str], proc: subprocess.Popen, log_path: Path, timeout: float = 240
+) -> None:
     """Until every URL answers 200 (a first start compiles the frontend), or the app exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,16 +117,32 @@ def shop(tmp_path_factory) -> Iterator[Shop]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_path = tmp / "shop.db"
-    env = app_env(DATABASE_URL=f"sqlite:///{db_path}", APP_URL=url, BACKEND_URL=url, SIMULATOR_CONTROL_API="true")
-    subprocess.run([sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True,
-                   capture_output=True)
+    env = app_env(
+        DATABASE_URL=f"sqlite:///{db_path}", APP_URL=url, BACKEND_URL=url, SIMULATOR_CONTROL_API="true"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "app.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-             "--backend-port", str(port), "--loglevel", "info"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "reflex"),
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--backend-port",
+                str(port),
+                "--loglevel",
+                "info",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_until_up(url, proc, log_path)

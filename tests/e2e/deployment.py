@@ -109,8 +109,9 @@ class Services:
     def start(self, name: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
         log_path = LOGS / f"{name}.log"
         with open(log_path, "w") as log:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.procs.append((name, proc, log_path, time.monotonic()))
         return proc
 
@@ -141,8 +142,12 @@ def _ok(url: str, **kwargs: Any) -> Callable[[], bool]:
 def render_site(*, server_name: str, listen: str, frontend_root: Path, backend: str) -> str:
     """deploy/nginx.conf with its placeholders replaced, exactly as the README's sed command does."""
     text = SITE_TEMPLATE.read_text()
-    for placeholder, value in (("@SERVER_NAME@", server_name), ("@LISTEN@", listen),
-                               ("@FRONTEND_ROOT@", str(frontend_root)), ("@BACKEND@", backend)):
+    for placeholder, value in (
+        ("@SERVER_NAME@", server_name),
+        ("@LISTEN@", listen),
+        ("@FRONTEND_ROOT@", str(frontend_root)),
+        ("@BACKEND@", backend),
+    ):
         assert placeholder in text, f"{placeholder} missing from {SITE_TEMPLATE}"
         text = text.replace(placeholder, value)
     assert not re.search(r"@[A-Z_]+@", text), "an unreplaced placeholder is left"
@@ -183,8 +188,10 @@ def nginx_main_conf(prefix: Path, site: Path) -> str:
     """A minimal stand-in for Debian's /etc/nginx/nginx.conf: every path writable lives under `prefix`."""
     # As root, workers would run as `nobody` and could not read pytest's 0700 temp dirs.
     user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {prefix}/{kind};" for kind in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return f"""{user}worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {LOGS}/nginx-error.log warn;
@@ -246,12 +253,19 @@ def _export(app_dir: Path, dist: Path, env: dict[str, str]) -> None:
         else:
             shutil.copy2(source, app_dir / name)
     dist.mkdir()
-    result = subprocess.run([str(BIN / "reflex"), "export", "--env", "prod", "--zip-dest-dir", str(dist),
-                             "--loglevel", "info"], cwd=app_dir, env=env, capture_output=True, text=True,
-                            timeout=240)
+    result = subprocess.run(
+        [str(BIN / "reflex"), "export", "--env", "prod", "--zip-dest-dir", str(dist), "--loglevel", "info"],
+        cwd=app_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     (LOGS / "export.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
-        raise RuntimeError(f"reflex export failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"reflex export failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
+        )
 
 
 @pytest.fixture(scope="session", name="deployment")
@@ -269,8 +283,15 @@ def deployment_fixture(tmp_path_factory) -> Iterator[Deployment]:
 
     postgres = _postgres_schema()
     database_url = postgres[0] if postgres else f"sqlite:///{tmp / 'rxshop.db'}"
-    env = app_env(APP_URL=url, BACKEND_URL=url, DATABASE_URL=database_url, REDIS_URL=redis_url,
-                  STRIPE_SECRET_KEY=API_KEY, STRIPE_API_BASE=sim_url, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    env = app_env(
+        APP_URL=url,
+        BACKEND_URL=url,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        STRIPE_SECRET_KEY=API_KEY,
+        STRIPE_API_BASE=sim_url,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
     services = Services()
     try:
         started = time.monotonic()
@@ -283,15 +304,31 @@ def deployment_fixture(tmp_path_factory) -> Iterator[Deployment]:
         with zipfile.ZipFile(tmp / "dist" / "backend.zip") as archive:
             archive.extractall(backend_dir)
 
-        services.start("stripe-sim", [str(BIN / "python"), "-m", "rxshop.stripe_sim", "--port", str(sim_port),
-                                      "--webhook-url", f"{url}/stripe/webhook", "--webhook-secret", WEBHOOK_SECRET,
-                                      "--log-level", "warning"], cwd=backend_dir, env=env)
+        services.start(
+            "stripe-sim",
+            [
+                str(BIN / "python"),
+                "-m",
+                "rxshop.stripe_sim",
+                "--port",
+                str(sim_port),
+                "--webhook-url",
+                f"{url}/stripe/webhook",
+                "--webhook-secret",
+                WEBHOOK_SECRET,
+                "--log-level",
+                "warning",
+            ],
+            cwd=backend_dir,
+            env=env,
+        )
 
         # The backend as deploy/rxshop-backend.service runs it: migrations, then granian's workers.
         unit = BackendUnit.read(backend_port)
         prod = {**env, **unit.environment}
-        migrated = subprocess.run(unit.migrate, cwd=backend_dir, env=prod, capture_output=True, text=True,
-                                  timeout=60)
+        migrated = subprocess.run(
+            unit.migrate, cwd=backend_dir, env=prod, capture_output=True, text=True, timeout=60
+        )
         (LOGS / "migrate.log").write_text(migrated.stdout + migrated.stderr)
         assert migrated.returncode == 0, f"migrations failed:\n{migrated.stderr[-4000:]}"
         services.start("backend", unit.serve, cwd=backend_dir, env=prod)
@@ -299,8 +336,14 @@ def deployment_fixture(tmp_path_factory) -> Iterator[Deployment]:
         prefix = tmp / "nginx"
         prefix.mkdir()
         site = prefix / "rxshop-site.conf"
-        site.write_text(render_site(server_name="127.0.0.1", listen=f"127.0.0.1:{nginx_port}",
-                                    frontend_root=frontend_dir, backend=f"127.0.0.1:{backend_port}"))
+        site.write_text(
+            render_site(
+                server_name="127.0.0.1",
+                listen=f"127.0.0.1:{nginx_port}",
+                frontend_root=frontend_dir,
+                backend=f"127.0.0.1:{backend_port}",
+            )
+        )
         main_conf = prefix / "nginx.conf"
         main_conf.write_text(nginx_main_conf(prefix, site))
         nginx = [NGINX, "-c", str(main_conf), "-p", str(prefix)]
@@ -311,9 +354,15 @@ def deployment_fixture(tmp_path_factory) -> Iterator[Deployment]:
         services.wait_until("stripe-sim", _ok(f"{sim_url}/_sim/config"))
         backend_start_s = services.wait_until("backend", _ok(f"{backend_url}/ping"))
         services.wait_until("nginx", _ok(f"{url}/ping"))
-        deployment = Deployment(url=url, backend_url=backend_url, sim_url=sim_url, database_url=database_url,
-                                redis_url=redis_url, frontend_dir=frontend_dir,
-                                timings={"export_s": export_s, "backend_start_s": backend_start_s})
+        deployment = Deployment(
+            url=url,
+            backend_url=backend_url,
+            sim_url=sim_url,
+            database_url=database_url,
+            redis_url=redis_url,
+            frontend_dir=frontend_dir,
+            timings={"export_s": export_s, "backend_start_s": backend_start_s},
+        )
         yield deployment
         (LOGS / "timings.json").write_text(json.dumps(deployment.timings, indent=1) + "\n")
     finally:

@@ -26,15 +26,33 @@ from tests.e2e.test_purchase import choose, pay_on_hosted_page
 AXE = Axe()
 BLOCKING = ("serious", "critical")
 # Roles a person operates; each needs a name a screen reader can say.
-CONTROL_ROLES = {"button", "link", "textbox", "spinbutton", "searchbox", "combobox", "checkbox", "radio",
-                 "switch", "slider", "tab", "menuitem", "listbox", "option"}
+CONTROL_ROLES = {
+    "button",
+    "link",
+    "textbox",
+    "spinbutton",
+    "searchbox",
+    "combobox",
+    "checkbox",
+    "radio",
+    "switch",
+    "slider",
+    "tab",
+    "menuitem",
+    "listbox",
+    "option",
+}
 
 
 def axe_problems(page: Page, where: str) -> list[str]:
     response = AXE.run(page).response
     assert response["testEngine"]["name"] == "axe-core" and response["url"] == page.url
-    return [f"{where}: {v['id']} ({v['impact']}) at {node['target']}: {node['failureSummary']}"
-            for v in response["violations"] if v["impact"] in BLOCKING for node in v["nodes"]]
+    return [
+        f"{where}: {v['id']} ({v['impact']}) at {node['target']}: {node['failureSummary']}"
+        for v in response["violations"]
+        if v["impact"] in BLOCKING
+        for node in v["nodes"]
+    ]
 
 
 def check_every_page_with_axe(page: Page, shop: Shop, scheme: str) -> list[str]:
@@ -95,6 +113,7 @@ def test_axe_finds_no_serious_violations_in_dark_mode(page: Page, shop: Shop):
 
 # --- accessible names ---------------------------------------------------------------------------------------------
 
+
 def unnamed_controls(page: Page) -> tuple[int, list[str]]:
     """(number of controls, those without an accessible name), from chromium's own accessibility tree."""
     cdp = page.context.new_cdp_session(page)
@@ -103,8 +122,11 @@ def unnamed_controls(page: Page) -> tuple[int, list[str]]:
     finally:
         cdp.detach()
     controls = [n for n in nodes if not n.get("ignored") and n.get("role", {}).get("value") in CONTROL_ROLES]
-    unnamed = [f"{n['role']['value']} (backend node {n.get('backendDOMNodeId')})" for n in controls
-               if not str(n.get("name", {}).get("value", "")).strip()]
+    unnamed = [
+        f"{n['role']['value']} (backend node {n.get('backendDOMNodeId')})"
+        for n in controls
+        if not str(n.get("name", {}).get("value", "")).strip()
+    ]
     return len(controls), unnamed
 
 
@@ -138,12 +160,17 @@ def test_every_control_has_an_accessible_name(page: Page, shop: Shop):
     assert counts["/"] >= 15 and counts["hosted page"] >= 5, counts
     # The icon-only controls are named for what they do.
     page.goto(shop.url + "/")
-    for name in ("Increase quantity of Morning Mug", "Decrease quantity of Canvas Tote",
-                 "Switch light or dark mode", "rxshop home"):
+    for name in (
+        "Increase quantity of Morning Mug",
+        "Decrease quantity of Canvas Tote",
+        "Switch light or dark mode",
+        "rxshop home",
+    ):
         expect(page.get_by_label(name, exact=True)).to_have_count(1)
 
 
 # --- live regions ------------------------------------------------------------------------------------------------
+
 
 def test_status_changes_are_announced_through_live_regions(page: Page, shop: Shop):
     open_shop(page, shop)
@@ -219,6 +246,7 @@ def tab_through(page: Page, limit: int = 40) -> list[dict]:
 def relative_luminance(css_colour: str) -> float:
     def linear(channel: float) -> float:
         return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
     red, green, blue = (linear(int(v) / 255) for v in re.findall(r"\d+", css_colour)[:3])
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
@@ -230,7 +258,9 @@ def contrast(one: str, other: str) -> float:
 
 def test_keyboard_focus_is_always_visible(page: Page, shop: Shop):
     open_shop(page, shop)
-    page_background = page.evaluate("getComputedStyle(document.querySelector('main').parentElement).backgroundColor")
+    page_background = page.evaluate(
+        "getComputedStyle(document.querySelector('main').parentElement).backgroundColor"
+    )
     choose(page, "Morning Mug", 1)
     shop_controls = tab_through(page)
     page.get_by_role("button", name="Buy").click()
@@ -246,8 +276,17 @@ def test_keyboard_focus_is_always_visible(page: Page, shop: Shop):
     hosted_controls = tab_through(page)
 
     labels = [c["label"] for c in shop_controls + hosted_controls]
-    for expected in ("Skip to content", "My Orders", "Increase quantity of Morning Mug", "Quantity of Canvas Tote",
-                     "Buy", "Email", "Card number", "Pay", "Cancel"):
+    for expected in (
+        "Skip to content",
+        "My Orders",
+        "Increase quantity of Morning Mug",
+        "Quantity of Canvas Tote",
+        "Buy",
+        "Email",
+        "Card number",
+        "Pay",
+        "Cancel",
+    ):
         assert expected in labels, labels
     # One Tab stop per action: the cancel page's "Back to your cart" is a single link.
     assert [c["tag"] for c in cancel_controls if c["label"] == "Back to your cart"] == ["A"], cancel_controls
@@ -257,4 +296,8 @@ def test_keyboard_focus_is_always_visible(page: Page, shop: Shop):
     # The shop's focus ring stands out from the page and from white cards (WCAG 1.4.11: 3:1).
     for control in [c for c in shop_controls + cancel_controls if c["outline"]]:
         for background in (page_background, "rgb(255, 255, 255)"):
-            assert contrast(control["outline"], background) >= 3, (control["label"], control["outline"], background)
+            assert contrast(control["outline"], background) >= 3, (
+                control["label"],
+                control["outline"],
+                background,
+            )

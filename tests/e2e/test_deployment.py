@@ -92,16 +92,20 @@ def test_nginx_proxies_the_backend_routes(deployment: Deployment):
     health = httpx.get(f"{deployment.url}/_health")
     assert health.status_code == 200 and health.json() == {"status": True, "db": True, "redis": True}
     # The webhook reaches the backend, which checks Stripe's signature on the raw body.
-    refused = httpx.post(f"{deployment.url}/stripe/webhook", content=b'{"id": "evt_1"}',
-                         headers={"Stripe-Signature": "t=1,v1=00"})
+    refused = httpx.post(
+        f"{deployment.url}/stripe/webhook",
+        content=b'{"id": "evt_1"}',
+        headers={"Stripe-Signature": "t=1,v1=00"},
+    )
     assert refused.status_code == 400 and "signature" in refused.json()["error"]
     assert httpx.get(f"{deployment.url}/stripe/webhook").status_code == 403
     # With a Stripe key set, the backend mounts no simulator: nginx forwards and the backend says 404.
     assert httpx.get(f"{deployment.url}/stripe-sim/_sim/config").status_code == 404
 
 
-def test_purchase_through_nginx_and_live_refund_across_workers(context: BrowserContext, page: Page,
-                                                                deployment: Deployment):
+def test_purchase_through_nginx_and_live_refund_across_workers(
+    context: BrowserContext, page: Page, deployment: Deployment
+):
     started = time.monotonic()
     page.goto(deployment.url + "/")
     visitor = visitor_id_of(page)
@@ -132,7 +136,8 @@ def test_purchase_through_nginx_and_live_refund_across_workers(context: BrowserC
     # (The return page and the webhook race to fulfil; whichever comes second finds the order paid.)
     recorded = deployment.query("SELECT type, outcome FROM stripe_events WHERE session_id = :s", s=session_id)
     assert [(r["type"], r["outcome"] in ("fulfilled", "already_paid")) for r in recorded] == [
-        ("checkout.session.completed", True)], recorded
+        ("checkout.session.completed", True)
+    ], recorded
 
     # My Orders in a second tab of this visitor, whose websocket the OTHER worker holds. Granian gives a
     # new connection to whichever worker takes it first, so tabs are opened until one lands there.
@@ -141,7 +146,9 @@ def test_purchase_through_nginx_and_live_refund_across_workers(context: BrowserC
     other, attempts = None, 0
     while other is None:
         attempts += 1
-        assert attempts <= MAX_TAB_ATTEMPTS, f"{MAX_TAB_ATTEMPTS} tabs in a row landed on the first tab's worker"
+        assert attempts <= MAX_TAB_ATTEMPTS, (
+            f"{MAX_TAB_ATTEMPTS} tabs in a row landed on the first tab's worker"
+        )
         tab = context.new_page()
         tab.goto(deployment.url + "/orders")
         if _worker_of_tab(tab, deployment) != first_worker:

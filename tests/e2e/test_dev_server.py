@@ -44,17 +44,31 @@ def dev_shop(tmp_path_factory) -> Iterator[Shop]:
     db_path = app_dir / ".data" / "rxshop.db"  # the default DATABASE_URL, as `make run` has it
     env = app_env(APP_URL=f"http://127.0.0.1:{frontend}", BACKEND_URL=f"http://127.0.0.1:{backend}")
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "rxshop", "migrate"], cwd=app_dir, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "rxshop", "migrate"], cwd=app_dir, env=env, check=True, capture_output=True
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "dev-server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "reflex"), "run", "--frontend-port", str(frontend),
-             "--backend-port", str(backend)],
-            cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "reflex"),
+                "run",
+                "--frontend-port",
+                str(frontend),
+                "--backend-port",
+                str(backend),
+            ],
+            cwd=app_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
-        wait_until_answering([f"http://127.0.0.1:{backend}/ping", f"http://127.0.0.1:{frontend}/"], proc, log_path)
+        wait_until_answering(
+            [f"http://127.0.0.1:{backend}/ping", f"http://127.0.0.1:{frontend}/"], proc, log_path
+        )
         yield Shop(url=f"http://127.0.0.1:{frontend}", db_path=db_path, log_path=log_path)
     finally:
         stop(proc)

@@ -62,15 +62,21 @@ def sessions_of(shop: Shop, visitor: str) -> list:
 
 def order_lines(shop: Shop, order_id: str) -> list[tuple[str, int, int]]:
     with sqlite3.connect(shop.db_path) as conn:
-        return conn.execute("SELECT product_id, quantity, unit_amount FROM order_lines WHERE order_id = ? "
-                            "ORDER BY product_id", (order_id,)).fetchall()
+        return conn.execute(
+            "SELECT product_id, quantity, unit_amount FROM order_lines WHERE order_id = ? "
+            "ORDER BY product_id",
+            (order_id,),
+        ).fetchall()
 
 
 def quantities(page: Page) -> dict[str, str]:
-    return {pid: page.get_by_label(f"Quantity of {name}", exact=True).input_value() for pid, name in NAMES.items()}
+    return {
+        pid: page.get_by_label(f"Quantity of {name}", exact=True).input_value() for pid, name in NAMES.items()
+    }
 
 
 # --- 1. several products -------------------------------------------------------------------------------------
+
 
 def test_buy_all_three_products_and_see_the_order_with_its_total(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
@@ -101,6 +107,7 @@ def test_buy_all_three_products_and_see_the_order_with_its_total(page: Page, sho
 
 # --- 2. a declined card, then one that pays ------------------------------------------------------------------
 
+
 def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
     choose(page, "Morning Mug", 1)
@@ -125,6 +132,7 @@ def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: P
 
 
 # --- 3. Cancel on the hosted page keeps the cart ---------------------------------------------------------------
+
 
 def test_cancel_on_the_hosted_page_keeps_the_cart(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
@@ -155,6 +163,7 @@ def test_cancel_on_the_hosted_page_keeps_the_cart(page: Page, shop: Shop):
 
 # --- 4. refreshing the return page -----------------------------------------------------------------------------
 
+
 def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
     choose(page, "Canvas Tote", 1)
@@ -170,6 +179,7 @@ def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: Shop):
 
 
 # --- 5. the Back button after paying ---------------------------------------------------------------------------
+
 
 def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
@@ -205,6 +215,7 @@ def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, 
 
 # --- 7. Buy on an empty cart ------------------------------------------------------------------------------------
 
+
 def test_buy_is_disabled_on_an_empty_cart_and_after_setting_everything_back_to_zero(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
     buy = page.get_by_role("button", name="Buy")
@@ -231,6 +242,7 @@ def test_buy_is_disabled_on_an_empty_cart_and_after_setting_everything_back_to_z
 
 
 # --- 8. a delayed payment settles while the return page is open -------------------------------------------------
+
 
 def test_delayed_payment_shows_processing_then_turns_paid_live(page: Page, shop: Shop):
     settle_after = shop.control("config")["async_settle_seconds"]
@@ -315,12 +327,16 @@ def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: Shop):
     tab_to(page, "My Orders")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/orders/?$"))
-    expect(page.locator(".order-item")).to_contain_text("2 × Morning Mug, 1 × Canvas Tote, 1 × Dot-Grid Notebook")
+    expect(page.locator(".order-item")).to_contain_text(
+        "2 × Morning Mug, 1 × Canvas Tote, 1 × Dot-Grid Notebook"
+    )
     assert [(r["status"], r["amount_total"], r["customer_email"]) for r in shop.orders(visitor)] == [
-        ("paid", 7250, "keys@example.com")]
+        ("paid", 7250, "keys@example.com")
+    ]
 
 
 # --- 10. bad quantities ------------------------------------------------------------------------------------------
+
 
 def test_bad_quantities_show_a_clear_message_and_change_nothing(page: Page, shop: Shop):
     visitor = open_shop(page, shop)
@@ -341,7 +357,8 @@ def test_bad_quantities_show_a_clear_message_and_change_nothing(page: Page, shop
         # ... and the cart did not change: same lines, same total.
         expect(total).to_have_text(f"${18 * count}.00")
         expect(page.locator("#cart .cart-lines")).to_have_text(
-            re.compile(rf"^{count} × Morning Mug\s*\${18 * count}\.00$"))
+            re.compile(rf"^{count} × Morning Mug\s*\${18 * count}\.00$")
+        )
         expect(page.locator("#subtotal-mug")).to_contain_text(f"${18 * count}.00")
 
     # The cart really still holds 3: one more makes 4. Pasting a number in one go is refused the same way.

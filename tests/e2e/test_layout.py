@@ -19,7 +19,11 @@ from tests.e2e.conftest import ARTIFACTS, REPO, Shop
 from tests.e2e.test_journeys import PAID_HEADING, open_shop, press_buy
 from tests.e2e.test_purchase import choose
 
-SCREENSHOTS = REPO / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else ARTIFACTS / "screenshots"
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else ARTIFACTS / "screenshots"
+)
 MAX_SCREENSHOT_BYTES = 400_000
 
 OVERFLOW = """() => {
@@ -35,9 +39,13 @@ def overflow(page: Page, where: str) -> list[str]:
     measured = page.evaluate(OVERFLOW)
     problems = []
     if measured["scrollWidth"] > measured["innerWidth"]:
-        problems.append(f"{where}: scrollWidth {measured['scrollWidth']} > innerWidth {measured['innerWidth']}")
+        problems.append(
+            f"{where}: scrollWidth {measured['scrollWidth']} > innerWidth {measured['innerWidth']}"
+        )
     if measured["wide"]:
-        problems.append(f"{where}: elements beyond the {measured['innerWidth']} px viewport: {measured['wide']}")
+        problems.append(
+            f"{where}: elements beyond the {measured['innerWidth']} px viewport: {measured['wide']}"
+        )
     return problems
 
 

@@ -21,7 +21,8 @@ def open_orders(page: Page, shop: Shop) -> str:
 
 
 def test_my_orders_updates_live_in_the_visitors_other_tab_and_nowhere_else(
-        context: BrowserContext, browser: Browser, shop: Shop):
+    context: BrowserContext, browser: Browser, shop: Shop
+):
     watcher = context.new_page()  # tab 2 of this visitor, on My Orders
     visitor = open_orders(watcher, shop)
     stranger_context = browser.new_context()  # another browser profile: another visitor

@@ -23,9 +23,16 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     # The order: pending, this visitor's, priced from the catalog, bound to the session.
     [order] = shop.orders()
     assert started.order_id == order.id and started.reused is False
-    assert (order.visitor_id, order.status, order.currency, order.amount_total) == (visitor, PENDING, "usd", CART_TOTAL)
+    assert (order.visitor_id, order.status, order.currency, order.amount_total) == (
+        visitor,
+        PENDING,
+        "usd",
+        CART_TOTAL,
+    )
     assert [(x.product_id, x.name, x.unit_amount, x.quantity) for x in shop.lines(order.id)] == [
-        ("mug", "Morning Mug", 1800, 2), ("tote", "Canvas Tote", 2400, 1)]
+        ("mug", "Morning Mug", 1800, 2),
+        ("tote", "Canvas Tote", 2400, 1),
+    ]
     session_id = session_id_of(started.url)
     assert order.stripe_session_id == session_id and order.checkout_url == started.url
     assert order.session_expires_at is not None
@@ -36,18 +43,25 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     view = shop.sim_session(session_id)
     stored = view["session"]
     assert (stored["status"], stored["mode"], stored["amount_total"], stored["currency"]) == (
-        "open", "payment", CART_TOTAL, "usd")
+        "open",
+        "payment",
+        CART_TOTAL,
+        "usd",
+    )
     assert stored["client_reference_id"] == order.id
     assert stored["metadata"] == {"order_id": order.id}
     assert stored["success_url"] == f"{APP_URL}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"
     assert stored["cancel_url"] == f"{APP_URL}/checkout/cancel"
     assert stored["expires_at"] == int(now) + 31 * 60
-    assert [(i["description"], i["quantity"], i["price"]["unit_amount"], i["amount_total"]) for i in
-            view["line_items"]] == [("Morning Mug", 2, 1800, 3600), ("Canvas Tote", 1, 2400, 2400)]
+    assert [
+        (i["description"], i["quantity"], i["price"]["unit_amount"], i["amount_total"])
+        for i in view["line_items"]
+    ] == [("Morning Mug", 2, 1800, 3600), ("Canvas Tote", 1, 2400, 2400)]
 
     # price_data lines carry the product id; the payment will carry the order id (refund events need it).
     expanded = shop.api.v1.checkout.sessions.retrieve(
-        session_id, {"expand": ["line_items.data.price.product"]})
+        session_id, {"expand": ["line_items.data.price.product"]}
+    )
     assert [item.price.product.metadata["product_id"] for item in expanded.line_items.data] == ["mug", "tote"]
     intent_id = shop.pay(session_id)["session"]["payment_intent"]
     assert shop.api.v1.payment_intents.retrieve(intent_id).metadata["order_id"] == order.id
@@ -103,7 +117,9 @@ async def test_after_paying_the_same_cart_starts_a_new_order(shop: Shop) -> None
     visitor = new_visitor()
     first = await shop.buy(visitor)
     shop.pay(session_id_of(first.url))
-    returned = await confirm_return(visitor_id=visitor, session_id=session_id_of(first.url), gateway=shop.gateway)
+    returned = await confirm_return(
+        visitor_id=visitor, session_id=session_id_of(first.url), gateway=shop.gateway
+    )
     assert returned.outcome == "fulfilled"
 
     again = await shop.buy(visitor)
@@ -111,7 +127,17 @@ async def test_after_paying_the_same_cart_starts_a_new_order(shop: Shop) -> None
     assert [o.status for o in shop.orders()] == ["paid", "pending"]
 
 
-BAD_VISITORS = ["", "abc", "A" * 32, "g" * 32, "a" * 33, "a" * 31, None, 12345, "0123456789abcdef0123456789abcde\n"]
+BAD_VISITORS = [
+    "",
+    "abc",
+    "A" * 32,
+    "g" * 32,
+    "a" * 33,
+    "a" * 31,
+    None,
+    12345,
+    "0123456789abcdef0123456789abcde\n",
+]
 BAD_CARTS = [
     ({}, CheckoutRefused),
     ({"mug": 0, "tote": "0"}, CheckoutRefused),
@@ -132,7 +158,9 @@ async def test_a_bad_visitor_id_is_refused_and_nothing_is_written(shop: Shop) ->
     before = shop.snapshot()
     for visitor in BAD_VISITORS:
         with pytest.raises(CheckoutRefused) as raised:
-            await start_checkout(visitor_id=visitor, quantities=CART, gateway=shop.gateway, settings=shop.settings)
+            await start_checkout(
+                visitor_id=visitor, quantities=CART, gateway=shop.gateway, settings=shop.settings
+            )
         assert "reload" in str(raised.value), visitor
     assert shop.snapshot() == before and shop.sim_sessions() == []
 
@@ -147,7 +175,9 @@ async def test_a_bad_cart_is_refused_and_nothing_is_written(shop: Shop) -> None:
 
 
 @pytest.mark.parametrize("kind", ["500", "429", "drop", "latency"])
-async def test_stripe_faults_keep_the_cart_and_a_retry_gives_one_usable_session(shop: Shop, kind: str) -> None:
+async def test_stripe_faults_keep_the_cart_and_a_retry_gives_one_usable_session(
+    shop: Shop, kind: str
+) -> None:
     gateway = shop.connect(timeout=0.3)
     visitor = new_visitor()
     cart = {"mug": 2, "tote": "1"}
@@ -234,7 +264,9 @@ async def test_after_a_500_buy_gives_the_order_up_and_the_retry_makes_a_new_one(
     assert [s.client_reference_id for s in shop.sim_sessions()] == [retried.order_id]
 
 
-async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_expiry_too_close(shop: Shop) -> None:
+async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_expiry_too_close(
+    shop: Shop,
+) -> None:
     visitor = new_visitor()
     shop.sim.control("faults", {"kind": "drop", "count": 1})
     with pytest.raises(PaymentUnavailable):
@@ -242,13 +274,20 @@ async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_exp
     [waiting] = shop.orders()
 
     # Two minutes later its planned expiry is under Stripe's 30-minute minimum: a new order it is.
-    later = await start_checkout(visitor_id=visitor, quantities=CART, gateway=shop.gateway, settings=shop.settings,
-                                 now=time.time() + 120)
+    later = await start_checkout(
+        visitor_id=visitor,
+        quantities=CART,
+        gateway=shop.gateway,
+        settings=shop.settings,
+        now=time.time() + 120,
+    )
 
     assert later.order_id != waiting.id and later.reused is False
 
 
-async def test_five_tabs_of_one_visitor_pressing_buy_at_once_share_one_order_and_one_session(shop: Shop) -> None:
+async def test_five_tabs_of_one_visitor_pressing_buy_at_once_share_one_order_and_one_session(
+    shop: Shop,
+) -> None:
     visitor = new_visitor()
     results = await asyncio.gather(*(shop.buy(visitor, CART) for _ in range(5)), return_exceptions=True)
 

@@ -95,8 +95,18 @@ async def test_unknown_and_malformed_ids_are_not_found_and_write_nothing(shop: S
 
     # Malformed ids and visitors never reach Stripe: a queued fault stays unused.
     shop.sim.control("faults", {"kind": "500", "count": 1})
-    malformed = ["", "cs_test_", "cs_test_short", "cs_live", session_id + "/../x", session_id + "?expand[]=x",
-                 "../../v1/refunds", " " + session_id, session_id.upper(), "pi_" + "a" * 24]
+    malformed = [
+        "",
+        "cs_test_",
+        "cs_test_short",
+        "cs_live",
+        session_id + "/../x",
+        session_id + "?expand[]=x",
+        "../../v1/refunds",
+        " " + session_id,
+        session_id.upper(),
+        "pi_" + "a" * 24,
+    ]
     for bad in malformed:
         assert (await _confirm(shop, visitor, bad)).outcome == "not_found", bad
     for bad_visitor in ("", "x" * 32, visitor.upper(), visitor + "0"):
@@ -179,10 +189,14 @@ async def test_line_mismatch_is_not_paid(shop: Shop) -> None:
     """Same total, other lines: the order is checked line by line, not only by amount."""
     visitor, started, session_id = await _bought(shop)  # 2 mugs + 1 tote = 60.00
     shop.pay(session_id)
-    shop.execute("UPDATE order_lines SET quantity = 1 WHERE order_id = :id AND product_id = 'mug'",
-                 id=started.order_id)
-    shop.execute("UPDATE order_lines SET quantity = 2, unit_amount = 1200 WHERE order_id = :id "
-                 "AND product_id = 'tote'", id=started.order_id)  # lines now say 1 mug + 2 totes at 12.00
+    shop.execute(
+        "UPDATE order_lines SET quantity = 1 WHERE order_id = :id AND product_id = 'mug'", id=started.order_id
+    )
+    shop.execute(
+        "UPDATE order_lines SET quantity = 2, unit_amount = 1200 WHERE order_id = :id "
+        "AND product_id = 'tote'",
+        id=started.order_id,
+    )  # lines now say 1 mug + 2 totes at 12.00
     shop.execute("UPDATE orders SET amount_total = 6000 WHERE id = :id", id=started.order_id)
     assert (await _confirm(shop, visitor, session_id)).outcome == "mismatch"
     assert shop.order(started.order_id).status == PENDING
@@ -219,15 +233,24 @@ async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endp
         # Hold the completion event, then release it while five return-page loads verify the payment.
         shop.sim.control("webhooks/pause", {})
         shop.pay(session_id)
-        _, *returns = await asyncio.gather(asyncio.to_thread(shop.sim.control, "webhooks/resume", {}),
-                                           *(_confirm(shop, visitor, session_id) for _ in range(5)))
-        [event] = wait_until(lambda sid=session_id: [
-            e for e in shop.sim.events("checkout.session.completed")
-            if e["object_id"] == sid and e["delivery"]["status"] == "delivered"])
+        _, *returns = await asyncio.gather(
+            asyncio.to_thread(shop.sim.control, "webhooks/resume", {}),
+            *(_confirm(shop, visitor, session_id) for _ in range(5)),
+        )
+        [event] = wait_until(
+            lambda sid=session_id: [
+                e
+                for e in shop.sim.events("checkout.session.completed")
+                if e["object_id"] == sid and e["delivery"]["status"] == "delivered"
+            ]
+        )
 
         [recorded] = [e for e in shop.events() if e.id == event["id"]]
         assert (recorded.type, recorded.session_id, recorded.order_id) == (
-            "checkout.session.completed", session_id, started.order_id)
+            "checkout.session.completed",
+            session_id,
+            started.order_id,
+        )
         outcomes = [r.outcome for r in returns] + [recorded.outcome]
         assert outcomes.count("fulfilled") == 1 and outcomes.count("already_paid") == 5, outcomes
         assert shop.order(started.order_id).status == PAID

@@ -36,13 +36,26 @@ def gateway(sim_server: SimServer) -> CheckoutGateway:
     return _gateway(sim_server)
 
 
-async def _create(gateway: CheckoutGateway, sim_server: SimServer, *, order_id: str = "ord_test1",
-                  key: str | None = None, lines=LINES, now: int | None = None, **overrides) -> CheckoutSession:
+async def _create(
+    gateway: CheckoutGateway,
+    sim_server: SimServer,
+    *,
+    order_id: str = "ord_test1",
+    key: str | None = None,
+    lines=LINES,
+    now: int | None = None,
+    **overrides,
+) -> CheckoutSession:
     now = int(time.time()) if now is None else now  # the simulator's clock, unless a test moved it
-    params = dict(order_id=order_id, lines=lines, currency="usd",
-                  success_url="http://shop.test/checkout/success?session_id={CHECKOUT_SESSION_ID}",
-                  cancel_url="http://shop.test/checkout/cancel", expires_at=now + 31 * 60,
-                  idempotency_key=key or "test-" + secrets.token_hex(8))
+    params = dict(
+        order_id=order_id,
+        lines=lines,
+        currency="usd",
+        success_url="http://shop.test/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://shop.test/checkout/cancel",
+        expires_at=now + 31 * 60,
+        idempotency_key=key or "test-" + secrets.token_hex(8),
+    )
     params.update(overrides)
     return await gateway.create_session(**params)
 
@@ -59,8 +72,9 @@ def _assert_buyer_readable(err: PaymentError) -> None:
 
 async def test_create_returns_an_open_session_with_the_order_attached(gateway, sim_server: SimServer) -> None:
     now = sim_server.control("clock")["now"]
-    created = await _create(gateway, sim_server, order_id="ord_abc", customer_email="ada@example.com",
-                            expires_at=now + 40 * 60)
+    created = await _create(
+        gateway, sim_server, order_id="ord_abc", customer_email="ada@example.com", expires_at=now + 40 * 60
+    )
 
     assert created.id.startswith("cs_test_")
     assert created.url == f"{sim_server.url}/pay/{created.id}"
@@ -79,7 +93,9 @@ async def test_create_returns_an_open_session_with_the_order_attached(gateway, s
     assert stored["success_url"] == "http://shop.test/checkout/success?session_id={CHECKOUT_SESSION_ID}"
     assert stored["cancel_url"] == "http://shop.test/checkout/cancel"
     assert [(i["description"], i["quantity"], i["price"]["unit_amount"]) for i in view["line_items"]] == [
-        ("Morning Mug", 2, 1800), ("Canvas Tote", 1, 2400)]
+        ("Morning Mug", 2, 1800),
+        ("Canvas Tote", 1, 2400),
+    ]
 
 
 async def test_retrieve_maps_expanded_line_items_to_session_lines(gateway, sim_server: SimServer) -> None:
@@ -87,13 +103,18 @@ async def test_retrieve_maps_expanded_line_items_to_session_lines(gateway, sim_s
 
     found = await gateway.retrieve_session(created.id)
     assert found.id == created.id and found.status == "open"
-    assert found.line_items == (SessionLine("Morning Mug", 2, 1800, 3600), SessionLine("Canvas Tote", 1, 2400, 2400))
+    assert found.line_items == (
+        SessionLine("Morning Mug", 2, 1800, 3600),
+        SessionLine("Canvas Tote", 1, 2400, 2400),
+    )
 
     bare = await gateway.retrieve_session(created.id, expand_line_items=False)
     assert bare.line_items is None and bare.amount_total == 6000
 
 
-async def test_retrieve_after_payment_reports_paid_with_intent_and_email(gateway, sim_server: SimServer) -> None:
+async def test_retrieve_after_payment_reports_paid_with_intent_and_email(
+    gateway, sim_server: SimServer
+) -> None:
     created = await _create(gateway, sim_server)
     sim_server.control(f"sessions/{created.id}/pay", {"card": "4242424242424242", "email": "pay@example.com"})
 
@@ -116,7 +137,9 @@ async def test_expire_an_open_session_then_expiring_again_is_rejected(gateway, s
     _assert_buyer_readable(raised.value)
 
 
-async def test_list_follows_pagination_across_pages_and_filters_by_creation(gateway, sim_server: SimServer) -> None:
+async def test_list_follows_pagination_across_pages_and_filters_by_creation(
+    gateway, sim_server: SimServer
+) -> None:
     older = [await _create(gateway, sim_server, order_id=f"ord_old{i}") for i in range(2)]
     sim_server.control("clock/advance", {"seconds": 120})
     start = sim_server.control("clock")["now"]
@@ -127,7 +150,9 @@ async def test_list_follows_pagination_across_pages_and_filters_by_creation(gate
     assert len(first_page.data) == 3 and first_page.has_more
 
     listed = await gateway.list_sessions(created_gte=start, page_size=3)
-    assert [s.id for s in listed] == [s.id for s in reversed(newer)]  # newest first, no duplicate, none missed
+    assert [s.id for s in listed] == [
+        s.id for s in reversed(newer)
+    ]  # newest first, no duplicate, none missed
     assert all(isinstance(s, CheckoutSession) and s.line_items is None for s in listed)
 
     everything = await gateway.list_sessions(created_gte=start - 3600, page_size=4)
@@ -140,7 +165,9 @@ async def test_list_of_an_empty_window_is_empty(gateway, sim_server: SimServer) 
     assert await gateway.list_sessions(created_gte=future) == []
 
 
-async def test_refund_part_then_the_rest_and_a_replayed_key_refunds_once(gateway, sim_server: SimServer) -> None:
+async def test_refund_part_then_the_rest_and_a_replayed_key_refunds_once(
+    gateway, sim_server: SimServer
+) -> None:
     created = await _create(gateway, sim_server)
     intent = sim_server.control(f"sessions/{created.id}/pay", {})["session"]["payment_intent"]
 
@@ -161,7 +188,8 @@ async def test_refund_part_then_the_rest_and_a_replayed_key_refunds_once(gateway
 async def test_refund_of_an_unpaid_or_unknown_payment_is_refused(gateway, sim_server: SimServer) -> None:
     created = await _create(gateway, sim_server)
     intent = sim_server.control(f"sessions/{created.id}/pay", {"card": "4000000000000077"})["session"][
-        "payment_intent"]
+        "payment_intent"
+    ]
     with pytest.raises(PaymentRejected):  # still processing: nothing to refund yet
         await gateway.refund(payment_intent=intent, idempotency_key="r-processing")
     with pytest.raises(SessionNotFound):
@@ -182,7 +210,9 @@ async def test_the_same_idempotency_key_replays_the_same_session(gateway, sim_se
     assert len(sim_server.client().v1.checkout.sessions.list({"limit": 100}).data) == 2
 
 
-async def test_the_same_key_with_other_params_is_rejected_not_a_new_session(gateway, sim_server: SimServer) -> None:
+async def test_the_same_key_with_other_params_is_rejected_not_a_new_session(
+    gateway, sim_server: SimServer
+) -> None:
     first = await _create(gateway, sim_server, key="k-1", order_id="ord_1")
     with pytest.raises(PaymentRejected) as raised:
         await _create(gateway, sim_server, key="k-1", order_id="ord_2")
@@ -195,7 +225,9 @@ async def test_the_same_key_with_other_params_is_rejected_not_a_new_session(gate
 
 
 @pytest.mark.parametrize("kind", ["500", "429", "drop"])
-async def test_faults_without_retries_become_payment_unavailable(gateway, sim_server: SimServer, kind: str) -> None:
+async def test_faults_without_retries_become_payment_unavailable(
+    gateway, sim_server: SimServer, kind: str
+) -> None:
     sim_server.control("faults", {"kind": kind, "count": 1})
 
     with pytest.raises(PaymentUnavailable) as raised:
@@ -209,7 +241,9 @@ async def test_faults_without_retries_become_payment_unavailable(gateway, sim_se
 
 
 @pytest.mark.parametrize("call", ["retrieve", "expire", "list", "refund"])
-async def test_every_call_maps_a_500_to_payment_unavailable(gateway, sim_server: SimServer, call: str) -> None:
+async def test_every_call_maps_a_500_to_payment_unavailable(
+    gateway, sim_server: SimServer, call: str
+) -> None:
     created = await _create(gateway, sim_server)
     sim_server.control("faults", {"kind": "500", "count": 1})
     calls = {
@@ -260,15 +294,18 @@ async def test_unknown_session_id_is_session_not_found(gateway, sim_server: SimS
         await gateway.expire_session(missing)
 
 
-@pytest.mark.parametrize("overrides", [
-    pytest.param({"currency": "xyz"}, id="currency"),
-    pytest.param({"lines": [CheckoutLineRequest("Free", 0, 1)]}, id="zero-amount"),
-    pytest.param({"lines": [CheckoutLineRequest("Mug", 1800, 0)]}, id="zero-quantity"),
-    pytest.param({"lines": []}, id="no-lines"),
-    pytest.param({"success_url": "not a url"}, id="success-url"),
-    pytest.param({"expires_at": 1}, id="expires-at-past"),
-    pytest.param({"customer_email": "not-an-email"}, id="email"),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"currency": "xyz"}, id="currency"),
+        pytest.param({"lines": [CheckoutLineRequest("Free", 0, 1)]}, id="zero-amount"),
+        pytest.param({"lines": [CheckoutLineRequest("Mug", 1800, 0)]}, id="zero-quantity"),
+        pytest.param({"lines": []}, id="no-lines"),
+        pytest.param({"success_url": "not a url"}, id="success-url"),
+        pytest.param({"expires_at": 1}, id="expires-at-past"),
+        pytest.param({"customer_email": "not-an-email"}, id="email"),
+    ],
+)
 async def test_bad_params_are_payment_rejected(gateway, sim_server: SimServer, overrides: dict) -> None:
     with pytest.raises(PaymentRejected) as raised:
         await _create(gateway, sim_server, **overrides)

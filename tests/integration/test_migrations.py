@@ -44,7 +44,10 @@ def test_the_comparison_would_notice_a_drift(db_url):
         table.to_metadata(drifted)
     drifted.tables["orders"].append_column(sa.Column("coupon", sa.String(20)))
     drifted.tables["order_lines"].c.quantity.type = sa.String(10)
-    kinds = {diff[0] if isinstance(diff, tuple) else diff[0][0] for diff in _differences(get_engine(db_url), drifted)}
+    kinds = {
+        diff[0] if isinstance(diff, tuple) else diff[0][0]
+        for diff in _differences(get_engine(db_url), drifted)
+    }
     assert {"add_column", "modify_type"} <= kinds
 
 
@@ -65,7 +68,11 @@ def test_the_alembic_cli_takes_the_url_from_settings(tmp_path):
     database = tmp_path / "cli.db"
     env = {**os.environ, "RXSHOP_ENV_FILE": "", "DATABASE_URL": f"sqlite:///{database}"}
     done = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -85,18 +92,34 @@ def test_0002_keeps_only_the_newest_unattached_pending_order_per_cart(db_url):
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
-    rows = [("ord_old", "2026-11-01 10:00:00+00:00", "pending", None), ("ord_new", "2026-11-01 10:05:00+00:00",
-            "pending", None), ("ord_paid", "2026-11-01 09:00:00+00:00", "paid", "cs_test_paid"),
-            ("ord_other_visitor", "2026-11-01 09:00:00+00:00", "pending", None)]
+    rows = [
+        ("ord_old", "2026-11-01 10:00:00+00:00", "pending", None),
+        ("ord_new", "2026-11-01 10:05:00+00:00", "pending", None),
+        ("ord_paid", "2026-11-01 09:00:00+00:00", "paid", "cs_test_paid"),
+        ("ord_other_visitor", "2026-11-01 09:00:00+00:00", "pending", None),
+    ]
     with engine.begin() as conn:
         for order_id, created, status, session_id in rows:
-            conn.execute(sa.text(
-                "INSERT INTO orders (id, visitor_id, status, currency, amount_total, amount_refunded, cart_fingerprint,"
-                " stripe_session_id, created_at, updated_at) VALUES (:id, :visitor, :status, 'usd', 1800, 0,"
-                " 'usd:mugx1@1800', :session_id, :created, :created)"),
-                {"id": order_id, "visitor": "v2" if order_id == "ord_other_visitor" else "v1", "status": status,
-                 "session_id": session_id, "created": created})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders (id, visitor_id, status, currency, amount_total, amount_refunded, cart_fingerprint,"
+                    " stripe_session_id, created_at, updated_at) VALUES (:id, :visitor, :status, 'usd', 1800, 0,"
+                    " 'usd:mugx1@1800', :session_id, :created, :created)"
+                ),
+                {
+                    "id": order_id,
+                    "visitor": "v2" if order_id == "ord_other_visitor" else "v1",
+                    "status": status,
+                    "session_id": session_id,
+                    "created": created,
+                },
+            )
     migrate(db_url)
     with engine.connect() as conn:
         statuses = dict(conn.execute(sa.text("SELECT id, status FROM orders")).all())
-    assert statuses == {"ord_old": "expired", "ord_new": "pending", "ord_paid": "paid", "ord_other_visitor": "pending"}
+    assert statuses == {
+        "ord_old": "expired",
+        "ord_new": "pending",
+        "ord_paid": "paid",
+        "ord_other_visitor": "pending",
+    }

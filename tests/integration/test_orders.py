@@ -36,7 +36,10 @@ def _attached(session, *, visitor=VISITOR, cart=None, expires_in=timedelta(minut
     session_id = session_id or f"cs_test_{order.id[4:]}"
     expires = datetime.now(UTC) + expires_in
     assert attach_checkout_session(
-        session=session, order_id=order.id, session_id=session_id, url=f"https://pay.example/{session_id}",
+        session=session,
+        order_id=order.id,
+        session_id=session_id,
+        url=f"https://pay.example/{session_id}",
         expires_at=expires,
     )
     return get_order(session=session, order_id=order.id, visitor_id=visitor)
@@ -47,7 +50,10 @@ def test_create_pending_order_copies_prices_and_lines(session):
     assert re.fullmatch(r"ord_[0-9a-f]{24}", order.id)
     assert order.status == PENDING and order.visitor_id == VISITOR
     assert order.amount_total == 6000 and order.amount_refunded == 0 and order.currency == "usd"
-    assert [(x.product_id, x.quantity, x.unit_amount) for x in order.lines] == [("mug", 2, 1800), ("tote", 1, 2400)]
+    assert [(x.product_id, x.quantity, x.unit_amount) for x in order.lines] == [
+        ("mug", 2, 1800),
+        ("tote", 1, 2400),
+    ]
     assert order.total_text == "$60.00" and order.item_count == 3 and not order.is_paid
     assert order.stripe_session_id is None and order.paid_at is None
 
@@ -57,7 +63,10 @@ def test_create_pending_order_copies_prices_and_lines(session):
 
 
 def test_order_ids_are_random(session):
-    ids = {create_pending_order(session=session, visitor_id=f"visitor-{i}", cart=sample_cart()).id for i in range(20)}
+    ids = {
+        create_pending_order(session=session, visitor_id=f"visitor-{i}", cart=sample_cart()).id
+        for i in range(20)
+    }
     assert len(ids) == 20
 
 
@@ -80,20 +89,30 @@ def test_an_empty_cart_is_not_an_order(session):
 def test_attach_binds_one_session_only(session):
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
-    assert attach_checkout_session(session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires)
+    assert attach_checkout_session(
+        session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires
+    )
     # the same session again (a retry) is fine; another one is refused and changes nothing
-    assert attach_checkout_session(session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires)
-    assert not attach_checkout_session(session=session, order_id=order.id, session_id="cs_2", url="https://b", expires_at=expires)
+    assert attach_checkout_session(
+        session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires
+    )
+    assert not attach_checkout_session(
+        session=session, order_id=order.id, session_id="cs_2", url="https://b", expires_at=expires
+    )
     stored = get_order(session=session, order_id=order.id, visitor_id=VISITOR)
     assert (stored.stripe_session_id, stored.checkout_url) == ("cs_1", "https://a")
     assert stored.session_expires_at == datetime.fromtimestamp(expires, UTC)
-    assert not attach_checkout_session(session=session, order_id="ord_missing", session_id="cs_3", url="u", expires_at=expires)
+    assert not attach_checkout_session(
+        session=session, order_id="ord_missing", session_id="cs_3", url="u", expires_at=expires
+    )
 
 
 def test_one_session_cannot_belong_to_two_orders(session):
     first = _attached(session, session_id="cs_shared")
     second = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
-    assert not attach_checkout_session(session=session, order_id=second.id, session_id="cs_shared", url="u", expires_at=None)
+    assert not attach_checkout_session(
+        session=session, order_id=second.id, session_id="cs_shared", url="u", expires_at=None
+    )
     assert get_order(session=session, order_id=second.id, visitor_id=VISITOR).stripe_session_id is None
     assert find_order_by_session(session=session, session_id="cs_shared").id == first.id
     assert find_order_by_session(session=session, session_id="cs_nope") is None
@@ -104,17 +123,28 @@ def test_find_reusable_order_returns_the_open_session_for_the_same_cart(session)
     cart = sample_cart()
     other_cart = price_cart({"mug": 2})
     unattached = create_pending_order(session=session, visitor_id=VISITOR, cart=other_cart)
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=other_cart, now=now) is None  # no expiry
+    assert (
+        find_reusable_order(session=session, visitor_id=VISITOR, cart=other_cart, now=now) is None
+    )  # no expiry
     assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
 
     order = _attached(session, cart=cart)
-    found = find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}), now=now)
+    found = find_reusable_order(
+        session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}), now=now
+    )
     assert found is not None and found.id == order.id != unattached.id and found.checkout_url
     # another visitor, another cart: nothing to reuse
     assert find_reusable_order(session=session, visitor_id="visitor-b", cart=cart, now=now) is None
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 2}), now=now) is None
+    assert (
+        find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 2}), now=now) is None
+    )
     # about to expire (within the margin), or already gone: not offered again
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=order.session_expires_at - REUSE_MARGIN / 2) is None
+    assert (
+        find_reusable_order(
+            session=session, visitor_id=VISITOR, cart=cart, now=order.session_expires_at - REUSE_MARGIN / 2
+        )
+        is None
+    )
     fulfill_checkout(session=session, checkout=checkout_for(order))
     assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
 
@@ -123,11 +153,15 @@ def test_an_unattached_order_is_reusable_while_stripe_would_still_accept_its_exp
     """Buy timed out: a retry asks again for that order's session, while its planned expiry is >= 30 min away."""
     now = datetime.now(UTC)
     cart = sample_cart()
-    waiting = create_pending_order(session=session, visitor_id=VISITOR, cart=cart,
-                                   session_expires_at=now + timedelta(minutes=31))
+    waiting = create_pending_order(
+        session=session, visitor_id=VISITOR, cart=cart, session_expires_at=now + timedelta(minutes=31)
+    )
     found = find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now)
     assert found is not None and found.id == waiting.id and found.checkout_url is None
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now + timedelta(minutes=2)) is None
+    assert (
+        find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now + timedelta(minutes=2))
+        is None
+    )
 
 
 def test_one_unattached_pending_order_per_visitor_and_cart(session):
@@ -143,15 +177,30 @@ def test_one_unattached_pending_order_per_visitor_and_cart(session):
 def test_find_or_create_gives_up_an_unattached_order_too_old_to_retry(session):
     now = datetime.now(UTC)
     cart = sample_cart()
-    first, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=now,
-                                                 session_expires_at=now + timedelta(minutes=31))
+    first, reused = find_or_create_pending_order(
+        session=session,
+        visitor_id=VISITOR,
+        cart=cart,
+        now=now,
+        session_expires_at=now + timedelta(minutes=31),
+    )
     assert not reused
-    again, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=now,
-                                                 session_expires_at=now + timedelta(minutes=31))
+    again, reused = find_or_create_pending_order(
+        session=session,
+        visitor_id=VISITOR,
+        cart=cart,
+        now=now,
+        session_expires_at=now + timedelta(minutes=31),
+    )
     assert reused and again.id == first.id
     later = now + timedelta(minutes=5)
-    fresh, reused = find_or_create_pending_order(session=session, visitor_id=VISITOR, cart=cart, now=later,
-                                                 session_expires_at=later + timedelta(minutes=31))
+    fresh, reused = find_or_create_pending_order(
+        session=session,
+        visitor_id=VISITOR,
+        cart=cart,
+        now=later,
+        session_expires_at=later + timedelta(minutes=31),
+    )
     assert not reused and fresh.id != first.id
     assert get_order(session=session, order_id=first.id, visitor_id=VISITOR).status == EXPIRED
 
@@ -215,6 +264,10 @@ def test_lines_need_an_existing_order(engine):
     from sqlalchemy.exc import IntegrityError
 
     with new_session(engine) as session:
-        session.add(OrderLine(order_id="ord_missing", product_id="mug", name="Morning Mug", unit_amount=1800, quantity=1))
+        session.add(
+            OrderLine(
+                order_id="ord_missing", product_id="mug", name="Morning Mug", unit_amount=1800, quantity=1
+            )
+        )
         with pytest.raises(IntegrityError):
             session.commit()

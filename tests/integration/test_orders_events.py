@@ -44,7 +44,10 @@ def order(session):
 
 def event(session, event_type, obj, event_id=None):
     return apply_stripe_event(
-        session=session, event_id=event_id or f"evt_{next(_counter):06d}", event_type=event_type, obj=obj,
+        session=session,
+        event_id=event_id or f"evt_{next(_counter):06d}",
+        event_type=event_type,
+        obj=obj,
         created=1_700_000_000,
     )
 
@@ -55,9 +58,14 @@ def completed(order, **changes):
 
 def charge(order, amount_refunded, *, payment_intent=None, metadata=None):
     return {
-        "id": "ch_" + order.id[4:], "object": "charge", "amount": order.amount_total, "currency": order.currency,
-        "amount_refunded": amount_refunded, "refunded": amount_refunded >= order.amount_total,
-        "payment_intent": payment_intent or "pi_" + order.id[4:], "metadata": metadata or {},
+        "id": "ch_" + order.id[4:],
+        "object": "charge",
+        "amount": order.amount_total,
+        "currency": order.currency,
+        "amount_refunded": amount_refunded,
+        "refunded": amount_refunded >= order.amount_total,
+        "payment_intent": payment_intent or "pi_" + order.id[4:],
+        "metadata": metadata or {},
     }
 
 
@@ -66,7 +74,9 @@ def stored(session, order):
 
 
 def event_rows(session):
-    return {row.id: row for row in session.exec(select(StripeEvent).execution_options(populate_existing=True))}
+    return {
+        row.id: row for row in session.exec(select(StripeEvent).execution_options(populate_existing=True))
+    }
 
 
 def test_completed_event_fulfils_and_tells_whose_tabs_to_update(session, order):
@@ -76,12 +86,18 @@ def test_completed_event_fulfils_and_tells_whose_tabs_to_update(session, order):
     assert result.order.status == PAID and stored(session, order).status == PAID
     row = event_rows(session)["evt_done"]
     assert (row.type, row.session_id, row.order_id, row.outcome) == (
-        "checkout.session.completed", order.stripe_session_id, order.id, FULFILLED)
+        "checkout.session.completed",
+        order.stripe_session_id,
+        order.id,
+        FULFILLED,
+    )
     assert row.stripe_created == 1_700_000_000 and row.received_at.utcoffset() == timedelta(0)
 
 
 def test_a_redelivered_event_is_a_no_op(session, order):
-    assert event(session, "checkout.session.completed", completed(order), event_id="evt_1").outcome == FULFILLED
+    assert (
+        event(session, "checkout.session.completed", completed(order), event_id="evt_1").outcome == FULFILLED
+    )
     again = event(session, "checkout.session.completed", completed(order), event_id="evt_1")
     assert again.outcome == DUPLICATE and again.order_id is None
     assert event_rows(session)["evt_1"].outcome == FULFILLED  # the first record stands
@@ -95,18 +111,25 @@ def test_a_second_completion_event_changes_nothing(session, order):
 
 
 def test_return_page_then_webhook(session, order):
-    assert fulfill_checkout(session=session, checkout=checkout_for(order), visitor_id=VISITOR).outcome == FULFILLED
+    assert (
+        fulfill_checkout(session=session, checkout=checkout_for(order), visitor_id=VISITOR).outcome
+        == FULFILLED
+    )
     assert event(session, "checkout.session.completed", completed(order)).outcome == ALREADY_PAID
 
 
 def test_expired_after_paid_changes_nothing(session, order):
     event(session, "checkout.session.completed", completed(order))
-    late = event(session, "checkout.session.expired", completed(order, status="expired", payment_status="unpaid"))
+    late = event(
+        session, "checkout.session.expired", completed(order, status="expired", payment_status="unpaid")
+    )
     assert late.outcome == ALREADY_PAID and stored(session, order).status == PAID
 
 
 def test_expired_event(session, order):
-    result = event(session, "checkout.session.expired", completed(order, status="expired", payment_status="unpaid"))
+    result = event(
+        session, "checkout.session.expired", completed(order, status="expired", payment_status="unpaid")
+    )
     assert result.outcome == EXPIRED and stored(session, order).status == EXPIRED
     # the session cannot be paid any more; a duplicate "completed" for it would be a bug, but is harmless
     assert result.visitor_id == VISITOR
@@ -143,9 +166,16 @@ def test_a_failure_after_payment_changes_nothing(session, order):
 
 
 def test_unknown_session_is_recorded_but_creates_nothing(session):
-    ghost = {"id": "cs_test_ghost", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-             "amount_total": 6000, "currency": "usd", "client_reference_id": "ord_" + "f" * 24,
-             "metadata": {"order_id": "ord_" + "f" * 24}}
+    ghost = {
+        "id": "cs_test_ghost",
+        "object": "checkout.session",
+        "status": "complete",
+        "payment_status": "paid",
+        "amount_total": 6000,
+        "currency": "usd",
+        "client_reference_id": "ord_" + "f" * 24,
+        "metadata": {"order_id": "ord_" + "f" * 24},
+    }
     result = event(session, "checkout.session.completed", ghost, event_id="evt_ghost")
     assert (result.outcome, result.order_id, result.visitor_id) == (UNKNOWN_SESSION, None, None)
     assert event_rows(session)["evt_ghost"].outcome == UNKNOWN_SESSION
@@ -153,7 +183,9 @@ def test_unknown_session_is_recorded_but_creates_nothing(session):
 
 
 def test_amount_mismatch_in_an_event_is_recorded_not_applied(session, order):
-    result = event(session, "checkout.session.completed", completed(order, amount_total=1), event_id="evt_bad")
+    result = event(
+        session, "checkout.session.completed", completed(order, amount_total=1), event_id="evt_bad"
+    )
     assert result.outcome == MISMATCH and stored(session, order) == order
     assert event_rows(session)["evt_bad"].outcome == MISMATCH
 
@@ -167,7 +199,10 @@ def test_partial_then_full_refund_and_late_old_refund(session, order):
     event(session, "checkout.session.completed", completed(order))
     partial = event(session, "charge.refunded", charge(order, 1000))
     assert partial.outcome == PARTIALLY_REFUNDED and partial.visitor_id == VISITOR
-    assert (stored(session, order).status, stored(session, order).amount_refunded) == (PARTIALLY_REFUNDED, 1000)
+    assert (stored(session, order).status, stored(session, order).amount_refunded) == (
+        PARTIALLY_REFUNDED,
+        1000,
+    )
     second = event(session, "charge.refunded", charge(order, 2500))
     assert second.outcome == PARTIALLY_REFUNDED and stored(session, order).amount_refunded == 2500
     full = event(session, "charge.refunded", charge(order, order.amount_total))
@@ -192,7 +227,9 @@ def test_refund_before_completion_is_not_lost(session, order, refunded, status):
 
 def test_refund_before_delayed_payment_settles(session, order):
     event(session, "checkout.session.completed", completed(order, payment_status="unpaid"))
-    assert event(session, "charge.refunded", charge(order, 6000)).outcome == REFUND_RECORDED  # found by payment intent
+    assert (
+        event(session, "charge.refunded", charge(order, 6000)).outcome == REFUND_RECORDED
+    )  # found by payment intent
     assert stored(session, order).status == PROCESSING
     assert event(session, "checkout.session.async_payment_succeeded", completed(order)).outcome == FULFILLED
     assert stored(session, order).status == REFUNDED
@@ -267,22 +304,63 @@ def test_a_database_failure_rolls_back_the_event_row_so_stripe_can_retry(engine,
 
 def test_checkout_from_dict_reads_stripe_json():
     obj = {
-        "id": "cs_test_1", "object": "checkout.session", "url": "https://checkout.stripe.com/c/pay/cs_test_1",
-        "status": "complete", "payment_status": "paid", "amount_total": 6000, "currency": "usd",
-        "client_reference_id": "ord_1", "metadata": {"order_id": "ord_1"},
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "url": "https://checkout.stripe.com/c/pay/cs_test_1",
+        "status": "complete",
+        "payment_status": "paid",
+        "amount_total": 6000,
+        "currency": "usd",
+        "client_reference_id": "ord_1",
+        "metadata": {"order_id": "ord_1"},
         "payment_intent": {"id": "pi_1", "object": "payment_intent"},  # expanded form
-        "created": 1_700_000_000, "expires_at": 1_700_003_600,
+        "created": 1_700_000_000,
+        "expires_at": 1_700_003_600,
         "customer_details": {"email": "ann@example.com", "name": "Ann"},
-        "line_items": {"object": "list", "data": [
-            {"description": "Morning Mug", "quantity": 2, "amount_total": 3600, "price": {"unit_amount": 1800}},
-        ]},
+        "line_items": {
+            "object": "list",
+            "data": [
+                {
+                    "description": "Morning Mug",
+                    "quantity": 2,
+                    "amount_total": 3600,
+                    "price": {"unit_amount": 1800},
+                },
+            ],
+        },
     }
     checkout = checkout_from_dict(obj)
-    assert (checkout.id, checkout.status, checkout.payment_status, checkout.amount_total) == ("cs_test_1", "complete", "paid", 6000)
-    assert (checkout.payment_intent, checkout.customer_email, checkout.expires_at) == ("pi_1", "ann@example.com", 1_700_003_600)
+    assert (checkout.id, checkout.status, checkout.payment_status, checkout.amount_total) == (
+        "cs_test_1",
+        "complete",
+        "paid",
+        6000,
+    )
+    assert (checkout.payment_intent, checkout.customer_email, checkout.expires_at) == (
+        "pi_1",
+        "ann@example.com",
+        1_700_003_600,
+    )
     assert checkout.metadata == {"order_id": "ord_1"} and checkout.client_reference_id == "ord_1"
-    assert [(x.description, x.quantity, x.unit_amount, x.amount_total) for x in checkout.line_items] == [("Morning Mug", 2, 1800, 3600)]
+    assert [(x.description, x.quantity, x.unit_amount, x.amount_total) for x in checkout.line_items] == [
+        ("Morning Mug", 2, 1800, 3600)
+    ]
 
-    bare = checkout_from_dict({"id": "cs_test_2", "status": "open", "payment_status": "unpaid", "currency": "usd",
-                               "amount_total": None, "payment_intent": None, "metadata": None, "customer_details": None})
-    assert bare.line_items is None and bare.payment_intent is None and bare.metadata == {} and bare.amount_total is None
+    bare = checkout_from_dict(
+        {
+            "id": "cs_test_2",
+            "status": "open",
+            "payment_status": "unpaid",
+            "currency": "usd",
+            "amount_total": None,
+            "payment_intent": None,
+            "metadata": None,
+            "customer_details": None,
+        }
+    )
+    assert (
+        bare.line_items is None
+        and bare.payment_intent is None
+        and bare.metadata == {}
+        and bare.amount_total is None
+    )

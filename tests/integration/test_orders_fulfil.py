@@ -57,12 +57,16 @@ def test_paid_session_fulfils_once(session, order):
 
 
 def test_no_payment_required_counts_as_paid(session, order):
-    result = fulfill_checkout(session=session, checkout=checkout_for(order, payment_status="no_payment_required"))
+    result = fulfill_checkout(
+        session=session, checkout=checkout_for(order, payment_status="no_payment_required")
+    )
     assert (result.outcome, result.order.status) == (FULFILLED, PAID)
 
 
 def test_open_unpaid_session_writes_nothing(session, order):
-    result = fulfill_checkout(session=session, checkout=checkout_for(order, status="open", payment_status="unpaid"))
+    result = fulfill_checkout(
+        session=session, checkout=checkout_for(order, status="open", payment_status="unpaid")
+    )
     assert result.outcome == NOT_PAID and result.order.status == PENDING
     assert _stored(session, order.id) == order
 
@@ -81,13 +85,17 @@ def test_complete_but_unpaid_is_processing_until_paid(session, order):
 
 
 def test_expired_session_expires_the_order(session, order):
-    result = fulfill_checkout(session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid"))
+    result = fulfill_checkout(
+        session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid")
+    )
     assert (result.outcome, result.order.status) == (EXPIRED, EXPIRED)
 
 
 def test_expired_after_paid_changes_nothing(session, order):
     fulfill_checkout(session=session, checkout=checkout_for(order))
-    result = fulfill_checkout(session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid"))
+    result = fulfill_checkout(
+        session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid")
+    )
     assert (result.outcome, result.order.status) == (ALREADY_PAID, PAID)
 
 
@@ -105,7 +113,9 @@ def test_another_visitor_learns_nothing(session, order):
 
 
 def test_unknown_order(session, order):
-    result = fulfill_checkout(session=session, checkout=checkout_for(order, client_reference_id="ord_" + "0" * 24, metadata={}))
+    result = fulfill_checkout(
+        session=session, checkout=checkout_for(order, client_reference_id="ord_" + "0" * 24, metadata={})
+    )
     assert (result.outcome, result.order) == (NOT_FOUND, None)
 
 
@@ -135,7 +145,9 @@ def test_fulfil_binds_an_order_whose_session_was_not_attached_yet(session):
     checkout = checkout_for(order, id="cs_test_early")
     result = fulfill_checkout(session=session, checkout=checkout)
     assert result.outcome == FULFILLED and result.order.stripe_session_id == "cs_test_early"
-    assert not attach_checkout_session(session=session, order_id=order.id, session_id="cs_test_other", url="u", expires_at=None)
+    assert not attach_checkout_session(
+        session=session, order_id=order.id, session_id="cs_test_other", url="u", expires_at=None
+    )
 
 
 def _tamper_lines(lines):
@@ -154,7 +166,9 @@ def _tamper_lines(lines):
     ["amount", "currency", "quantity", "unit_amount", "name", "missing line", "extra line"],
 )
 @pytest.mark.parametrize("payment_status", ["paid", "unpaid"])
-def test_a_session_that_does_not_match_the_order_writes_nothing(session, order, caplog, tamper, payment_status):
+def test_a_session_that_does_not_match_the_order_writes_nothing(
+    session, order, caplog, tamper, payment_status
+):
     checkout = checkout_for(order, payment_status=payment_status)
     if tamper == "amount":
         checkout = dataclasses.replace(checkout, amount_total=order.amount_total - 1)

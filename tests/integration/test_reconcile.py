@@ -41,8 +41,13 @@ async def test_lost_webhooks_are_repaired_and_a_second_run_repairs_nothing(shop:
         Repair(session_id_of(processing.url), processing.order_id, PENDING, PROCESSING, "processing"),
     ]
     status = {o.id: o.status for o in shop.orders()}
-    assert status == {paid.order_id: PAID, expired.order_id: EXPIRED, processing.order_id: PROCESSING,
-                      still_open.order_id: PENDING, declined.order_id: PENDING}
+    assert status == {
+        paid.order_id: PAID,
+        expired.order_id: EXPIRED,
+        processing.order_id: PROCESSING,
+        still_open.order_id: PENDING,
+        declined.order_id: PENDING,
+    }
     assert shop.order(paid.order_id).payment_intent_id is not None
 
     repaired = shop.snapshot()
@@ -53,11 +58,14 @@ async def test_lost_webhooks_are_repaired_and_a_second_run_repairs_nothing(shop:
     # The delayed payment settles later, still without webhooks: the next run picks that up.
     shop.sim.control(f"sessions/{session_id_of(processing.url)}/settle", {"outcome": "succeeded"})
     third = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
-    assert [(r.order_id, r.before, r.after) for r in third.repairs] == [(processing.order_id, PROCESSING, PAID)]
+    assert [(r.order_id, r.before, r.after) for r in third.repairs] == [
+        (processing.order_id, PROCESSING, PAID)
+    ]
 
 
 async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothing(
-        shop: Shop, webhook_endpoint: str) -> None:
+    shop: Shop, webhook_endpoint: str
+) -> None:
     shop.sim.control("webhooks/pause", {})
     paid, expired = await _buy_many(shop, 2)
     shop.pay(session_id_of(paid.url))
@@ -65,7 +73,10 @@ async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothin
     assert [e["delivery"]["status"] for e in shop.sim.events()] == ["paused", "paused"]
 
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
-    assert {(r.order_id, r.after) for r in report.repairs} == {(paid.order_id, PAID), (expired.order_id, EXPIRED)}
+    assert {(r.order_id, r.after) for r in report.repairs} == {
+        (paid.order_id, PAID),
+        (expired.order_id, EXPIRED),
+    }
     reconciled = {o.id: (o.status, o.paid_at) for o in shop.orders()}
 
     # The held events arrive after the repair: recorded, but nothing moves twice.
@@ -110,8 +121,11 @@ async def test_pending_orders_past_expiry_with_no_session_outcome_expire_by_cloc
 
     # 40 minutes on: the sessions are still open at "Stripe" (its clock did not move), but past their expiry.
     soon = time.time() + 40 * 60
-    shop.execute("UPDATE orders SET session_expires_at = :t WHERE id = :id",
-                 t=datetime.now(UTC) + timedelta(hours=2), id=open_later.order_id)
+    shop.execute(
+        "UPDATE orders SET session_expires_at = :t WHERE id = :id",
+        t=datetime.now(UTC) + timedelta(hours=2),
+        id=open_later.order_id,
+    )
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR, now=soon)
 
     assert report.repairs == () and sorted(report.expired_by_clock) == sorted([attached.order_id, dropped.id])
@@ -134,7 +148,9 @@ async def test_a_paid_session_wins_over_an_expiry_by_clock(shop: Shop) -> None:
 async def test_a_failed_delayed_payment_with_a_lost_webhook_becomes_failed(shop: Shop) -> None:
     [bought] = await _buy_many(shop, 1)
     shop.sim.control(f"sessions/{session_id_of(bought.url)}/fail", {})
-    assert shop.sim_session(session_id_of(bought.url))["payment_intent"]["status"] == "requires_payment_method"
+    assert (
+        shop.sim_session(session_id_of(bought.url))["payment_intent"]["status"] == "requires_payment_method"
+    )
 
     await reconcile(gateway=shop.gateway, since_seconds=HOUR)
 
@@ -154,8 +170,10 @@ async def test_stripe_down_stops_reconciliation_without_writing(shop: Shop) -> N
 def test_format_report_prints_a_table_and_a_summary() -> None:
     report = Report(
         sessions_seen=7,
-        repairs=(Repair("cs_test_aaa", "ord_1", "pending", "paid", "fulfilled"),
-                 Repair("cs_test_bbbbbbbb", "ord_22", "(unattached)", "expired", "expired")),
+        repairs=(
+            Repair("cs_test_aaa", "ord_1", "pending", "paid", "fulfilled"),
+            Repair("cs_test_bbbbbbbb", "ord_22", "(unattached)", "expired", "expired"),
+        ),
         expired_by_clock=("ord_333",),
         skipped=2,
     )
@@ -168,14 +186,25 @@ def test_format_report_prints_a_table_and_a_summary() -> None:
     # Columns line up: every cell starts where its header does.
     starts = [lines[0].index(h) for h in ("ORDER", "BEFORE", "AFTER", "OUTCOME")]
     for line in lines[1:3]:
-        assert all(line[s - 2:s] == "  " and line[s] != " " for s in starts), line
+        assert all(line[s - 2 : s] == "  " and line[s] != " " for s in starts), line
     assert lines[-1] == "7 sessions checked, 2 orders repaired, 1 expired by clock, 2 sessions not ours."
     assert format_report(Report(0, (), (), 0)).splitlines()[-1] == (
-        "0 sessions checked, 0 orders repaired, 0 expired by clock, 0 sessions not ours.")
+        "0 sessions checked, 0 orders repaired, 0 expired by clock, 0 sessions not ours."
+    )
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("72h", 259200), ("7d", 604800), ("1s", 1),
-                                               (" 2H ", 7200), ("30d", 2592000), ("90 m", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30m", 1800),
+        ("72h", 259200),
+        ("7d", 604800),
+        ("1s", 1),
+        (" 2H ", 7200),
+        ("30d", 2592000),
+        ("90 m", 5400),
+    ],
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
@@ -189,10 +218,12 @@ def test_parse_duration_errors_say_what_to_type(text: str) -> None:
 
 def _run_cli(args: list[str], *, database_url: str, api_base: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DATABASE_URL", "APP_URL"))}
-    env.update(RXSHOP_ENV_FILE="", DATABASE_URL=database_url, STRIPE_SECRET_KEY="sk_test_x",
-               STRIPE_API_BASE=api_base)
-    return subprocess.run([sys.executable, "-m", "rxshop", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env.update(
+        RXSHOP_ENV_FILE="", DATABASE_URL=database_url, STRIPE_SECRET_KEY="sk_test_x", STRIPE_API_BASE=api_base
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "rxshop", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -209,11 +240,16 @@ async def test_cli_reconciles_a_sqlite_database(shop: Shop) -> None:
     lines = done.stdout.strip().splitlines()
     assert lines[0].split() == ["SESSION", "ORDER", "BEFORE", "AFTER", "OUTCOME"]
     assert {tuple(line.split()[1:4]) for line in lines[1:3]} == {
-        (expired.order_id, "pending", "expired"), (paid.order_id, "pending", "paid")}
+        (expired.order_id, "pending", "expired"),
+        (paid.order_id, "pending", "paid"),
+    }
     assert lines[-1] == "3 sessions checked, 2 orders repaired, 0 expired by clock, 0 sessions not ours."
     assert "sk_test_x" not in done.stdout + done.stderr
-    assert {o.id: o.status for o in shop.orders()} == {paid.order_id: PAID, expired.order_id: EXPIRED,
-                                                        untouched.order_id: PENDING}
+    assert {o.id: o.status for o in shop.orders()} == {
+        paid.order_id: PAID,
+        expired.order_id: EXPIRED,
+        untouched.order_id: PENDING,
+    }
 
     bad = _run_cli(["reconcile", "--since", "forever"], database_url=shop.db_url, api_base=shop.sim.url)
     assert bad.returncode == 2 and "--since takes a number and a unit" in bad.stdout

@@ -11,13 +11,17 @@ import stripe
 from tests.fixtures.sim import SimServer
 
 
-@pytest.mark.parametrize("kind, exception, status", [
-    ("500", stripe.APIError, 500),
-    ("429", stripe.RateLimitError, 429),
-    ("drop", stripe.APIConnectionError, None),
-])
-def test_each_fault_raises_the_sdks_exception(sim_server: SimServer, kind: str, exception: type,
-                                              status: int | None) -> None:
+@pytest.mark.parametrize(
+    "kind, exception, status",
+    [
+        ("500", stripe.APIError, 500),
+        ("429", stripe.RateLimitError, 429),
+        ("drop", stripe.APIConnectionError, None),
+    ],
+)
+def test_each_fault_raises_the_sdks_exception(
+    sim_server: SimServer, kind: str, exception: type, status: int | None
+) -> None:
     client = sim_server.client()
     sim_server.control("faults", {"kind": kind, "count": 2})
 
@@ -29,10 +33,13 @@ def test_each_fault_raises_the_sdks_exception(sim_server: SimServer, kind: str, 
     assert sim_server.control("faults")["faults"] == []
 
 
-@pytest.mark.parametrize("kind, exception", [
-    ("500", stripe.APIError), ("429", stripe.RateLimitError), ("drop", stripe.APIConnectionError)])
-async def test_each_fault_raises_the_sdks_exception_async(sim_server: SimServer, kind: str,
-                                                          exception: type) -> None:
+@pytest.mark.parametrize(
+    "kind, exception",
+    [("500", stripe.APIError), ("429", stripe.RateLimitError), ("drop", stripe.APIConnectionError)],
+)
+async def test_each_fault_raises_the_sdks_exception_async(
+    sim_server: SimServer, kind: str, exception: type
+) -> None:
     sim_server.control("faults", {"kind": kind, "count": 1})
     with pytest.raises(exception):
         await sim_server.client().v1.checkout.sessions.list_async()
@@ -70,12 +77,14 @@ def test_faults_do_not_touch_the_hosted_page_or_control_api(sim_server: SimServe
 
 
 @pytest.mark.parametrize("kind", ["500", "drop"])
-def test_sdk_retries_recover_and_the_idempotency_key_prevents_a_duplicate(sim_server: SimServer,
-                                                                          kind: str) -> None:
+def test_sdk_retries_recover_and_the_idempotency_key_prevents_a_duplicate(
+    sim_server: SimServer, kind: str
+) -> None:
     sim_server.control("faults", {"kind": kind, "count": 1})
     client = sim_server.client(max_network_retries=2)
-    session = client.v1.checkout.sessions.create(sim_server.session_params(),
-                                                 {"idempotency_key": f"retry-{kind}"})
+    session = client.v1.checkout.sessions.create(
+        sim_server.session_params(), {"idempotency_key": f"retry-{kind}"}
+    )
     assert session.status == "open"
     assert [s.id for s in client.v1.checkout.sessions.list().data] == [session.id]
 

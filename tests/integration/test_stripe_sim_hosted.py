@@ -55,15 +55,19 @@ def test_successful_card_redirects_303_with_the_session_id_filled_in(sim_server:
     assert paid.customer_details.name == "Ada Lovelace"
 
 
-@pytest.mark.parametrize("card", [c for c in cards.TEST_CARDS if c.outcome == "declines"],
-                         ids=lambda c: c.decline_code)
-def test_declined_cards_rerender_with_the_message_and_keep_the_session_open(sim_server: SimServer,
-                                                                            card: cards.TestCard) -> None:
+@pytest.mark.parametrize(
+    "card", [c for c in cards.TEST_CARDS if c.outcome == "declines"], ids=lambda c: c.decline_code
+)
+def test_declined_cards_rerender_with_the_message_and_keep_the_session_open(
+    sim_server: SimServer, card: cards.TestCard
+) -> None:
     session = _open_session(sim_server)
     response = _pay(session.url, card=cards.spaced(card.number))
 
     assert response.status_code == 402
-    alert = re.search(r'<div id="alert" class="alert" role="alert" aria-live="assertive">(.*?)</div>', response.text)
+    alert = re.search(
+        r'<div id="alert" class="alert" role="alert" aria-live="assertive">(.*?)</div>', response.text
+    )
     assert alert and alert.group(1) == card.message
     assert 'aria-invalid="true"' in response.text
     assert 'value="buyer@example.com"' in response.text  # what the buyer typed is kept
@@ -87,20 +91,25 @@ def test_any_other_well_formed_number_pays(sim_server: SimServer, card: str) -> 
     assert sim_server.client().v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
 
 
-@pytest.mark.parametrize("form, field", [
-    ({"email": "buyer@example.com", "card_number": "4242 4242 4242 4241"}, "card_number"),  # fails Luhn
-    ({"email": "buyer@example.com", "card_number": "4242"}, "card_number"),
-    ({"email": "buyer@example.com", "card_number": "abcd efgh ijkl mnop"}, "card_number"),
-    ({"email": "", "card_number": "4242424242424242"}, "email"),
-    ({"email": "nobody", "card_number": "4242424242424242"}, "email"),
-])
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"email": "buyer@example.com", "card_number": "4242 4242 4242 4241"}, "card_number"),  # fails Luhn
+        ({"email": "buyer@example.com", "card_number": "4242"}, "card_number"),
+        ({"email": "buyer@example.com", "card_number": "abcd efgh ijkl mnop"}, "card_number"),
+        ({"email": "", "card_number": "4242424242424242"}, "email"),
+        ({"email": "nobody", "card_number": "4242424242424242"}, "email"),
+    ],
+)
 def test_malformed_input_is_a_field_error(sim_server: SimServer, form: dict, field: str) -> None:
     session = _open_session(sim_server)
     response = httpx.post(session.url, data=form)
 
     assert response.status_code == 400
     assert f'id="{field}-error"' in response.text
-    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="[^"]*{field}-error', response.text)
+    assert re.search(
+        rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="[^"]*{field}-error', response.text
+    )
     assert sim_server.client().v1.checkout.sessions.retrieve(session.id).status == "open"
 
 
@@ -162,9 +171,19 @@ def test_unknown_session_page_is_404(sim_server: SimServer) -> None:
 
 def test_user_supplied_text_is_escaped(sim_server: SimServer) -> None:
     evil = '<script>alert("x")</script>'
-    lines = [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 1000, "product_data": {
-        "name": evil, "description": "<img src=x onerror=alert(1)>"}}}]
-    session = _open_session(sim_server, line_items=lines, cancel_url='http://shop.test/c?a="><script>x</script>')
+    lines = [
+        {
+            "quantity": 1,
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": 1000,
+                "product_data": {"name": evil, "description": "<img src=x onerror=alert(1)>"},
+            },
+        }
+    ]
+    session = _open_session(
+        sim_server, line_items=lines, cancel_url='http://shop.test/c?a="><script>x</script>'
+    )
     html = httpx.get(session.url).text
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
@@ -179,7 +198,10 @@ def test_customer_email_is_prefilled_and_locked(sim_server: SimServer) -> None:
     session = _open_session(sim_server, customer_email="fixed@example.com")
     assert re.search(r'id="email"[^>]*value="fixed@example.com"[^>]*readonly', httpx.get(session.url).text)
     _pay(session.url, email="other@example.com")
-    assert sim_server.client().v1.checkout.sessions.retrieve(session.id).customer_details.email == "fixed@example.com"
+    assert (
+        sim_server.client().v1.checkout.sessions.retrieve(session.id).customer_details.email
+        == "fixed@example.com"
+    )
 
 
 def test_declined_card_through_the_control_api(sim_server: SimServer) -> None:

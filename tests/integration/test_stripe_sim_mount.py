@@ -44,8 +44,9 @@ def mounted() -> Iterator[MountedShop]:
         """The parent's own webhook endpoint, verifying like the shop will."""
         payload = await request.body()
         try:
-            event = stripe.Webhook.construct_event(payload, request.headers.get("stripe-signature"),
-                                                   TEST_WEBHOOK_SECRET)
+            event = stripe.Webhook.construct_event(
+                payload, request.headers.get("stripe-signature"), TEST_WEBHOOK_SECRET
+            )
         except stripe.SignatureVerificationError:
             return Response("bad signature", status_code=400)
         assert shop is not None
@@ -55,10 +56,15 @@ def mounted() -> Iterator[MountedShop]:
     def make_app(url: str) -> Starlette:
         nonlocal shop
         shop = MountedShop(url, f"{url}/stripe-sim")
-        sim = Simulator(public_url=shop.sim_url, webhook_url=f"{url}/stripe/webhook",
-                        webhook_secret=TEST_WEBHOOK_SECRET, retry_delays=(0.05,))
-        return Starlette(routes=[Route("/stripe/webhook", webhook, methods=["POST"]),
-                                 Mount("/stripe-sim", app=sim.app)])
+        sim = Simulator(
+            public_url=shop.sim_url,
+            webhook_url=f"{url}/stripe/webhook",
+            webhook_secret=TEST_WEBHOOK_SECRET,
+            retry_delays=(0.05,),
+        )
+        return Starlette(
+            routes=[Route("/stripe/webhook", webhook, methods=["POST"]), Mount("/stripe-sim", app=sim.app)]
+        )
 
     with serve_asgi(make_app):
         assert shop is not None
@@ -67,11 +73,19 @@ def mounted() -> Iterator[MountedShop]:
 
 def test_mounted_simulator_serves_the_api_page_and_webhooks_under_its_prefix(mounted: MountedShop) -> None:
     client = mounted.client()
-    session = client.v1.checkout.sessions.create({
-        "mode": "payment", "success_url": "http://shop.test/ok?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://shop.test/cancel",
-        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 990,
-                                                      "product_data": {"name": "Poster"}}}]})
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "payment",
+            "success_url": "http://shop.test/ok?session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://shop.test/cancel",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {"currency": "usd", "unit_amount": 990, "product_data": {"name": "Poster"}},
+                }
+            ],
+        }
+    )
     assert session.url == f"{mounted.sim_url}/pay/{session.id}"
 
     page = httpx.get(session.url)
@@ -79,7 +93,9 @@ def test_mounted_simulator_serves_the_api_page_and_webhooks_under_its_prefix(mou
     assert f'action="{mounted.sim_url}/pay/{session.id}"' in page.text
     assert f'action="{mounted.sim_url}/pay/{session.id}/cancel"' in page.text
     paid = httpx.post(session.url, data={"email": "b@example.com", "card_number": "4242424242424242"})
-    assert paid.status_code == 303 and paid.headers["location"] == f"http://shop.test/ok?session_id={session.id}"
+    assert (
+        paid.status_code == 303 and paid.headers["location"] == f"http://shop.test/ok?session_id={session.id}"
+    )
 
     deadline = time.monotonic() + 5
     while not any(e.data.object.id == session.id for e in mounted.verified_events):
@@ -113,9 +129,25 @@ def test_standalone_command_serves_the_simulator() -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rxshop.stripe_sim", "--port", str(port), "--webhook-secret", "whsec_cli",
-         "--latency-ms", "1", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "rxshop.stripe_sim",
+            "--port",
+            str(port),
+            "--webhook-secret",
+            "whsec_cli",
+            "--latency-ms",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 15
@@ -127,24 +159,49 @@ def test_standalone_command_serves_the_simulator() -> None:
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
                 assert time.monotonic() < deadline, "the simulator did not start"
                 time.sleep(0.05)
-        assert (config["public_url"], config["webhook_secret"], config["latency_ms"]) == (base, "whsec_cli", 1)
+        assert (config["public_url"], config["webhook_secret"], config["latency_ms"]) == (
+            base,
+            "whsec_cli",
+            1,
+        )
         client = stripe.StripeClient(TEST_API_KEY, base_addresses={"api": base}, max_network_retries=0)
-        session = client.v1.checkout.sessions.create({
-            "mode": "payment", "success_url": "http://shop.test/ok",
-            "line_items": [{"quantity": 1, "price_data": {"currency": "eur", "unit_amount": 500,
-                                                          "product_data": {"name": "Card"}}}]})
+        session = client.v1.checkout.sessions.create(
+            {
+                "mode": "payment",
+                "success_url": "http://shop.test/ok",
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": "eur",
+                            "unit_amount": 500,
+                            "product_data": {"name": "Card"},
+                        },
+                    }
+                ],
+            }
+        )
         assert session.url == f"{base}/pay/{session.id}"
-        assert httpx.post(session.url, data={"email": "b@example.com", "card_number": "4242 4242 4242 4242"}
-                          ).status_code == 303
+        assert (
+            httpx.post(
+                session.url, data={"email": "b@example.com", "card_number": "4242 4242 4242 4242"}
+            ).status_code
+            == 303
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
 def test_standalone_command_refuses_a_bad_secret() -> None:
-    result = subprocess.run([sys.executable, "-m", "rxshop.stripe_sim", "--webhook-secret", "nope"],
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "rxshop.stripe_sim", "--webhook-secret", "nope"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "whsec_" in result.stderr
 
 
@@ -159,9 +216,16 @@ def test_the_control_api_can_be_left_out_of_a_mounted_simulator():
         assert httpx.post(f"{url}/stripe-sim/_sim/reset").status_code == 404
         assert httpx.get(f"{url}/stripe-sim/_sim/config").status_code == 404
         client = stripe.StripeClient(TEST_API_KEY, base_addresses={"api": url + "/stripe-sim"})
-        session = client.v1.checkout.sessions.create({
-            "mode": "payment", "success_url": "http://shop.test/ok",
-            "line_items": [{"price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "x"}},
-                            "quantity": 1}],
-        })
+        session = client.v1.checkout.sessions.create(
+            {
+                "mode": "payment",
+                "success_url": "http://shop.test/ok",
+                "line_items": [
+                    {
+                        "price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "x"}},
+                        "quantity": 1,
+                    }
+                ],
+            }
+        )
         assert httpx.get(session.url).status_code == 200  # the hosted page is still there

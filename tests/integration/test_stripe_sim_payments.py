@@ -24,27 +24,47 @@ def test_payment_intent_and_charge_carry_the_payment_intent_data_metadata(sim_se
     client = sim_server.client()
 
     intent = client.v1.payment_intents.retrieve(session.payment_intent, {"expand": ["latest_charge"]})
-    assert (intent.amount, intent.amount_received, intent.currency, intent.status) == (2900, 2900, "usd",
-                                                                                       "succeeded")
+    assert (intent.amount, intent.amount_received, intent.currency, intent.status) == (
+        2900,
+        2900,
+        "usd",
+        "succeeded",
+    )
     assert intent.metadata.to_dict() == {"order_id": "order-9"}
     charge = intent.latest_charge
     assert charge.id.startswith("ch_") and charge.payment_intent == intent.id
-    assert (charge.amount, charge.amount_refunded, charge.refunded, charge.currency) == (2900, 0, False, "usd")
+    assert (charge.amount, charge.amount_refunded, charge.refunded, charge.currency) == (
+        2900,
+        0,
+        False,
+        "usd",
+    )
     assert charge.metadata["order_id"] == "order-9"
     assert client.v1.charges.retrieve(charge.id).billing_details.email == "buyer@example.com"
 
 
-def test_partial_refunds_add_up_and_over_refunds_are_refused(sim_server: SimServer,
-                                                             webhook_receiver: WebhookReceiver) -> None:
+def test_partial_refunds_add_up_and_over_refunds_are_refused(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     session = _paid(sim_server)
     client = sim_server.client()
 
-    first = client.v1.refunds.create({"payment_intent": session.payment_intent, "amount": 1000,
-                                      "reason": "requested_by_customer", "metadata": {"why": "chipped"}})
+    first = client.v1.refunds.create(
+        {
+            "payment_intent": session.payment_intent,
+            "amount": 1000,
+            "reason": "requested_by_customer",
+            "metadata": {"why": "chipped"},
+        }
+    )
     assert first.id.startswith("re_") and first.object == "refund"
-    assert (first.amount, first.status, first.currency, first.payment_intent) == (1000, "succeeded", "usd",
-                                                                                  session.payment_intent)
+    assert (first.amount, first.status, first.currency, first.payment_intent) == (
+        1000,
+        "succeeded",
+        "usd",
+        session.payment_intent,
+    )
     assert client.v1.refunds.retrieve(first.id).metadata["why"] == "chipped"
 
     with pytest.raises(stripe.InvalidRequestError) as too_much:
@@ -62,8 +82,10 @@ def test_partial_refunds_add_up_and_over_refunds_are_refused(sim_server: SimServ
     assert again.value.code == "charge_already_refunded"
 
     refunded = webhook_receiver.wait_for(2, type="charge.refunded")
-    events = [stripe.Webhook.construct_event(d.body, d.headers["stripe-signature"], webhook_receiver.secret)
-              for d in refunded]
+    events = [
+        stripe.Webhook.construct_event(d.body, d.headers["stripe-signature"], webhook_receiver.secret)
+        for d in refunded
+    ]
     assert sorted(e.data.object.amount_refunded for e in events) == [1000, 2900]
     last = max(events, key=lambda e: e.data.object.amount_refunded)
     assert last.data.object.refunded is True and last.data.object.id == charge.id
@@ -71,16 +93,21 @@ def test_partial_refunds_add_up_and_over_refunds_are_refused(sim_server: SimServ
     assert last.request.id is not None  # API-triggered
 
 
-@pytest.mark.parametrize("params, code, param", [
-    ({}, "parameter_missing", None),
-    ({"payment_intent": "pi_missing"}, "resource_missing", "payment_intent"),
-    ({"charge": "ch_missing"}, "resource_missing", "charge"),
-    ({"payment_intent": "PI", "amount": 0}, "parameter_invalid_integer", "amount"),
-    ({"payment_intent": "PI", "amount": -100}, "parameter_invalid_integer", "amount"),
-    ({"payment_intent": "PI", "reason": "bored"}, None, "reason"),
-    ({"payment_intent": "PI", "instructions_email": "a@b.co"}, "parameter_unknown", "instructions_email"),
-])
-def test_refund_param_errors(sim_server: SimServer, params: dict, code: str | None, param: str | None) -> None:
+@pytest.mark.parametrize(
+    "params, code, param",
+    [
+        ({}, "parameter_missing", None),
+        ({"payment_intent": "pi_missing"}, "resource_missing", "payment_intent"),
+        ({"charge": "ch_missing"}, "resource_missing", "charge"),
+        ({"payment_intent": "PI", "amount": 0}, "parameter_invalid_integer", "amount"),
+        ({"payment_intent": "PI", "amount": -100}, "parameter_invalid_integer", "amount"),
+        ({"payment_intent": "PI", "reason": "bored"}, None, "reason"),
+        ({"payment_intent": "PI", "instructions_email": "a@b.co"}, "parameter_unknown", "instructions_email"),
+    ],
+)
+def test_refund_param_errors(
+    sim_server: SimServer, params: dict, code: str | None, param: str | None
+) -> None:
     session = _paid(sim_server)
     if params.get("payment_intent") == "PI":
         params = {**params, "payment_intent": session.payment_intent}
@@ -98,8 +125,9 @@ def test_refund_by_charge_id(sim_server: SimServer) -> None:
     assert client.v1.charges.retrieve(charge_id).amount_refunded == 500
 
 
-def test_expiry_by_clock_advance_sends_one_expired_event(sim_server: SimServer,
-                                                         webhook_receiver: WebhookReceiver) -> None:
+def test_expiry_by_clock_advance_sends_one_expired_event(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     client = sim_server.client()
     now = sim_server.control("clock")["now"]
@@ -115,8 +143,9 @@ def test_expiry_by_clock_advance_sends_one_expired_event(sim_server: SimServer,
     sim_server.control("clock/advance", {"seconds": 3600})
 
     [delivery] = webhook_receiver.wait_for(1, type="checkout.session.expired")
-    event = stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"],
-                                           webhook_receiver.secret)
+    event = stripe.Webhook.construct_event(
+        delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret
+    )
     assert (event.data.object.id, event.data.object.status) == (short.id, "expired")
     time.sleep(0.2)  # the periodic sweep must not send it again
     assert len(webhook_receiver.matching("checkout.session.expired")) == 1
@@ -130,8 +159,9 @@ def test_created_follows_the_simulated_clock(sim_server: SimServer) -> None:
 
 
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])
-def test_delayed_payment_completes_unpaid_then_settles(sim_server: SimServer, webhook_receiver: WebhookReceiver,
-                                                       outcome: str) -> None:
+def test_delayed_payment_completes_unpaid_then_settles(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver, outcome: str
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     client = sim_server.client()
     session = client.v1.checkout.sessions.create(sim_server.session_params())
@@ -157,14 +187,17 @@ def test_delayed_payment_completes_unpaid_then_settles(sim_server: SimServer, we
         assert "Payment failed" in httpx.get(session.url).text
 
     types = [d.json()["type"] for d in webhook_receiver.wait_for(2)]
-    assert sorted(types) == sorted(["checkout.session.completed", f"checkout.session.async_payment_{outcome}"])
+    assert sorted(types) == sorted(
+        ["checkout.session.completed", f"checkout.session.async_payment_{outcome}"]
+    )
     completed = webhook_receiver.events("checkout.session.completed")[0]["data"]["object"]
     assert (completed["status"], completed["payment_status"]) == ("complete", "unpaid")
     sim_server.control(f"sessions/{session.id}/settle", {"outcome": outcome}, expect=409)  # only once
 
 
-def test_delayed_payment_settles_by_itself_after_async_settle_seconds(sim_server: SimServer,
-                                                                      webhook_receiver: WebhookReceiver) -> None:
+def test_delayed_payment_settles_by_itself_after_async_settle_seconds(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver, async_settle_seconds=0.3)
     session = sim_server.client().v1.checkout.sessions.create(sim_server.session_params())
     sim_server.control(f"sessions/{session.id}/pay", {"card": DELAYED_CARD})
@@ -186,8 +219,10 @@ def test_fail_shortcut_runs_a_failed_delayed_payment(sim_server: SimServer) -> N
     session = sim_server.client().v1.checkout.sessions.create(sim_server.session_params())
     result = sim_server.control(f"sessions/{session.id}/fail", {})
     assert (result["session"]["status"], result["session"]["payment_status"]) == ("complete", "unpaid")
-    assert [e["type"] for e in sim_server.events()] == ["checkout.session.completed",
-                                                        "checkout.session.async_payment_failed"]
+    assert [e["type"] for e in sim_server.events()] == [
+        "checkout.session.completed",
+        "checkout.session.async_payment_failed",
+    ]
 
 
 def test_control_expire_and_session_view(sim_server: SimServer) -> None:

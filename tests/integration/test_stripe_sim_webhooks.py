@@ -20,14 +20,16 @@ def _paid_session(sim_server: SimServer):
     return session
 
 
-def test_completed_event_is_signed_and_verifies_with_the_sdk(sim_server: SimServer,
-                                                              webhook_receiver: WebhookReceiver) -> None:
+def test_completed_event_is_signed_and_verifies_with_the_sdk(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     session = _paid_session(sim_server)
 
     [delivery] = webhook_receiver.wait_for(1, type="checkout.session.completed")
-    event = stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"],
-                                           webhook_receiver.secret)
+    event = stripe.Webhook.construct_event(
+        delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret
+    )
     assert event.type == "checkout.session.completed"
     assert event.id.startswith("evt_") and event.object == "event"
     assert event.api_version == _ApiVersion.CURRENT
@@ -41,7 +43,9 @@ def test_completed_event_is_signed_and_verifies_with_the_sdk(sim_server: SimServ
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", delivery.headers["stripe-signature"])
 
 
-def test_tampered_body_or_wrong_secret_is_rejected(sim_server: SimServer, webhook_receiver: WebhookReceiver) -> None:
+def test_tampered_body_or_wrong_secret_is_rejected(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     _paid_session(sim_server)
     [delivery] = webhook_receiver.wait_for(1)
@@ -55,14 +59,16 @@ def test_tampered_body_or_wrong_secret_is_rejected(sim_server: SimServer, webhoo
         stripe.Webhook.construct_event(delivery.body, signature, "whsec_someone_else")
 
 
-def test_signature_uses_real_time_even_when_the_clock_is_advanced(sim_server: SimServer,
-                                                                  webhook_receiver: WebhookReceiver) -> None:
+def test_signature_uses_real_time_even_when_the_clock_is_advanced(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     sim_server.client().v1.checkout.sessions.create(sim_server.session_params())
     sim_server.control("clock/advance", {"seconds": 25 * 3600})  # expires it; event.created is in sim time
     [delivery] = webhook_receiver.wait_for(1, type="checkout.session.expired")
-    event = stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"],
-                                           webhook_receiver.secret, tolerance=300)
+    event = stripe.Webhook.construct_event(
+        delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret, tolerance=300
+    )
     assert event.created >= int(time.time()) + 24 * 3600
 
 
@@ -79,11 +85,14 @@ def test_retries_after_500_until_a_2xx(sim_server: SimServer, webhook_receiver: 
     assert final["delivery"]["status"] == "delivered"
     assert [a["status_code"] for a in final["delivery"]["attempts"]] == [500, 503, 200]
     for delivery in deliveries:
-        stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret)
+        stripe.Webhook.construct_event(
+            delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret
+        )
 
 
-def test_gives_up_after_the_schedule_and_records_it(sim_server: SimServer,
-                                                    webhook_receiver: WebhookReceiver) -> None:
+def test_gives_up_after_the_schedule_and_records_it(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     webhook_receiver.respond_with(*[500] * (2 + len(FAST_RETRY_DELAYS)))  # every automatic attempt + 1
     _paid_session(sim_server)
@@ -116,7 +125,8 @@ def test_connection_errors_are_retried(sim_server: SimServer, webhook_receiver: 
 
 
 def test_paused_events_can_be_delivered_out_of_order_then_resume_sends_nothing_twice(
-        sim_server: SimServer, webhook_receiver: WebhookReceiver) -> None:
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     sim_server.control("webhooks/pause", {})
     client = sim_server.client()
@@ -127,8 +137,10 @@ def test_paused_events_can_be_delivered_out_of_order_then_resume_sends_nothing_t
     assert webhook_receiver.received == []
 
     events = sim_server.events()
-    assert [e["type"] for e in events] == ["checkout.session.completed",
-                                           "checkout.session.async_payment_succeeded"]
+    assert [e["type"] for e in events] == [
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+    ]
     assert {e["delivery"]["status"] for e in events} == {"paused"}
     ids = [e["id"] for e in events]
     sim_server.control("events/deliver", {"ids": list(reversed(ids))})
@@ -139,7 +151,9 @@ def test_paused_events_can_be_delivered_out_of_order_then_resume_sends_nothing_t
     assert len(webhook_receiver.received) == 2
 
 
-def test_resume_delivers_what_was_held_in_order(sim_server: SimServer, webhook_receiver: WebhookReceiver) -> None:
+def test_resume_delivers_what_was_held_in_order(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     sim_server.control("webhooks/pause", {})
     client = sim_server.client()
@@ -164,14 +178,18 @@ def test_duplicates_delivered_concurrently(sim_server: SimServer, webhook_receiv
     assert len(sim_server.control(f"events/{event['id']}")["delivery"]["attempts"]) == 6
 
 
-def test_changing_the_secret_changes_the_signature(sim_server: SimServer, webhook_receiver: WebhookReceiver) -> None:
+def test_changing_the_secret_changes_the_signature(
+    sim_server: SimServer, webhook_receiver: WebhookReceiver
+) -> None:
     sim_server.use_webhooks(webhook_receiver)
     sim_server.control("config", {"webhook_secret": "whsec_rotated"})
     _paid_session(sim_server)
     [delivery] = webhook_receiver.wait_for(1)
     stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"], "whsec_rotated")
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret)
+        stripe.Webhook.construct_event(
+            delivery.body, delivery.headers["stripe-signature"], webhook_receiver.secret
+        )
 
 
 def test_without_a_webhook_url_events_are_only_recorded(sim_server: SimServer) -> None:
@@ -185,14 +203,18 @@ def test_without_a_webhook_url_events_are_only_recorded(sim_server: SimServer) -
 
 def test_api_triggered_events_cite_the_request_and_idempotency_key(sim_server: SimServer) -> None:
     session = sim_server.client().v1.checkout.sessions.create(sim_server.session_params())
-    expired = sim_server.client().v1.checkout.sessions.expire(session.id, options={"idempotency_key": "expire-1"})
+    expired = sim_server.client().v1.checkout.sessions.expire(
+        session.id, options={"idempotency_key": "expire-1"}
+    )
     [event] = sim_server.events("checkout.session.expired")
     request = sim_server.control(f"events/{event['id']}")["event"]["request"]
     assert request == {"id": expired.last_response.request_id, "idempotency_key": "expire-1"}
 
 
 def test_control_api_reports_bad_input(sim_server: SimServer) -> None:
-    assert sim_server.control("events/evt_nope", expect=404)["error"]["message"] == "No such event: 'evt_nope'"
+    assert (
+        sim_server.control("events/evt_nope", expect=404)["error"]["message"] == "No such event: 'evt_nope'"
+    )
     assert "kind must be" in sim_server.control("faults", {"kind": "teapot"}, expect=400)["error"]["message"]
     assert sim_server.control("clock/advance", {"seconds": -5}, expect=400)
     assert sim_server.control("config", {"webhook_url": "not a url"}, expect=400)

@@ -70,8 +70,9 @@ async def test_webhook_first_then_the_return_page_makes_one_paid_order(webhook_s
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
     by_webhook = shop.order(purchase.order_id)
 
-    returned = await checkout.confirm_return(visitor_id=purchase.visitor_id, session_id=purchase.session_id,
-                                             gateway=shop.gateway)
+    returned = await checkout.confirm_return(
+        visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
+    )
 
     assert returned.outcome == orders.ALREADY_PAID
     assert returned.order is not None and returned.order.id == purchase.order_id
@@ -85,8 +86,9 @@ async def test_return_page_first_then_the_webhook_makes_one_paid_order(webhook_s
     purchase = await shop.buy()
     shop.pay(purchase)
 
-    returned = await checkout.confirm_return(visitor_id=purchase.visitor_id, session_id=purchase.session_id,
-                                             gateway=shop.gateway)
+    returned = await checkout.confirm_return(
+        visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
+    )
     assert returned.outcome == orders.FULFILLED
     by_return = shop.order(purchase.order_id)
     assert by_return.status == orders.PAID
@@ -107,8 +109,9 @@ async def test_return_page_and_webhook_at_the_same_moment_fulfil_once(webhook_sh
     event_id = shop.event(COMPLETED, purchase.session_id)["id"]
 
     returned, [attempt] = await asyncio.gather(
-        checkout.confirm_return(visitor_id=purchase.visitor_id, session_id=purchase.session_id,
-                                gateway=shop.gateway),
+        checkout.confirm_return(
+            visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
+        ),
         asyncio.to_thread(shop.deliver, event_id),
     )
 
@@ -130,8 +133,9 @@ async def test_delayed_payment_is_processing_then_paid_when_it_settles(webhook_s
 
     processing = shop.order(purchase.order_id)
     assert processing.status == orders.PROCESSING and processing.paid_at is None
-    returned = await checkout.confirm_return(visitor_id=purchase.visitor_id, session_id=purchase.session_id,
-                                             gateway=shop.gateway)
+    returned = await checkout.confirm_return(
+        visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
+    )
     assert returned.outcome == orders.PROCESSING  # the return page says "processing", and writes nothing
 
     shop.control("clock/advance", {"seconds": 601})  # the bank confirms: the simulator settles by itself
@@ -141,7 +145,9 @@ async def test_delayed_payment_is_processing_then_paid_when_it_settles(webhook_s
     assert paid.status == orders.PAID and paid.paid_at is not None
     assert paid.payment_intent_id == processing.payment_intent_id is not None
     assert rows_for(shop, purchase.order_id) == {
-        COMPLETED: orders.PROCESSING, "checkout.session.async_payment_succeeded": orders.FULFILLED}
+        COMPLETED: orders.PROCESSING,
+        "checkout.session.async_payment_succeeded": orders.FULFILLED,
+    }
 
 
 async def test_delayed_payment_that_fails_ends_failed(webhook_shop: Shop) -> None:
@@ -162,7 +168,9 @@ async def test_delayed_payment_that_fails_ends_failed(webhook_shop: Shop) -> Non
 # --- Out of order: deliveries held, then sent in the order chosen ---------------------------------------------
 
 
-async def test_settlement_before_completion_and_the_late_completion_changes_nothing(webhook_shop: Shop) -> None:
+async def test_settlement_before_completion_and_the_late_completion_changes_nothing(
+    webhook_shop: Shop,
+) -> None:
     shop = webhook_shop
     shop.pause()
     paid, failed = await shop.buy(), await shop.buy()
@@ -178,9 +186,13 @@ async def test_settlement_before_completion_and_the_late_completion_changes_noth
     assert shop.order(paid.order_id).status == orders.PAID
     assert shop.order(failed.order_id).status == orders.FAILED
     assert rows_for(shop, paid.order_id) == {
-        "checkout.session.async_payment_succeeded": orders.FULFILLED, COMPLETED: orders.ALREADY_PAID}
+        "checkout.session.async_payment_succeeded": orders.FULFILLED,
+        COMPLETED: orders.ALREADY_PAID,
+    }
     assert rows_for(shop, failed.order_id) == {
-        "checkout.session.async_payment_failed": orders.FAILED, COMPLETED: orders.FAILED}
+        "checkout.session.async_payment_failed": orders.FAILED,
+        COMPLETED: orders.FAILED,
+    }
 
 
 async def test_expired_after_paid_changes_nothing(webhook_shop: Shop) -> None:
@@ -235,7 +247,9 @@ async def test_refund_delivered_before_the_completion_is_not_lost(webhook_shop: 
     for purchase, amount in ((partial, 1500), (full, None)):
         shop.pay(purchase)
         intent = shop.sim_session(purchase.session_id)["payment_intent"]["id"]
-        await shop.gateway.refund(payment_intent=intent, amount=amount, idempotency_key=f"r-{purchase.order_id}")
+        await shop.gateway.refund(
+            payment_intent=intent, amount=amount, idempotency_key=f"r-{purchase.order_id}"
+        )
         refunded = shop.event("charge.refunded", charge_id(shop, purchase.session_id))
         completed = shop.event(COMPLETED, purchase.session_id)
 
@@ -268,8 +282,9 @@ async def test_session_expiry_by_the_simulated_clock_expires_the_order(webhook_s
 
     assert shop.order(purchase.order_id).status == orders.EXPIRED
     assert rows_for(shop, purchase.order_id) == {"checkout.session.expired": orders.EXPIRED}
-    returned = await checkout.confirm_return(visitor_id=purchase.visitor_id, session_id=purchase.session_id,
-                                             gateway=shop.gateway)
+    returned = await checkout.confirm_return(
+        visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
+    )
     assert returned.outcome == orders.EXPIRED
 
 
@@ -304,8 +319,11 @@ async def test_partial_then_full_refund_through_the_sdk(webhook_shop: Shop) -> N
     assert (partial.status, partial.amount_refunded) == (orders.PARTIALLY_REFUNDED, 1000)
 
     client.v1.refunds.create({"payment_intent": intent})  # the rest
-    second = next(e for e in shop.events("charge.refunded", charge_id(shop, purchase.session_id))
-                  if e["id"] != first["id"])
+    second = next(
+        e
+        for e in shop.events("charge.refunded", charge_id(shop, purchase.session_id))
+        if e["id"] != first["id"]
+    )
     shop.delivered(second["id"])
 
     refunded = shop.order(purchase.order_id)

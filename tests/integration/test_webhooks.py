@@ -91,7 +91,9 @@ def webhook_server() -> Iterator[Endpoint]:
     holder: dict[str, _InFlight] = {}
 
     def make_app(base_url: str) -> Any:
-        holder["app"] = _InFlight(Starlette(routes=[Route("/stripe/webhook", stripe_webhook, methods=["POST"])]))
+        holder["app"] = _InFlight(
+            Starlette(routes=[Route("/stripe/webhook", stripe_webhook, methods=["POST"])])
+        )
         return holder["app"]
 
     with serve_asgi(make_app) as base:
@@ -133,10 +135,13 @@ class Shop:
 
     # Orders, the real way in.
 
-    async def buy(self, quantities: dict[str, int] | None = None, *, visitor_id: str | None = None) -> Purchase:
+    async def buy(
+        self, quantities: dict[str, int] | None = None, *, visitor_id: str | None = None
+    ) -> Purchase:
         visitor_id = visitor_id or secrets.token_hex(16)
-        started = await checkout.start_checkout(visitor_id=visitor_id, quantities=quantities or CART,
-                                                gateway=self.gateway, settings=self.settings)
+        started = await checkout.start_checkout(
+            visitor_id=visitor_id, quantities=quantities or CART, gateway=self.gateway, settings=self.settings
+        )
         order = self.order(started.order_id)
         assert order.status == orders.PENDING and order.stripe_session_id
         assert started.url == f"{self.sim.url}/pay/{order.stripe_session_id}"
@@ -173,8 +178,9 @@ class Shop:
 
     def deliver(self, *event_ids: str, copies: int = 1, concurrent: bool = False) -> list[dict[str, Any]]:
         """Send held events now, in this order (control API); returns each attempt."""
-        return self.control("events/deliver", {"ids": list(event_ids), "copies": copies,
-                                                   "concurrent": concurrent})["attempts"]
+        return self.control(
+            "events/deliver", {"ids": list(event_ids), "copies": copies, "concurrent": concurrent}
+        )["attempts"]
 
     def pause(self) -> None:
         self.control("webhooks/pause", {})
@@ -209,12 +215,18 @@ class Shop:
 
     def sign(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
         return stripe.WebhookSignature.generate_signature_header(
-            body, secret or self.settings.stripe_webhook_secret, timestamp=timestamp or int(time.time()))
+            body, secret or self.settings.stripe_webhook_secret, timestamp=timestamp or int(time.time())
+        )
 
 
 @pytest.fixture
-def webhook_shop(sim_server: SimServer, app_env: AppEnv, db_url: str, webhook_server: Endpoint,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+def webhook_shop(
+    sim_server: SimServer,
+    app_env: AppEnv,
+    db_url: str,
+    webhook_server: Endpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Shop]:
     """The app's settings on the test database with the simulator's secret; deliveries go to the endpoint."""
     # The live-push test imports the Reflex app here: its state manager then lives in memory, not in .states/.
     monkeypatch.setenv("REFLEX_STATE_MANAGER_MODE", "memory")
@@ -257,7 +269,11 @@ async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: S
     assert statuses(summary) == [200]
     row = webhook_shop.event_rows()[event["id"]]
     assert (row.type, row.session_id, row.order_id, row.outcome) == (
-        "checkout.session.completed", purchase.session_id, purchase.order_id, orders.FULFILLED)
+        "checkout.session.completed",
+        purchase.session_id,
+        purchase.order_id,
+        orders.FULFILLED,
+    )
     assert row.stripe_created == event["created"]
     assert webhook_shop.order(purchase.order_id).status == orders.PAID
     [line] = [m for m in webhook_logs(caplog) if event["id"] in m]
@@ -310,15 +326,19 @@ def _rotated(body: str, secret: str, timestamp: int) -> str:
 BAD_REQUESTS = {
     "forged signature": lambda shop, body: (body, f"t={int(time.time())},v1={secrets.token_hex(32)}"),
     "body changed after signing": lambda shop, body: (
-        body.replace('"amount_total": 6000', '"amount_total": 1'), shop.sign(body)),
+        body.replace('"amount_total": 6000', '"amount_total": 1'),
+        shop.sign(body),
+    ),
     "wrong secret": lambda shop, body: (body, shop.sign(body, secret="whsec_somebody_else")),
     "stale timestamp (301 s)": lambda shop, body: (body, shop.sign(body, timestamp=int(time.time()) - 301)),
     "missing header": lambda shop, body: (body, None),
     "empty header": lambda shop, body: (body, ""),
     "v0 scheme only": lambda shop, body: (body, shop.sign(body).replace("v1=", "v0=")),
     "malformed JSON": lambda shop, body: (body[:-20], shop.sign(body[:-20])),
-    "JSON that is not an event": lambda shop, body: ('{"id": "evt_1", "data": []}',
-                                                     shop.sign('{"id": "evt_1", "data": []}')),
+    "JSON that is not an event": lambda shop, body: (
+        '{"id": "evt_1", "data": []}',
+        shop.sign('{"id": "evt_1", "data": []}'),
+    ),
     "not UTF-8": lambda shop, body: (b"\xff\xfe" + body.encode(), shop.sign(body)),
 }
 
@@ -351,7 +371,9 @@ async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Sh
     webhook_shop.pause()
     purchase = await webhook_shop.buy()
     webhook_shop.pay(purchase)
-    body = json.dumps(webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"]))
+    body = json.dumps(
+        webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"])
+    )
 
     response = webhook_shop.post(body, webhook_shop.sign(body, timestamp=int(time.time()) - 280))
 
@@ -362,9 +384,13 @@ async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webho
     webhook_shop.pause()
     purchase = await webhook_shop.buy()
     webhook_shop.pay(purchase)
-    body = json.dumps(webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"]))
+    body = json.dumps(
+        webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"])
+    )
 
-    response = webhook_shop.post(body, _rotated(body, webhook_shop.settings.stripe_webhook_secret, int(time.time())))
+    response = webhook_shop.post(
+        body, _rotated(body, webhook_shop.settings.stripe_webhook_secret, int(time.time()))
+    )
 
     assert response.status_code == 200, response.text
     assert webhook_shop.order(purchase.order_id).status == orders.PAID
@@ -389,7 +415,9 @@ async def test_simulator_signing_with_another_secret_is_refused_until_fixed(webh
     assert webhook_shop.order(purchase.order_id).status == orders.PAID
 
 
-async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(webhook_shop: Shop, caplog) -> None:
+async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(
+    webhook_shop: Shop, caplog
+) -> None:
     secret = webhook_shop.settings.stripe_webhook_secret
     assert webhook_shop.configure(STRIPE_WEBHOOK_SECRET="").stripe_webhook_secret is None
     purchase = await webhook_shop.buy()
@@ -444,10 +472,17 @@ async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhoo
     client = webhook_shop.sim.client()
     ours = await webhook_shop.buy()
     strangers = [
-        client.v1.checkout.sessions.create(webhook_shop.sim.session_params(  # names an order we never made
-            client_reference_id="ord_000000000000000000000000", metadata={"order_id": "ord_000000000000000000000000"})),
-        client.v1.checkout.sessions.create(webhook_shop.sim.session_params(  # names none at all
-            client_reference_id=None, metadata={})),
+        client.v1.checkout.sessions.create(
+            webhook_shop.sim.session_params(  # names an order we never made
+                client_reference_id="ord_000000000000000000000000",
+                metadata={"order_id": "ord_000000000000000000000000"},
+            )
+        ),
+        client.v1.checkout.sessions.create(
+            webhook_shop.sim.session_params(  # names none at all
+                client_reference_id=None, metadata={}
+            )
+        ),
     ]
     for stranger in strangers:
         webhook_shop.pay(stranger.id)
@@ -468,22 +503,35 @@ async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None
     webhook_shop.pay(purchase)
     intent_id = webhook_shop.sim_session(purchase.session_id)["payment_intent"]["id"]
     intent = webhook_shop.sim.client().v1.payment_intents.retrieve(intent_id).to_dict()
-    body = json.dumps({"id": "evt_" + secrets.token_hex(12), "object": "event", "type": "payment_intent.succeeded",
-                       "created": int(time.time()), "data": {"object": intent}, "livemode": False})
+    body = json.dumps(
+        {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": int(time.time()),
+            "data": {"object": intent},
+            "livemode": False,
+        }
+    )
 
     response = webhook_shop.post(body, webhook_shop.sign(body))
 
     assert response.status_code == 200 and response.json()["outcome"] == orders.IGNORED
     [row] = webhook_shop.event_rows().values()
     assert (row.type, row.outcome, row.session_id, row.order_id) == (
-        "payment_intent.succeeded", orders.IGNORED, None, None)
+        "payment_intent.succeeded",
+        orders.IGNORED,
+        None,
+        None,
+    )
     assert webhook_shop.order(purchase.order_id).status == orders.PENDING
     # The same id again: a duplicate, still 200.
     assert webhook_shop.post(body, webhook_shop.sign(body)).json()["outcome"] == orders.DUPLICATE
 
 
 async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
-        webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch) -> None:
+    webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After recording, the endpoint hands the visitor to `order_listener`, which the app's start-up
     (rxshop.live.start_live_updates) sets to publish_orders_changed; here it is wired the same way, with the
     app imported but not running. The push finds no open tab (or no running app) and ends in a log line,
@@ -518,10 +566,18 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
     for purchase in purchases:
         # One push per payment, for this visitor only: delivered to no tab, or failed and logged by rxshop.live.
-        reached = [m for name, _, m in messages
-                   if name == "reflex.app" and f"disconnected client 'visitor-{purchase.visitor_id}'" in m]
-        failed = [m for name, level, m in messages if name == "rxshop.live" and level == logging.ERROR
-                  and f"visitor {purchase.visitor_id[:8]}'s" in m]
+        reached = [
+            m
+            for name, _, m in messages
+            if name == "reflex.app" and f"disconnected client 'visitor-{purchase.visitor_id}'" in m
+        ]
+        failed = [
+            m
+            for name, level, m in messages
+            if name == "rxshop.live"
+            and level == logging.ERROR
+            and f"visitor {purchase.visitor_id[:8]}'s" in m
+        ]
         assert len(reached) + len(failed) == 1, [m for m in messages if m[0] not in ("stripe", "httpx")]
     escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.live"]
     assert not escaped, escaped

@@ -18,7 +18,17 @@ MUG, TOTE, NOTEBOOK = (get_product(i) for i in ("mug", "tote", "notebook"))
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(0, 0), (1, 1), (MAX_QUANTITY, MAX_QUANTITY), ("0", 0), ("7", 7), (" 7 ", 7), ("\t3\n", 3), ("007", 7), ("20", 20)],
+    [
+        (0, 0),
+        (1, 1),
+        (MAX_QUANTITY, MAX_QUANTITY),
+        ("0", 0),
+        ("7", 7),
+        (" 7 ", 7),
+        ("\t3\n", 3),
+        ("007", 7),
+        ("20", 20),
+    ],
 )
 def test_parse_quantity_accepts_whole_numbers_in_range(raw, expected):
     assert parse_quantity(raw) == expected
@@ -28,13 +38,38 @@ def test_parse_quantity_accepts_whole_numbers_in_range(raw, expected):
 @pytest.mark.parametrize(
     "raw",
     [
-        True, False,  # bool is an int subclass: still not a quantity
-        1.0, 2.5, float("nan"), float("inf"),
-        -1, MAX_QUANTITY + 1, 10**100,
-        "-1", "+1", "21", "100", "1.0", "1e1", "1_0", "0x1", "1 2", "one", "", "   ",
-        "²", "١", "３",  # Unicode digits that str.isdigit() accepts
-        "9" * 10_000, "0" * 10_000 + "1",  # huge strings never reach int()
-        None, [], [1], {}, b"1", object(),
+        True,
+        False,  # bool is an int subclass: still not a quantity
+        1.0,
+        2.5,
+        float("nan"),
+        float("inf"),
+        -1,
+        MAX_QUANTITY + 1,
+        10**100,
+        "-1",
+        "+1",
+        "21",
+        "100",
+        "1.0",
+        "1e1",
+        "1_0",
+        "0x1",
+        "1 2",
+        "one",
+        "",
+        "   ",
+        "²",
+        "١",
+        "３",  # Unicode digits that str.isdigit() accepts
+        "9" * 10_000,
+        "0" * 10_000 + "1",  # huge strings never reach int()
+        None,
+        [],
+        [1],
+        {},
+        b"1",
+        object(),
     ],
     ids=repr,
 )
@@ -94,7 +129,12 @@ def test_fingerprint_names_exactly_what_is_bought_at_which_price():
         price_cart({"mug": 2, "tote": 1, "notebook": 1}).fingerprint(),
         price_cart({"mug": 1, "tote": 2}).fingerprint(),
         # the same quantities at another price (the catalog changed) are not the same cart
-        Cart(lines=(CartLine("mug", MUG.name, MUG.unit_amount + 1, 2), CartLine("tote", TOTE.name, TOTE.unit_amount, 1))).fingerprint(),
+        Cart(
+            lines=(
+                CartLine("mug", MUG.name, MUG.unit_amount + 1, 2),
+                CartLine("tote", TOTE.name, TOTE.unit_amount, 1),
+            )
+        ).fingerprint(),
         Cart(lines=a.lines, currency="eur").fingerprint(),
     }
     assert a.fingerprint() not in others and len(others) == 6
@@ -118,7 +158,12 @@ def test_set_quantity_zero_removes_the_line():
 
 @pytest.mark.parametrize(
     ("product_id", "raw", "error"),
-    [("hat", 1, UnknownProduct), ("mug", -1, InvalidQuantity), ("mug", "21", InvalidQuantity), ("mug", 2.0, InvalidQuantity)],
+    [
+        ("hat", 1, UnknownProduct),
+        ("mug", -1, InvalidQuantity),
+        ("mug", "21", InvalidQuantity),
+        ("mug", 2.0, InvalidQuantity),
+    ],
 )
 def test_set_quantity_refuses_bad_input_without_touching_the_cart(product_id, raw, error):
     before = {"mug": 2}

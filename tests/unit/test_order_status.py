@@ -23,11 +23,18 @@ from rxshop.orders import (
 # The lifecycle from the brief, plus expired -> processing|paid (a late completion after our own
 # expiry sweep must not lose money; Stripe never expires a completed session).
 EXPECTED = {
-    (PENDING, PROCESSING), (PENDING, PAID), (PENDING, FAILED), (PENDING, EXPIRED),
-    (PROCESSING, PAID), (PROCESSING, FAILED),
-    (PAID, PARTIALLY_REFUNDED), (PAID, REFUNDED),
-    (PARTIALLY_REFUNDED, PARTIALLY_REFUNDED), (PARTIALLY_REFUNDED, REFUNDED),
-    (EXPIRED, PROCESSING), (EXPIRED, PAID),
+    (PENDING, PROCESSING),
+    (PENDING, PAID),
+    (PENDING, FAILED),
+    (PENDING, EXPIRED),
+    (PROCESSING, PAID),
+    (PROCESSING, FAILED),
+    (PAID, PARTIALLY_REFUNDED),
+    (PAID, REFUNDED),
+    (PARTIALLY_REFUNDED, PARTIALLY_REFUNDED),
+    (PARTIALLY_REFUNDED, REFUNDED),
+    (EXPIRED, PROCESSING),
+    (EXPIRED, PAID),
 }
 
 

@@ -10,14 +10,22 @@ def test_no_keys_means_the_built_in_simulator_with_a_fresh_shared_secret():
     assert one.simulated and one.mount_simulator
     assert one.stripe_api_base == "http://localhost:8000" + SIMULATOR_MOUNT
     assert one.stripe_secret_key.startswith("sk_test_")
-    assert one.stripe_webhook_secret.startswith("whsec_") and one.stripe_webhook_secret != two.stripe_webhook_secret
+    assert (
+        one.stripe_webhook_secret.startswith("whsec_")
+        and one.stripe_webhook_secret != two.stripe_webhook_secret
+    )
     assert one.database_url == "sqlite:///.data/rxshop.db" and one.redis_url is None
     assert one.webhook_url == "http://localhost:8000/stripe/webhook"
 
 
 def test_a_test_key_talks_to_stripe_itself():
-    settings = parse_settings({"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_x",
-                               "STRIPE_PUBLIC_KEY": "pk_test_y"})
+    settings = parse_settings(
+        {
+            "STRIPE_SECRET_KEY": "sk_test_abc",
+            "STRIPE_WEBHOOK_SECRET": "whsec_x",
+            "STRIPE_PUBLIC_KEY": "pk_test_y",
+        }
+    )
     assert not settings.simulated and not settings.mount_simulator
     assert settings.stripe_api_base is None
     assert settings.stripe_secret_key == "sk_test_abc" and settings.stripe_publishable_key == "pk_test_y"
@@ -25,7 +33,9 @@ def test_a_test_key_talks_to_stripe_itself():
 
 
 def test_api_base_points_the_key_at_a_standalone_simulator():
-    settings = parse_settings({"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_API_BASE": "http://127.0.0.1:12111/"})
+    settings = parse_settings(
+        {"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_API_BASE": "http://127.0.0.1:12111/"}
+    )
     assert settings.simulated and not settings.mount_simulator
     assert settings.stripe_api_base == "http://127.0.0.1:12111"
 
@@ -33,17 +43,35 @@ def test_api_base_points_the_key_at_a_standalone_simulator():
 def test_live_key_is_refused_unless_explicitly_allowed():
     with pytest.raises(SettingsError, match="live key"):
         parse_settings({"STRIPE_SECRET_KEY": "sk_live_abc"})
-    assert parse_settings({"STRIPE_SECRET_KEY": "sk_live_abc", "ALLOW_LIVE_KEYS": "true"}).stripe_secret_key == "sk_live_abc"
+    assert (
+        parse_settings({"STRIPE_SECRET_KEY": "sk_live_abc", "ALLOW_LIVE_KEYS": "true"}).stripe_secret_key
+        == "sk_live_abc"
+    )
 
 
 def test_every_bad_value_is_listed_at_once():
     with pytest.raises(SettingsError) as err:
-        parse_settings({"STRIPE_SECRET_KEY": "nope", "STRIPE_PUBLISHABLE_KEY": "x", "STRIPE_WEBHOOK_SECRET": "y",
-                        "APP_URL": "localhost:3000", "BACKEND_URL": "ftp://x", "DATABASE_URL": "mysql://x",
-                        "REDIS_URL": "localhost"})
+        parse_settings(
+            {
+                "STRIPE_SECRET_KEY": "nope",
+                "STRIPE_PUBLISHABLE_KEY": "x",
+                "STRIPE_WEBHOOK_SECRET": "y",
+                "APP_URL": "localhost:3000",
+                "BACKEND_URL": "ftp://x",
+                "DATABASE_URL": "mysql://x",
+                "REDIS_URL": "localhost",
+            }
+        )
     text = str(err.value)
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "APP_URL", "BACKEND_URL",
-                 "DATABASE_URL", "REDIS_URL"):
+    for name in (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "APP_URL",
+        "BACKEND_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+    ):
         assert name in text
 
 

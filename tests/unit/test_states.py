@@ -20,8 +20,21 @@ def cart() -> CartState:
 
 @pytest.mark.parametrize(
     ("product_id", "value"),
-    [("mug", "21"), ("mug", "-1"), ("mug", "2.5"), ("mug", "abc"), ("mug", 1.5), ("mug", True), ("mug", None),
-     ("mug", "9" * 50), ("hat", "1"), ("", "1"), (None, "1"), (["mug"], "1"), ({"id": "mug"}, 1)],
+    [
+        ("mug", "21"),
+        ("mug", "-1"),
+        ("mug", "2.5"),
+        ("mug", "abc"),
+        ("mug", 1.5),
+        ("mug", True),
+        ("mug", None),
+        ("mug", "9" * 50),
+        ("hat", "1"),
+        ("", "1"),
+        (None, "1"),
+        (["mug"], "1"),
+        ({"id": "mug"}, 1),
+    ],
 )
 def test_bad_quantity_input_changes_nothing_and_says_why(cart, product_id, value):
     cart.set_quantity(product_id, value)
@@ -60,7 +73,11 @@ def test_visitor_id_is_replaced_when_missing_or_tampered():
     for bad in ("", "x" * 32, "<script>", "A" * 32, "0" * 31):
         state.visitor_id = bad
         state.ensure()
-        assert len(state.visitor_id) == 32 and state.visitor_id != bad and state._checked_id() == state.visitor_id
+        assert (
+            len(state.visitor_id) == 32
+            and state.visitor_id != bad
+            and state._checked_id() == state.visitor_id
+        )
     good = state.visitor_id
     state.ensure()
     assert state.visitor_id == good
