@@ -51,8 +51,11 @@ test: dev-deps
 test-fast: dev-deps
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright -x
 
+# Lint, formatting and spelling, as CI would see them.
 check: dev-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/codespell
 
 reconcile: migrate
 	$(PY) -m rxshop reconcile $(ARGS)

@@ -1,8 +1,8 @@
 """Webhook ingest: signed checkout.session.completed deliveries per second into POST /stripe/webhook.
 
-Each event is verified, de-duplicated and fulfils a real pending order (SQLite WAL); the endpoint runs in its
+Each event is verified, de-duplicated and fulfills a real pending order (SQLite WAL); the endpoint runs in its
 own uvicorn process. Prints events/s and latency percentiles, and the rate for repeated deliveries.
-Target on this 2-core machine: >= 150 fulfilments/s with p95 <= 250 ms, >= 500 duplicates/s.
+Target on this 2-core machine: >= 150 fulfillments/s with p95 <= 250 ms, >= 500 duplicates/s.
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def main() -> None:
     with webhook_endpoint(port):
         elapsed, latencies, statuses = asyncio.run(post_all(url, [signed(e) for e in events], CONCURRENCY))
         assert statuses.count(200) == len(events), f"not all recorded: {sorted(set(statuses))}"
-        met = check("fulfilments/s", len(events) / elapsed, 150, at_least=True)
-        met &= check("fulfil p95 ms", percentile(latencies, 95) * 1000, 250)
+        met = check("fulfillments/s", len(events) / elapsed, 150, at_least=True)
+        met &= check("fulfill p95 ms", percentile(latencies, 95) * 1000, 250)
         print(
-            f"webhook ingest (fulfil): {len(events) / elapsed:,.0f} events/s, "
+            f"webhook ingest (fulfill): {len(events) / elapsed:,.0f} events/s, "
             f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms "
             f"({len(events)} events, {CONCURRENCY} concurrent)"
         )

@@ -145,7 +145,7 @@ class ReturnResult:
 
 
 async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> ReturnResult:
-    """Verify a buyer's return from Checkout with Stripe and fulfil the order once.
+    """Verify a buyer's return from Checkout with Stripe and fulfill the order once.
 
     Anyone can open the success URL with any id: unknown, malformed and other visitors' ids all give a
     plain not_found and write nothing.
@@ -159,9 +159,9 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     except SessionNotFound:
         return ReturnResult("not_found")
 
-    def fulfil() -> orders.Fulfillment:
+    def fulfill() -> orders.Fulfillment:
         with new_session() as session:
             return orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=visitor_id)
 
-    result = await run_sync(fulfil)
+    result = await run_sync(fulfill)
     return ReturnResult(result.outcome, result.order)

@@ -1,4 +1,4 @@
-"""Order service: pending orders, ONE idempotent fulfilment for return page and webhooks, refunds, listings.
+"""Order service: pending orders, ONE idempotent fulfillment for return page and webhooks, refunds, listings.
 
 Every function takes the database session as the keyword `session=`, runs one transaction and commits.
 Concurrency is left to the database: a unique Checkout Session id per order, a primary key per Stripe
@@ -442,7 +442,7 @@ def attach_checkout_session(
         return False
 
 
-# --- Fulfilment --------------------------------------------------------------------------------------------
+# --- Fulfillment --------------------------------------------------------------------------------------------
 
 
 def _order_for_checkout(session: Session, checkout: CheckoutSession) -> Order | None:
@@ -514,7 +514,7 @@ def _advance(session: Session, order_id: str, target: str, checkout: CheckoutSes
     return result.rowcount == 1
 
 
-def _fulfil(
+def _fulfill(
     session: Session, checkout: CheckoutSession, *, visitor_id: str | None, failed: bool = False
 ) -> Fulfillment:
     """The shared body of fulfill_checkout and the checkout.session.* events (inside their transaction)."""
@@ -564,7 +564,7 @@ def fulfill_checkout(
     """
     try:
         with _transaction(session):
-            return _fulfil(session, checkout, visitor_id=visitor_id)
+            return _fulfill(session, checkout, visitor_id=visitor_id)
     except IntegrityError:
         # Another order already holds this session id (unique constraint): not this order's session.
         logger.warning("checkout %s is bound to another order", checkout.id)
@@ -716,7 +716,7 @@ def apply_stripe_event(
         order: Order | None = None
         view: OrderView | None = None
         if event_type in _SESSION_EVENTS:
-            result = _fulfil(
+            result = _fulfill(
                 session,
                 checkout_from_dict(obj),
                 visitor_id=None,

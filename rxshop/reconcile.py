@@ -1,7 +1,7 @@
 """Reconciliation: bring every recent order to its true state from Stripe, after downtime or lost webhooks.
 
 `python -m rxshop reconcile --since 72h` (or `make reconcile`). Idempotent: it goes through the same
-fulfilment function as the return page and the webhook, so running it twice changes nothing more.
+fulfillment function as the return page and the webhook, so running it twice changes nothing more.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _reconcile_session(checkout: CheckoutSession) -> Repair | None:
 
 
 async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float | None = None) -> Report:
-    """List the sessions created in the window and fulfil/expire their orders; then expire stale pendings."""
+    """List the sessions created in the window and fulfill/expire their orders; then expire stale pendings."""
     now = time.time() if now is None else now
     sessions = await gateway.list_sessions(created_gte=int(now - since_seconds))
     repairs: list[Repair] = []

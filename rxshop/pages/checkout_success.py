@@ -1,4 +1,4 @@
-"""The return page: verify the Checkout Session with Stripe, fulfil once, show the order live."""
+"""The return page: verify the Checkout Session with Stripe, fulfill once, show the order live."""
 
 import logging
 

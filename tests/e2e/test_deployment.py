@@ -133,7 +133,7 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
     # Stripe's checkout.session.completed came through nginx too, signed and accepted.
     [completed] = deployment.control(f"events?type=checkout.session.completed&object_id={session_id}")["data"]
     assert completed["delivery"]["status"] == "delivered", completed
-    # (The return page and the webhook race to fulfil; whichever comes second finds the order paid.)
+    # (The return page and the webhook race to fulfill; whichever comes second finds the order paid.)
     recorded = deployment.query("SELECT type, outcome FROM stripe_events WHERE session_id = :s", s=session_id)
     assert [(r["type"], r["outcome"] in ("fulfilled", "already_paid")) for r in recorded] == [
         ("checkout.session.completed", True)

@@ -216,7 +216,7 @@ async def test_stripe_down_on_return_raises_a_readable_error_and_writes_nothing(
     assert (await _confirm(shop, visitor, session_id)).outcome == "fulfilled"
 
 
-async def test_50_concurrent_confirmations_fulfil_exactly_once(shop: Shop) -> None:
+async def test_50_concurrent_confirmations_fulfill_exactly_once(shop: Shop) -> None:
     visitor, started, session_id = await _bought(shop)
     shop.pay(session_id)
 

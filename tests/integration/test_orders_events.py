@@ -79,7 +79,7 @@ def event_rows(session):
     }
 
 
-def test_completed_event_fulfils_and_tells_whose_tabs_to_update(session, order):
+def test_completed_event_fulfills_and_tells_whose_tabs_to_update(session, order):
     result = event(session, "checkout.session.completed", completed(order), event_id="evt_done")
     assert result.outcome == FULFILLED
     assert (result.order_id, result.visitor_id) == (order.id, VISITOR)
@@ -265,7 +265,7 @@ def test_five_concurrent_deliveries_of_one_event_apply_once(engine, session, ord
 
 
 def test_webhooks_and_return_pages_racing_pay_once(engine, session, order):
-    """20 return-page loads and 10 deliveries of one event, all at once: one fulfilment, one event row."""
+    """20 return-page loads and 10 deliveries of one event, all at once: one fulfillment, one event row."""
     barrier = threading.Barrier(30)
     checkout, obj = checkout_for(order), completed(order)
 

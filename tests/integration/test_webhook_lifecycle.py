@@ -101,7 +101,7 @@ async def test_return_page_first_then_the_webhook_makes_one_paid_order(webhook_s
     assert shop.order_count() == 1
 
 
-async def test_return_page_and_webhook_at_the_same_moment_fulfil_once(webhook_shop: Shop) -> None:
+async def test_return_page_and_webhook_at_the_same_moment_fulfill_once(webhook_shop: Shop) -> None:
     shop = webhook_shop
     shop.pause()
     purchase = await shop.buy()

@@ -42,7 +42,7 @@ def _stored(session, order_id):
     return get_order(session=session, order_id=order_id, visitor_id=VISITOR)
 
 
-def test_paid_session_fulfils_once(session, order):
+def test_paid_session_fulfills_once(session, order):
     checkout = checkout_for(order, payment_intent="pi_123", customer_email="ann@example.com")
     first = fulfill_checkout(session=session, checkout=checkout, visitor_id=VISITOR)
     assert first.outcome == FULFILLED
@@ -139,7 +139,7 @@ def test_the_order_is_found_by_metadata_or_by_session_id(session, order):
     assert fulfill_checkout(session=session, checkout=by_session).outcome == ALREADY_PAID
 
 
-def test_fulfil_binds_an_order_whose_session_was_not_attached_yet(session):
+def test_fulfill_binds_an_order_whose_session_was_not_attached_yet(session):
     # the webhook can arrive before the code that created the session has attached it
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     checkout = checkout_for(order, id="cs_test_early")
@@ -189,7 +189,7 @@ def test_matching_lines_in_another_order_are_fine(session, order):
     assert fulfill_checkout(session=session, checkout=reordered).outcome == FULFILLED
 
 
-def _fulfil_concurrently(engine, checkouts, workers):
+def _fulfill_concurrently(engine, checkouts, workers):
     """Each call in its own thread with its own Session, released together by a barrier."""
     barrier = threading.Barrier(len(checkouts))
 
@@ -202,17 +202,17 @@ def _fulfil_concurrently(engine, checkouts, workers):
         return [f.result(timeout=60) for f in [pool.submit(call, c) for c in checkouts]]
 
 
-def test_fifty_concurrent_fulfilments_pay_the_order_once(engine, session, order):
-    outcomes = _fulfil_concurrently(engine, [checkout_for(order, payment_intent="pi_once")] * 50, workers=50)
+def test_fifty_concurrent_fulfillments_pay_the_order_once(engine, session, order):
+    outcomes = _fulfill_concurrently(engine, [checkout_for(order, payment_intent="pi_once")] * 50, workers=50)
     assert outcomes.count(FULFILLED) == 1
     assert outcomes.count(ALREADY_PAID) == 49
     paid = session.exec(select(Order).where(Order.status == PAID)).all()
     assert [o.id for o in paid] == [order.id] and paid[0].payment_intent_id == "pi_once"
 
 
-def test_concurrent_fulfilment_of_an_unattached_order_binds_one_session(engine, session):
+def test_concurrent_fulfillment_of_an_unattached_order_binds_one_session(engine, session):
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     checkout = checkout_for(order, id="cs_test_race")
-    outcomes = _fulfil_concurrently(engine, [checkout] * 20, workers=20)
+    outcomes = _fulfill_concurrently(engine, [checkout] * 20, workers=20)
     assert sorted(set(outcomes)) == [ALREADY_PAID, FULFILLED] and outcomes.count(FULFILLED) == 1
     assert _stored(session, order.id).stripe_session_id == "cs_test_race"
