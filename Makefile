@@ -63,7 +63,8 @@ reconcile: migrate
 # The nginx deployment's two archives (deploy/README.md): frontend.zip (static pages) and backend.zip (the
 # app without tests). The public backend URL is baked into the pages now: REFLEX_API_URL if set, else
 # BACKEND_URL (environment or .env, as rxconfig.py reads it). Run it with the production settings.
-EXPORT_EXCLUDE := tests bench docs test-artifacts $(wildcard *.db-wal *.db-shm)
+# Only paths that exist: reflex refuses to exclude a missing one (a fresh clone has no test-artifacts/).
+EXPORT_EXCLUDE = $(wildcard tests bench docs test-artifacts .data *.db-wal *.db-shm)
 export: deps
 	$(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
 	@$(PY) -c 'import json; print("Backend URL baked into frontend.zip:", json.load(open(".web/env.json"))["EVENT"])'

@@ -53,8 +53,6 @@ BIN = Path(sys.executable).parent
 API_KEY = "sk_test_rxshop_deployment"
 WEBHOOK_SECRET = "whsec_rxshop_deployment_" + secrets.token_hex(8)
 REDIS_DB = 13  # this test's own database on the shared Redis: flushed before and after
-# What `reflex export` needs of the repository (it zips the backend from the same copy).
-APP_SOURCES = ("rxconfig.py", "rxshop", "assets", "alembic", "alembic.ini", "reflex.lock", "requirements.txt")
 # Reflex 0.10.1 keeps, per tab token, the id of the worker holding that tab's websocket here (a pickled
 # reflex.utils.token_manager.SocketRecord); pushes for a tab on another worker go through Redis pub/sub.
 TOKEN_OWNER_KEY = "token_manager_socket_record_{token}"
@@ -242,30 +240,39 @@ def _redis_url() -> str:
     return url
 
 
-def _export(app_dir: Path, dist: Path, env: dict[str, str]) -> None:
-    """`reflex export --env prod` in a private copy of the app, as `make export` runs it."""
-    app_dir.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-*")
-    for name in APP_SOURCES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, app_dir / name, ignore=ignore)
-        else:
-            shutil.copy2(source, app_dir / name)
-    dist.mkdir()
-    result = subprocess.run(
-        [str(BIN / "reflex"), "export", "--env", "prod", "--zip-dest-dir", str(dist), "--loglevel", "info"],
-        cwd=app_dir,
-        env=env,
+def clean_copy(app_dir: Path) -> None:
+    """A fresh copy of what git would commit, as a new user's clean clone has it: only the installed tools
+    (.venv, bun) are borrowed, so a folder that only an earlier run made is missing here too."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=240,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, tracked):
+        source = REPO / name
+        if source.is_file():  # tracked but deleted in the working tree: as a clone of it would be
+            (app_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, app_dir / name)  # mtimes kept: make's stamps stay fresh
+    (app_dir / ".venv").symlink_to(REPO / ".venv")
+    (app_dir / ".tools" / "node_modules").symlink_to(REPO / ".tools" / "node_modules")
+
+
+def _export(app_dir: Path, dist: Path, env: dict[str, str]) -> None:
+    """`make export` in a clean copy of the repository, as a new user runs it."""
+    clean_copy(app_dir)
+    result = subprocess.run(
+        ["make", "export"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=240
     )
     (LOGS / "export.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         raise RuntimeError(
-            f"reflex export failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
+            f"make export failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
         )
+    dist.mkdir()
+    for archive in ("frontend.zip", "backend.zip"):
+        shutil.move(app_dir / archive, dist / archive)
 
 
 @pytest.fixture(scope="session", name="deployment")

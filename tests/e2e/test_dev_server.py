@@ -6,7 +6,6 @@ Runs in a private copy of the app, so its .web/ never meets the production build
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
     ARTIFACTS,
-    REPO,
     Shop,
     app_env,
     free_port,
@@ -25,21 +23,14 @@ from tests.e2e.conftest import (
     visitor_id_of,
     wait_until_answering,
 )
-from tests.e2e.deployment import APP_SOURCES
+from tests.e2e.deployment import clean_copy
 from tests.e2e.test_purchase import pay_on_hosted_page
 
 
 @pytest.fixture(scope="module")
 def dev_shop(tmp_path_factory) -> Iterator[Shop]:
     app_dir = tmp_path_factory.mktemp("dev") / "app"
-    app_dir.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-*")
-    for name in APP_SOURCES:  # bun comes from the repository's .tools/ on PATH (app_env)
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, app_dir / name, ignore=ignore)
-        else:
-            shutil.copy2(source, app_dir / name)
+    clean_copy(app_dir)
     frontend, backend = free_port(), free_port()
     db_path = app_dir / ".data" / "rxshop.db"  # the default DATABASE_URL, as `make run` has it
     env = app_env(APP_URL=f"http://127.0.0.1:{frontend}", BACKEND_URL=f"http://127.0.0.1:{backend}")
