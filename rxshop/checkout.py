@@ -1,49 +1,41 @@
 """The checkout service: start a Stripe Checkout for a visitor's cart, and confirm a buyer's return.
 
-The Reflex states call these two coroutines and nothing else of the payment story: DB work runs in a
-thread (`db.run_sync`, a plain session), Stripe calls are awaited on the loop. No reflex import.
+The Reflex states call these two coroutines and nothing else of the payment story: DB work runs off the
+event loop (`db.in_session`, a plain session), Stripe calls are awaited on the loop. No reflex import.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop import orders
+from rxshop import notify, orders
 from rxshop.cart import price_cart
-from rxshop.db import new_session, run_sync
-from rxshop.orders import OrderView
+from rxshop.db import in_session
+from rxshop.fulfillment import Fulfillment, fulfill_checkout
+from rxshop.identity import is_visitor_id
+from rxshop.lifecycle import Outcome
 from rxshop.payments import (
     CheckoutGateway,
     CheckoutLineRequest,
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
+    is_checkout_session_id,
 )
 from rxshop.settings import Settings
 
 log = logging.getLogger(__name__)
 
-VISITOR_ID = re.compile(r"[0-9a-f]{32}")
-CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
 # Stripe wants expires_at at least 30 minutes after creation; a minute more absorbs clock skew.
 SESSION_LIFETIME_SECONDS = 31 * 60
 
 
 class CheckoutRefused(ValueError):
     """The request cannot start a checkout (bad visitor id, empty cart); the message is for the buyer."""
-
-
-def is_visitor_id(value: object) -> bool:
-    return isinstance(value, str) and VISITOR_ID.fullmatch(value) is not None
-
-
-def is_checkout_session_id(value: object) -> bool:
-    return isinstance(value, str) and CHECKOUT_SESSION_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -75,17 +67,13 @@ async def start_checkout(
     # Fixed with the order, so a retried request carries the very same parameters as the first.
     planned_expiry = datetime.fromtimestamp(int(now) + SESSION_LIFETIME_SECONDS, UTC)
 
-    def find_or_create() -> tuple[OrderView, bool]:
-        with new_session() as session:
-            return orders.find_or_create_pending_order(
-                session=session,
-                visitor_id=visitor_id,
-                cart=cart,
-                now=datetime.fromtimestamp(now, UTC),
-                session_expires_at=planned_expiry,
-            )
-
-    order, reused = await run_sync(find_or_create)
+    order, reused = await in_session(
+        orders.find_or_create_pending_order,
+        visitor_id=visitor_id,
+        cart=cart,
+        now=datetime.fromtimestamp(now, UTC),
+        session_expires_at=planned_expiry,
+    )
     if reused and order.checkout_url:
         return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
 
@@ -113,55 +101,39 @@ async def start_checkout(
         )
     except PaymentError as err:
         if not (isinstance(err, PaymentUnavailable) and err.same_key_may_succeed):
-            await run_sync(_abandon, order.id)
+            await in_session(orders.abandon_unattached_order, order_id=order.id)
         raise
 
     if not checkout.url:
         raise SessionNotFound("The payment service returned no checkout page; please try again.")
 
-    def attach() -> None:
-        with new_session() as session:
-            orders.attach_checkout_session(
-                session=session,
-                order_id=order.id,
-                session_id=checkout.id,
-                url=checkout.url,
-                expires_at=checkout.expires_at or expires_at,
-            )
-
-    await run_sync(attach)
+    await in_session(
+        orders.attach_checkout_session,
+        order_id=order.id,
+        session_id=checkout.id,
+        url=checkout.url,
+        expires_at=checkout.expires_at or expires_at,
+    )
     return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
 
 
-def _abandon(order_id: str) -> None:
-    with new_session() as session:
-        orders.abandon_unattached_order(session=session, order_id=order_id)
-
-
-@dataclass(frozen=True)
-class ReturnResult:
-    outcome: str  # fulfilled | already_paid | processing | not_paid | expired | not_found | mismatch
-    order: OrderView | None = None
-
-
-async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> ReturnResult:
+async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> Fulfillment:
     """Verify a buyer's return from Checkout with Stripe and fulfill the order once.
 
     Anyone can open the success URL with any id: unknown, malformed and other visitors' ids all give a
     plain not_found and write nothing.
     """
     if not is_visitor_id(visitor_id) or not is_checkout_session_id(session_id):
-        return ReturnResult("not_found")
+        return Fulfillment(Outcome.NOT_FOUND, None)
     try:
         checkout = await gateway.retrieve_session(
             session_id, expand_line_items=True, expand_payment_intent=True
         )
     except SessionNotFound:
-        return ReturnResult("not_found")
+        return Fulfillment(Outcome.NOT_FOUND, None)
 
-    def fulfill() -> orders.Fulfillment:
-        with new_session() as session:
-            return orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=visitor_id)
-
-    result = await run_sync(fulfill)
-    return ReturnResult(result.outcome, result.order)
+    result = await in_session(fulfill_checkout, checkout=checkout, visitor_id=visitor_id)
+    if result.order is not None:
+        # Also when nothing moved: this visitor's open tabs may have loaded before the webhook's push.
+        notify.order_changed(visitor_id, result.order.id)
+    return result

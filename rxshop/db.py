@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -126,3 +126,16 @@ async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
     return await asyncio.get_running_loop().run_in_executor(
         _sqlite_thread, functools.partial(fn, *args, **kwargs)
     )
+
+
+async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """`fn(session=<a new database session>, **kwargs)`, off the event loop: how async code calls a service.
+
+    One session per call, closed afterwards; the service function commits its own transaction.
+    """
+
+    def call() -> T:
+        with new_session() as session:
+            return fn(session=session, **kwargs)
+
+    return await run_sync(call)

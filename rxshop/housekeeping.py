@@ -8,28 +8,21 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from rxshop import orders
-from rxshop.db import new_session, run_sync
+from rxshop import notify, orders
+from rxshop.db import in_session
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 300
 
 
-def expire_stale_now() -> list[orders.OrderView]:
-    with new_session() as session:
-        return orders.expire_stale_orders(session=session, now=datetime.now(UTC))
-
-
 async def expire_stale_orders_forever() -> None:
-    from rxshop.live import publish_orders_changed
-
     while True:
         await asyncio.sleep(INTERVAL_SECONDS)
         try:
-            expired = await run_sync(expire_stale_now)
+            expired = await in_session(orders.expire_stale_orders, now=datetime.now(UTC))
         except Exception:
             log.exception("Expiring stale orders failed; trying again in %s s", INTERVAL_SECONDS)
             continue
-        for visitor_id in {order.visitor_id for order in expired}:
-            await publish_orders_changed(visitor_id)
+        for order in expired:
+            notify.order_changed(order.visitor_id, order.id)

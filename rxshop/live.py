@@ -1,10 +1,10 @@
-"""Live updates: refresh a visitor's shared My Orders state from outside any browser event (webhooks)."""
+"""Live updates: when an order changes (rxshop.notify), every open tab of its visitor re-reads its orders."""
 
 import logging
 
 import reflex as rx
 
-from rxshop import webhooks
+from rxshop import notify
 from rxshop.state.orders import OrdersState, visitor_token
 
 log = logging.getLogger(__name__)
@@ -18,12 +18,13 @@ def start_live_updates(app: rx.App) -> None:
     Wired at start-up, not at import, so importing the app (tests, tools) changes nothing.
     """
     global _app
+    if _app is None:
+        notify.subscribe(publish_orders_changed)
     _app = app
-    webhooks.order_listener = publish_orders_changed
 
 
-async def publish_orders_changed(visitor_id: str) -> None:
-    """Every open tab of this visitor re-reads its orders (on any worker, through the state manager).
+async def publish_orders_changed(visitor_id: str, order_id: str) -> None:
+    """Refresh this visitor's shared My Orders state (on any worker, through the state manager).
 
     Best effort: the database already holds the truth, and a tab reads it again on its next load.
     """
@@ -35,4 +36,4 @@ async def publish_orders_changed(visitor_id: str) -> None:
             state = await root.get_state(OrdersState)
             await state._refresh(visitor_id)
     except Exception:
-        log.exception("Could not push the order change to visitor %s's open tabs", visitor_id[:8])
+        log.exception("Could not push the change of order %s to its visitor's open tabs", order_id)

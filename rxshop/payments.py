@@ -1,15 +1,24 @@
-"""CheckoutGateway: the shop's only door to Stripe (or the simulator), async, returning plain dataclasses."""
+"""Stripe, in one module: CheckoutGateway (async calls to Stripe or the simulator) and the only code that
+reads Stripe's wire format, for SDK responses and webhook events alike, into plain dataclasses."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
 
 from rxshop.settings import Settings, get_settings
+
+CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
+
+
+def is_checkout_session_id(value: object) -> bool:
+    return isinstance(value, str) and CHECKOUT_SESSION_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,45 @@ class CheckoutSession:
     customer_email: str | None = None
     line_items: tuple[SessionLine, ...] | None = None  # None: not expanded
     payment_intent_status: str | None = None  # only when the payment intent was expanded
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What the shop needs to know of a Stripe charge: its refunds so far, and whose order it paid."""
+
+    id: str
+    payment_intent: str | None
+    currency: str
+    amount_refunded: int  # cumulative, as Stripe reports it
+    order_id: str | None  # from the payment intent's metadata, copied onto the charge
+
+
+CHECKOUT_EVENTS = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.expired",
+    }
+)
+CHARGE_EVENTS = frozenset({"charge.refunded"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified Stripe event; `checkout` or `charge` is set for the types the shop acts on."""
+
+    id: str
+    type: str
+    created: int
+    livemode: bool
+    object_id: str
+    checkout: CheckoutSession | None = None
+    charge: Charge | None = None
+
+
+class MalformedEvent(ValueError):
+    """A signed body that is not a Stripe event the shop can read."""
 
 
 @dataclass(frozen=True)
@@ -111,40 +159,96 @@ def _translate(err: stripe.StripeError) -> PaymentError:
     return PaymentRejected(_REJECTED)
 
 
-def _session_from_stripe(data: dict[str, Any]) -> CheckoutSession:
-    """A plain CheckoutSession from the JSON Stripe returns (line items only when expanded)."""
-    items = data.get("line_items")
+def _id_of(value: Any) -> str | None:
+    """An id from a field Stripe sends either as the id or as the expanded object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _line_from_stripe(item: Mapping[str, Any]) -> SessionLine:
+    return SessionLine(
+        description=str(item.get("description") or ""),
+        quantity=int(item.get("quantity") or 0),
+        unit_amount=int((item.get("price") or {}).get("unit_amount") or 0),
+        amount_total=int(item.get("amount_total") or 0),
+    )
+
+
+def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
+    """A CheckoutSession from Stripe's JSON for a checkout.session: an SDK response's `to_dict()` or a
+    webhook's `data.object` alike (line items and the payment intent's status only when expanded)."""
+    items = obj.get("line_items")
     lines = None
-    if isinstance(items, dict):
-        lines = tuple(
-            SessionLine(
-                description=item.get("description") or "",
-                quantity=int(item.get("quantity") or 0),
-                unit_amount=int((item.get("price") or {}).get("unit_amount") or 0),
-                amount_total=int(item.get("amount_total") or 0),
-            )
-            for item in items.get("data") or ()
-        )
-    payment_intent = data.get("payment_intent")
-    payment_intent_status = None
-    if isinstance(payment_intent, dict):
-        payment_intent, payment_intent_status = payment_intent.get("id"), payment_intent.get("status")
-    details = data.get("customer_details") or {}
+    if isinstance(items, Mapping) and isinstance(items.get("data"), list):
+        lines = tuple(_line_from_stripe(item) for item in items["data"])
+    intent = obj.get("payment_intent")
+    details = obj.get("customer_details") or {}
     return CheckoutSession(
-        id=data["id"],
-        url=data.get("url"),
-        status=data.get("status") or "open",
-        payment_status=data.get("payment_status") or "unpaid",
-        amount_total=data.get("amount_total"),
-        currency=(data.get("currency") or "").lower(),
-        client_reference_id=data.get("client_reference_id"),
-        metadata=dict(data.get("metadata") or {}),
-        payment_intent=payment_intent,
-        created=int(data.get("created") or 0),
-        expires_at=int(data.get("expires_at") or 0),
-        customer_email=details.get("email") or data.get("customer_email"),
+        id=str(obj["id"]),
+        url=obj.get("url"),
+        status=str(obj.get("status") or ""),
+        payment_status=str(obj.get("payment_status") or ""),
+        amount_total=_int_or_none(obj.get("amount_total")),
+        currency=str(obj.get("currency") or "").lower(),
+        client_reference_id=obj.get("client_reference_id"),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+        payment_intent=_id_of(intent),
+        created=int(obj.get("created") or 0),
+        expires_at=int(obj.get("expires_at") or 0),
+        customer_email=details.get("email") or obj.get("customer_email"),
         line_items=lines,
-        payment_intent_status=payment_intent_status,
+        payment_intent_status=intent.get("status") if isinstance(intent, Mapping) else None,
+    )
+
+
+def charge_from_stripe(obj: Mapping[str, Any]) -> Charge:
+    """A Charge from Stripe's JSON for a charge (e.g. a charge.refunded event's `data.object`)."""
+    return Charge(
+        id=str(obj["id"]),
+        payment_intent=_id_of(obj.get("payment_intent")),
+        currency=str(obj.get("currency") or "").lower(),
+        amount_refunded=int(obj.get("amount_refunded") or 0),
+        order_id=str((obj.get("metadata") or {}).get("order_id") or "") or None,
+    )
+
+
+def event_from_json(payload: bytes) -> Event:
+    """A verified webhook body as an Event; raises MalformedEvent when it is not one we can read.
+
+    The object is parsed for the types the shop acts on; any other type keeps only its object's id.
+    """
+    try:
+        event = json.loads(payload)
+        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
+        created = int(event.get("created") or 0)
+    except (ValueError, KeyError, TypeError) as err:
+        raise MalformedEvent("not a Stripe event") from err
+    if not (
+        isinstance(event_id, str)
+        and event_id.startswith("evt_")
+        and isinstance(event_type, str)
+        and isinstance(obj, dict)
+        and isinstance(obj.get("id"), str)
+    ):
+        raise MalformedEvent("event without an id, a type or an object id")
+    try:
+        checkout = checkout_from_stripe(obj) if event_type in CHECKOUT_EVENTS else None
+        charge = charge_from_stripe(obj) if event_type in CHARGE_EVENTS else None
+    except (ValueError, TypeError, AttributeError) as err:
+        raise MalformedEvent(f"malformed {event_type} object") from err
+    return Event(
+        id=event_id,
+        type=event_type,
+        created=created,
+        livemode=bool(event.get("livemode")),
+        object_id=obj["id"],
+        checkout=checkout,
+        charge=charge,
     )
 
 
@@ -228,7 +332,7 @@ class CheckoutGateway:
             )
         except stripe.StripeError as err:
             raise _translate(err) from err
-        return _session_from_stripe(session.to_dict())
+        return checkout_from_stripe(session.to_dict())
 
     async def retrieve_session(
         self, session_id: str, *, expand_line_items: bool = True, expand_payment_intent: bool = False
@@ -243,14 +347,14 @@ class CheckoutGateway:
             session = await self._client.v1.checkout.sessions.retrieve_async(session_id, params)  # type: ignore[arg-type]
         except stripe.StripeError as err:
             raise _translate(err) from err
-        return _session_from_stripe(session.to_dict())
+        return checkout_from_stripe(session.to_dict())
 
     async def expire_session(self, session_id: str) -> CheckoutSession:
         try:
             session = await self._client.v1.checkout.sessions.expire_async(session_id)
         except stripe.StripeError as err:
             raise _translate(err) from err
-        return _session_from_stripe(session.to_dict())
+        return checkout_from_stripe(session.to_dict())
 
     async def list_sessions(self, *, created_gte: int, page_size: int = 100) -> list[CheckoutSession]:
         """Every session created since `created_gte` (unix seconds), following Stripe's pagination."""
@@ -259,7 +363,7 @@ class CheckoutGateway:
         try:
             page = await self._client.v1.checkout.sessions.list_async(params)  # type: ignore[arg-type]
             async for session in page.auto_paging_iter():
-                found.append(_session_from_stripe(session.to_dict()))
+                found.append(checkout_from_stripe(session.to_dict()))
         except stripe.StripeError as err:
             raise _translate(err) from err
         return found

@@ -12,8 +12,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop import orders
-from rxshop.db import new_session, run_sync
+from sqlmodel import Session
+
+from rxshop import notify, orders
+from rxshop.db import in_session
+from rxshop.fulfillment import fulfill_checkout
 from rxshop.payments import CheckoutGateway, CheckoutSession, PaymentError
 from rxshop.settings import Settings
 
@@ -49,20 +52,21 @@ class Report:
     skipped: int  # sessions that are not this shop's (no order for them)
 
 
-def _reconcile_session(checkout: CheckoutSession) -> Repair | None:
-    with new_session() as session:
-        order_id = checkout.client_reference_id or checkout.metadata.get("order_id") or ""
-        before = orders.find_order_by_session(session=session, session_id=checkout.id)
-        if before is None and order_id:
-            before_status = "(unattached)"
-        elif before is None:
-            return None
-        else:
-            before_status = before.status
-        result = orders.fulfill_checkout(session=session, checkout=checkout, visitor_id=None)
+def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple[Repair, str] | None:
+    """The repair one session brings to its order (and the order's visitor), or None if it is not ours."""
+    order_id = checkout.client_reference_id or checkout.metadata.get("order_id") or ""
+    before = orders.find_order_by_session(session=session, session_id=checkout.id)
+    if before is None and order_id:
+        before_status = "(unattached)"
+    elif before is None:
+        return None
+    else:
+        before_status = before.status
+    result = fulfill_checkout(session=session, checkout=checkout, visitor_id=None)
     if result.order is None:
         return None
-    return Repair(checkout.id, result.order.id, before_status, result.order.status, result.outcome)
+    repair = Repair(checkout.id, result.order.id, before_status, result.order.status, result.outcome)
+    return repair, result.order.visitor_id
 
 
 async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float | None = None) -> Report:
@@ -79,17 +83,18 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
             checkout = await gateway.retrieve_session(
                 checkout.id, expand_line_items=False, expand_payment_intent=True
             )
-        repair = await run_sync(_reconcile_session, checkout)
-        if repair is None:
+        found = await in_session(_reconcile_checkout, checkout=checkout)
+        if found is None:
             skipped += 1
-        elif repair.before != repair.after:
+            continue
+        repair, visitor_id = found
+        if repair.before != repair.after:
             repairs.append(repair)
+            notify.order_changed(visitor_id, repair.order_id)
 
-    def expire() -> list[orders.OrderView]:
-        with new_session() as session:
-            return orders.expire_stale_orders(session=session, now=datetime.fromtimestamp(now, UTC))
-
-    expired = await run_sync(expire)
+    expired = await in_session(orders.expire_stale_orders, now=datetime.fromtimestamp(now, UTC))
+    for order in expired:
+        notify.order_changed(order.visitor_id, order.id)
     return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped)
 
 

@@ -74,6 +74,6 @@ app.add_page(
     checkout_success,
     route="/checkout/success",
     title="Your order · rxshop",
-    on_load=[*_visit, OrdersState.load, ReturnState.verify],
+    on_load=[*_visit, ReturnState.verify, OrdersState.load],
 )
 app.add_page(checkout_cancel, route="/checkout/cancel", title="Payment cancelled · rxshop")

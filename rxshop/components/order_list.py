@@ -2,16 +2,18 @@
 
 import reflex as rx
 
+from rxshop.lifecycle import OrderStatus
 from rxshop.state.orders import OrdersState
 
-_BADGE_COLORS = {
-    "paid": "grass",
-    "processing": "amber",
-    "pending": "gray",
-    "failed": "red",
-    "expired": "gray",
-    "partially_refunded": "violet",
-    "refunded": "violet",
+S = OrderStatus
+BADGE_COLORS: dict[OrderStatus, str] = {
+    S.PAID: "grass",
+    S.PROCESSING: "amber",
+    S.PENDING: "gray",
+    S.FAILED: "red",
+    S.EXPIRED: "gray",
+    S.PARTIALLY_REFUNDED: "violet",
+    S.REFUNDED: "violet",
 }
 
 
@@ -20,7 +22,7 @@ def status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
         status,
         *[
             (name, rx.badge(label, color_scheme=color, size="2", variant="soft"))
-            for name, color in _BADGE_COLORS.items()
+            for name, color in BADGE_COLORS.items()
         ],
         rx.badge(label, size="2"),
     )
@@ -31,19 +33,19 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
         rx.card(
             rx.hstack(
                 rx.vstack(
-                    rx.text(order["items"], weight="medium"),
-                    rx.text(order["date"], size="1", color=rx.color("gray", 11)),
+                    rx.text(order.summary, weight="medium"),
+                    rx.text(order.date, size="1", color=rx.color("gray", 11)),
                     rx.cond(
-                        order["refunded"] != "",
-                        rx.text("Refunded ", order["refunded"], size="1", color=rx.color("violet", 11)),
+                        order.refunded != "",
+                        rx.text("Refunded ", order.refunded, size="1", color=rx.color("violet", 11)),
                     ),
                     spacing="1",
                     align="start",
                 ),
                 rx.spacer(),
                 rx.vstack(
-                    rx.text(order["total"], weight="bold", class_name="order-total"),
-                    status_badge(order["status"], order["status_label"]),
+                    rx.text(order.total, weight="bold", class_name="order-total"),
+                    status_badge(order.status, order.status_label),
                     align="end",
                     spacing="1",
                 ),
@@ -51,13 +53,13 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
                 align="center",
                 wrap="wrap",
             ),
-            variant=rx.cond(order["id"] == highlight_id, "classic", "surface"),
-            border=rx.cond(order["id"] == highlight_id, f"2px solid {rx.color('grass', 8)}", "none"),
+            variant=rx.cond(order.id == highlight_id, "classic", "surface"),
+            border=rx.cond(order.id == highlight_id, f"2px solid {rx.color('grass', 8)}", "none"),
         ),
         class_name="order-item",
-        data_order_id=order["id"],
-        data_status=order["status"],
-        aria_current=rx.cond(order["id"] == highlight_id, "true", "false"),
+        data_order_id=order.id,
+        data_status=order.status,
+        aria_current=rx.cond(order.id == highlight_id, "true", "false"),
     )
 
 

@@ -7,7 +7,7 @@ import reflex as rx
 from rxshop.checkout import confirm_return
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import order_list
-from rxshop.live import publish_orders_changed
+from rxshop.lifecycle import OrderStatus, Outcome
 from rxshop.payments import PaymentError, get_gateway
 from rxshop.state.cart import CartState
 from rxshop.state.orders import OrdersState
@@ -15,12 +15,26 @@ from rxshop.state.visitor import VisitorState
 
 log = logging.getLogger(__name__)
 
-_FOUND = ("fulfilled", "already_paid", "processing", "failed", "expired", "not_paid")
+S = OrderStatus
+# Outcomes that show the buyer's order; the others (not found, mismatch) show none.
+_FOUND = frozenset(
+    {
+        Outcome.FULFILLED,
+        Outcome.ALREADY_PAID,
+        Outcome.PROCESSING,
+        Outcome.FAILED,
+        Outcome.EXPIRED,
+        Outcome.NOT_PAID,
+    }
+)
+_BOUGHT = frozenset({Outcome.FULFILLED, Outcome.ALREADY_PAID, Outcome.PROCESSING})
+UNAVAILABLE = "unavailable"  # the payment service could not be asked
 
 
 class ReturnState(rx.State):
-    outcome: str = ""  # "" while checking; then an outcome of checkout.confirm_return, or "unavailable"
+    outcome: str = ""  # "" while checking; then an Outcome of checkout.confirm_return, or UNAVAILABLE
     order_id: str = ""
+    status: str = ""  # the order's status as verified; live changes then come through OrdersState
 
     @rx.event(background=True)
     async def verify(self):
@@ -28,27 +42,26 @@ class ReturnState(rx.State):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             visitor_id = (await self.get_state(VisitorState))._checked_id()
-            self.outcome, self.order_id = "", ""
+            self.outcome, self.order_id, self.status = "", "", ""
         try:
             result = await confirm_return(
                 visitor_id=visitor_id, session_id=str(session_id), gateway=get_gateway()
             )
         except PaymentError:
             async with self:
-                self.outcome = "unavailable"
+                self.outcome = UNAVAILABLE
             return
         except Exception:
             log.exception("Verifying a checkout return failed")
             async with self:
-                self.outcome = "unavailable"
+                self.outcome = UNAVAILABLE
             return
         async with self:
             self.outcome = result.outcome
-            self.order_id = result.order.id if result.order is not None and result.outcome in _FOUND else ""
-            if result.outcome in ("fulfilled", "already_paid", "processing"):
+            if result.order is not None and result.outcome in _FOUND:
+                self.order_id, self.status = result.order.id, result.order.status
+            if result.outcome in _BOUGHT:
                 (await self.get_state(CartState))._empty()  # bought: the next cart starts empty
-        if result.order is not None and result.outcome in _FOUND:
-            await publish_orders_changed(visitor_id)
 
 
 def _message(heading: str, text: str, *actions: rx.Component, color: str = "gray") -> rx.Component:
@@ -68,20 +81,25 @@ def _back_to_cart() -> rx.Component:
 
 
 def _live_status() -> rx.Component:
-    """Follows the order's current status (a webhook may change it while the page is open)."""
-    status = OrdersState.status_of[ReturnState.order_id]
+    """Follows the order's current status: as verified, then as My Orders lists it (a webhook may change
+    it while the page is open; a pending or expired order is not listed and keeps its verified status)."""
+    status = rx.cond(
+        OrdersState.statuses.contains(ReturnState.order_id),
+        OrdersState.statuses[ReturnState.order_id],
+        ReturnState.status,
+    )
     return rx.match(
         status,
         (
-            "paid",
+            S.PAID,
             _message(
                 "Thank you! Your order is paid.",
-                "A receipt is on its way. Your order is below.",
+                "Your order is below, and My Orders keeps it.",
                 color="grass",
             ),
         ),
         (
-            "processing",
+            S.PROCESSING,
             _message(
                 "Payment processing",
                 "Your bank is confirming the payment. This page "
@@ -90,7 +108,7 @@ def _live_status() -> rx.Component:
             ),
         ),
         (
-            "failed",
+            S.FAILED,
             _message(
                 "The payment failed",
                 "Your bank declined the payment. Nothing was charged.",
@@ -98,27 +116,10 @@ def _live_status() -> rx.Component:
                 color="red",
             ),
         ),
+        (S.REFUNDED, _message("Order refunded", "This order was refunded.", color="violet")),
         (
-            "expired",
-            _message(
-                "This checkout expired",
-                "It ran out of time before it was paid. Nothing was charged.",
-                _back_to_cart(),
-            ),
-        ),
-        ("refunded", _message("Order refunded", "This order was refunded.", color="violet")),
-        (
-            "partially_refunded",
+            S.PARTIALLY_REFUNDED,
             _message("Order partly refunded", "Part of this order was refunded.", color="violet"),
-        ),
-        (
-            "not_paid",
-            _message(
-                "Payment not completed",
-                "This checkout has not been paid yet.",
-                _back_to_cart(),
-                color="amber",
-            ),
         ),
         _message("Checking your payment…", "One moment while we confirm it with Stripe."),
     )
@@ -139,7 +140,7 @@ def checkout_success() -> rx.Component:
                         ),
                     ),
                     (
-                        "not_found",
+                        Outcome.NOT_FOUND,
                         _message(
                             "Checkout not found",
                             "We could not find that checkout in this browser. If you paid, your order "
@@ -148,7 +149,7 @@ def checkout_success() -> rx.Component:
                         ),
                     ),
                     (
-                        "mismatch",
+                        Outcome.MISMATCH,
                         _message(
                             "We could not confirm this payment",
                             "Something about this checkout did not match your order, so we did not "
@@ -157,7 +158,7 @@ def checkout_success() -> rx.Component:
                         ),
                     ),
                     (
-                        "unavailable",
+                        UNAVAILABLE,
                         _message(
                             "We could not reach the payment service",
                             "Your payment is safe. Refresh this page in a moment to see your order.",
@@ -165,7 +166,7 @@ def checkout_success() -> rx.Component:
                         ),
                     ),
                     (
-                        "not_paid",
+                        Outcome.NOT_PAID,
                         _message(
                             "Payment not completed",
                             "This checkout has not been paid.",
@@ -174,7 +175,7 @@ def checkout_success() -> rx.Component:
                         ),
                     ),
                     (
-                        "expired",
+                        Outcome.EXPIRED,
                         _message(
                             "This checkout expired",
                             "It ran out of time before it was paid. Nothing was charged.",

@@ -1,15 +1,18 @@
 """OrdersState: the visitor's My Orders, one shared state per visitor so every open tab follows changes.
 
-Each tab links to the token `visitor-<id>` (rx.SharedState); a webhook or another tab that changes an
-order refreshes that token's state (rxshop.live), and Reflex pushes the change to every linked tab, on
-any worker (Redis), and to no other visitor.
+Each tab links to the token `visitor-<id>` (rx.SharedState); when an order changes (rxshop.notify),
+rxshop.live refreshes that token's state and Reflex pushes the change to every linked tab, on any worker
+(Redis), and to no other visitor.
 """
+
+import dataclasses
 
 import reflex as rx
 
-from rxshop import orders
-from rxshop.checkout import is_visitor_id
-from rxshop.db import new_session, run_sync
+from rxshop.db import in_session
+from rxshop.identity import is_visitor_id
+from rxshop.lifecycle import LISTED_STATUSES, OrderStatus
+from rxshop.orders import OrderPage, OrderView, list_orders
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
@@ -20,39 +23,35 @@ def visitor_token(visitor_id: str) -> str:
     return f"visitor-{visitor_id}"
 
 
-def _row(order: orders.OrderView) -> dict[str, str]:
-    refunded = order.refunded_text if order.amount_refunded else ""
-    return {
-        "id": order.id,
-        "date": order.created_at.strftime("%d %b %Y, %H:%M UTC"),
-        "items": ", ".join(f"{line.quantity} × {line.name}" for line in order.lines),
-        "total": order.total_text,
-        "status": order.status,
-        "status_label": order.status_label,
-        "refunded": refunded,
-    }
+@dataclasses.dataclass(frozen=True)
+class OrderRow:
+    """One order as My Orders shows it (text ready to display; the browser computes nothing)."""
 
+    id: str
+    date: str
+    summary: str  # "2 × Mug, 1 × Tote"
+    total: str
+    status: OrderStatus
+    status_label: str
+    refunded: str  # "" when nothing was refunded
 
-def _read(visitor_id: str, page: int) -> tuple[list[dict[str, str]], int, dict[str, str]]:
-    """One page of placed orders, plus the status of the newest orders of any status (the return page
-    watches its order there, even while it is still pending or has expired)."""
-    with new_session() as session:
-        shown = orders.list_orders(
-            session=session,
-            visitor_id=visitor_id,
-            offset=page * PAGE_SIZE,
-            limit=PAGE_SIZE,
-            statuses=orders.LISTED_STATUSES,
+    @classmethod
+    def of(cls, order: OrderView) -> "OrderRow":
+        return cls(
+            id=order.id,
+            date=order.created_at.strftime("%d %b %Y, %H:%M UTC"),
+            summary=", ".join(f"{line.quantity} × {line.name}" for line in order.lines),
+            total=order.total_text,
+            status=order.status,
+            status_label=order.status.label,
+            refunded=order.refunded_text if order.amount_refunded else "",
         )
-        newest = orders.list_orders(session=session, visitor_id=visitor_id, offset=0, limit=PAGE_SIZE)
-    return [_row(o) for o in shown.orders], shown.total, {o.id: o.status for o in newest.orders}
 
 
 class OrdersState(rx.SharedState):
-    orders: list[dict[str, str]] = []
+    orders: list[OrderRow] = []
     page: int = 0
     total_count: int = 0
-    status_of: dict[str, str] = {}
     loaded: bool = False
     _visitor_id: str = ""
 
@@ -74,16 +73,31 @@ class OrdersState(rx.SharedState):
         await self._refresh()
 
     async def _refresh(self, visitor_id: str = ""):
-        """Re-read from the database (in a thread: the event loop serves everyone else meanwhile)."""
+        """Re-read this visitor's placed orders (off the event loop: it serves everyone else meanwhile)."""
         if is_visitor_id(visitor_id):
             self._visitor_id = visitor_id
         if not self._visitor_id:
             return
-        rows, total, status_of = await run_sync(_read, self._visitor_id, self.page)
-        if not rows and self.page > 0:  # the page emptied (fewer orders than before): show the first
+        found = await self._read(self.page)
+        if not found.orders and self.page > 0:  # the page emptied (fewer orders than before): show the first
             self.page = 0
-            rows, total, status_of = await run_sync(_read, self._visitor_id, 0)
-        self.orders, self.total_count, self.status_of, self.loaded = rows, total, status_of, True
+            found = await self._read(0)
+        self.orders = [OrderRow.of(order) for order in found.orders]
+        self.total_count, self.loaded = found.total, True
+
+    async def _read(self, page: int) -> OrderPage:
+        return await in_session(
+            list_orders,
+            visitor_id=self._visitor_id,
+            offset=page * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            statuses=LISTED_STATUSES,
+        )
+
+    @rx.var
+    def statuses(self) -> dict[str, str]:
+        """Each listed order's status by id: the return page follows its own order here live."""
+        return {row.id: row.status for row in self.orders}
 
     @rx.var
     def page_count(self) -> int:

@@ -1,10 +1,8 @@
-"""VisitorState: the browser's random visitor id, which owns its orders. Imports nothing else of the app."""
-
-import secrets
+"""VisitorState: the browser's random visitor id, which owns its orders. Needs only the pure identity rule."""
 
 import reflex as rx
 
-from rxshop.checkout import is_visitor_id
+from rxshop.identity import is_visitor_id, new_visitor_id
 
 
 class VisitorState(rx.State):
@@ -16,7 +14,7 @@ class VisitorState(rx.State):
     def ensure(self):
         """Give a first-time (or tampered-with) browser a fresh, unguessable id."""
         if not is_visitor_id(self.visitor_id):
-            self.visitor_id = secrets.token_hex(16)
+            self.visitor_id = new_visitor_id()
 
     def _checked_id(self) -> str:
         """The visitor id if well-formed, else "" (callers then refuse to act)."""

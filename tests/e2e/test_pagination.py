@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from rxshop.cart import price_cart
 from rxshop.db import get_engine
-from rxshop.orders import fulfill_checkout
+from rxshop.fulfillment import fulfill_checkout
 from tests.e2e.conftest import Shop, visitor_id_of
 from tests.fixtures.db import attached_order, checkout_for
 

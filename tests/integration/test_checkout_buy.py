@@ -10,7 +10,7 @@ import pytest
 from rxshop.cart import InvalidQuantity
 from rxshop.catalog import UnknownProduct
 from rxshop.checkout import SESSION_LIFETIME_SECONDS, CheckoutRefused, confirm_return, start_checkout
-from rxshop.orders import PENDING
+from rxshop.lifecycle import OrderStatus as S
 from rxshop.payments import PaymentError, PaymentUnavailable
 from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
 
@@ -25,7 +25,7 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     assert started.order_id == order.id and started.reused is False
     assert (order.visitor_id, order.status, order.currency, order.amount_total) == (
         visitor,
-        PENDING,
+        S.PENDING,
         "usd",
         CART_TOTAL,
     )
@@ -223,7 +223,7 @@ async def test_20_concurrent_buys_by_20_visitors_are_distinct_and_attached(shop:
     assert len(orders) == 20
     for i, (visitor, result) in enumerate(zip(visitors, results, strict=True)):
         order = orders[result.order_id]
-        assert order.visitor_id == visitor and order.status == PENDING
+        assert order.visitor_id == visitor and order.status == S.PENDING
         assert order.stripe_session_id == session_id_of(result.url) and order.checkout_url == result.url
         assert order.amount_total == 1250 * (i % 5 + 1)
     sessions = {s.id: s for s in shop.sim_sessions()}
@@ -240,7 +240,7 @@ async def test_after_a_dropped_connection_buy_asks_again_with_the_same_order_and
         await shop.buy(visitor, CART)
     assert raised.value.same_key_may_succeed
     [waiting] = shop.orders()
-    assert waiting.status == PENDING and waiting.stripe_session_id is None
+    assert waiting.status == S.PENDING and waiting.stripe_session_id is None
 
     retried = await shop.buy(visitor, CART)
 

@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from rxshop.checkout import confirm_return
-from rxshop.orders import EXPIRED, PAID, PENDING, PROCESSING
+from rxshop.lifecycle import OrderStatus as S
 from rxshop.payments import PaymentUnavailable
 from tests.fixtures.shop import (
     CART_TOTAL,
@@ -40,25 +40,25 @@ async def test_paid_on_the_hosted_page_then_confirmed_is_fulfilled_once(shop: Sh
 
     result = await _confirm(shop, visitor, session_id)
     assert result.outcome == "fulfilled"
-    assert result.order is not None and result.order.id == started.order_id and result.order.status == PAID
+    assert result.order is not None and result.order.id == started.order_id and result.order.status == S.PAID
     order = shop.order(started.order_id)
-    assert order.status == PAID and order.paid_at is not None
+    assert order.status == S.PAID and order.paid_at is not None
     assert order.payment_intent_id == shop.sim_session(session_id)["payment_intent"]["id"]
     assert order.customer_email == "buyer@example.com"
     assert order.amount_total == CART_TOTAL
 
     paid_row = shop.snapshot()
     again = await _confirm(shop, visitor, session_id)
-    assert again.outcome == "already_paid" and again.order is not None and again.order.status == PAID
+    assert again.outcome == "already_paid" and again.order is not None and again.order.status == S.PAID
     assert shop.snapshot() == paid_row  # a refresh of the return page writes nothing
-    assert [o.status for o in shop.orders()] == [PAID]
+    assert [o.status for o in shop.orders()] == [S.PAID]
 
 
 async def test_paid_through_the_control_api_then_confirmed(shop: Shop) -> None:
     visitor, started, session_id = await _bought(shop)
     shop.pay(session_id)
     assert (await _confirm(shop, visitor, session_id)).outcome == "fulfilled"
-    assert shop.order(started.order_id).status == PAID
+    assert shop.order(started.order_id).status == S.PAID
 
 
 async def test_unpaid_open_session_is_not_paid_and_writes_nothing(shop: Shop) -> None:
@@ -67,7 +67,7 @@ async def test_unpaid_open_session_is_not_paid_and_writes_nothing(shop: Shop) ->
 
     result = await _confirm(shop, visitor, session_id)
 
-    assert result.outcome == "not_paid" and result.order is not None and result.order.status == PENDING
+    assert result.outcome == "not_paid" and result.order is not None and result.order.status == S.PENDING
     assert shop.snapshot() == before
 
 
@@ -81,7 +81,7 @@ async def test_expired_sessions_expire_their_orders(shop: Shop) -> None:
         assert shop.sim_session(session_id)["session"]["status"] == "expired", how
         result = await _confirm(shop, visitor, session_id)
         assert result.outcome == "expired", how
-        assert shop.order(started.order_id).status == EXPIRED
+        assert shop.order(started.order_id).status == S.EXPIRED
         assert (await _confirm(shop, visitor, session_id)).outcome == "expired"
 
 
@@ -114,7 +114,7 @@ async def test_unknown_and_malformed_ids_are_not_found_and_write_nothing(shop: S
     assert shop.sim.control("faults")["faults"] == [{"kind": "500", "remaining": 1, "latency_ms": 0}]
     shop.sim.control("faults", method="DELETE")
 
-    assert shop.snapshot() == before and shop.order(started.order_id).status == PENDING
+    assert shop.snapshot() == before and shop.order(started.order_id).status == S.PENDING
 
 
 async def test_another_visitors_session_is_not_found_and_writes_nothing(shop: Shop) -> None:
@@ -160,7 +160,9 @@ async def test_delayed_payment_is_processing_until_it_settles(shop: Shop) -> Non
 
     first = await _confirm(shop, visitor, session_id)
     assert first.outcome == "processing"
-    assert shop.order(started.order_id).status == PROCESSING and shop.order(started.order_id).paid_at is None
+    assert (
+        shop.order(started.order_id).status == S.PROCESSING and shop.order(started.order_id).paid_at is None
+    )
     assert (await _confirm(shop, visitor, session_id)).outcome == "processing"
 
     shop.sim.control(f"sessions/{session_id}/settle", {"outcome": "succeeded"})
@@ -168,7 +170,7 @@ async def test_delayed_payment_is_processing_until_it_settles(shop: Shop) -> Non
 
     assert settled.outcome == "fulfilled"
     order = shop.order(started.order_id)
-    assert order.status == PAID and order.paid_at is not None
+    assert order.status == S.PAID and order.paid_at is not None
     assert (await _confirm(shop, visitor, session_id)).outcome == "already_paid"
 
 
@@ -181,7 +183,7 @@ async def test_amount_mismatch_is_not_paid(shop: Shop) -> None:
     result = await _confirm(shop, visitor, session_id)
 
     assert result.outcome == "mismatch"
-    assert shop.order(started.order_id).status == PENDING
+    assert shop.order(started.order_id).status == S.PENDING
     assert shop.snapshot() == before
 
 
@@ -199,7 +201,7 @@ async def test_line_mismatch_is_not_paid(shop: Shop) -> None:
     )  # lines now say 1 mug + 2 totes at 12.00
     shop.execute("UPDATE orders SET amount_total = 6000 WHERE id = :id", id=started.order_id)
     assert (await _confirm(shop, visitor, session_id)).outcome == "mismatch"
-    assert shop.order(started.order_id).status == PENDING
+    assert shop.order(started.order_id).status == S.PENDING
 
 
 async def test_stripe_down_on_return_raises_a_readable_error_and_writes_nothing(shop: Shop) -> None:
@@ -224,7 +226,7 @@ async def test_50_concurrent_confirmations_fulfill_exactly_once(shop: Shop) -> N
 
     outcomes = sorted(r.outcome for r in results)
     assert outcomes.count("fulfilled") == 1 and outcomes.count("already_paid") == 49, outcomes
-    assert [(o.id, o.status) for o in shop.orders()] == [(started.order_id, PAID)]
+    assert [(o.id, o.status) for o in shop.orders()] == [(started.order_id, S.PAID)]
 
 
 async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endpoint: str) -> None:
@@ -253,23 +255,23 @@ async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endp
         )
         outcomes = [r.outcome for r in returns] + [recorded.outcome]
         assert outcomes.count("fulfilled") == 1 and outcomes.count("already_paid") == 5, outcomes
-        assert shop.order(started.order_id).status == PAID
+        assert shop.order(started.order_id).status == S.PAID
 
         # A repeated delivery of that event is a duplicate and changes nothing.
         before = shop.snapshot()
         [attempt] = shop.sim.control("events/deliver", {"ids": [event["id"]]})["attempts"]
         assert attempt["status_code"] == 200
         assert shop.snapshot() == before
-    assert [o.status for o in shop.orders()] == [PAID] * 3
+    assert [o.status for o in shop.orders()] == [S.PAID] * 3
 
 
 async def test_webhook_first_then_return_page_is_already_paid(shop: Shop, webhook_endpoint: str) -> None:
     visitor, started, session_id = await _bought(shop)
     shop.pay(session_id)
-    wait_until(lambda: shop.order(started.order_id).status == PAID)
+    wait_until(lambda: shop.order(started.order_id).status == S.PAID)
 
     result = await _confirm(shop, visitor, session_id)
 
-    assert result.outcome == "already_paid" and result.order is not None and result.order.status == PAID
+    assert result.outcome == "already_paid" and result.order is not None and result.order.status == S.PAID
     [recorded] = shop.events()
     assert recorded.outcome == "fulfilled"

@@ -16,8 +16,9 @@ from rxshop.payments import (
     PaymentUnavailable,
     SessionLine,
     SessionNotFound,
+    event_from_json,
 )
-from tests.fixtures.sim import TEST_API_KEY, SimServer
+from tests.fixtures.sim import TEST_API_KEY, SimServer, WebhookReceiver
 
 LINES = [
     CheckoutLineRequest(name="Morning Mug", unit_amount=1800, quantity=2, product_id="mug"),
@@ -318,3 +319,19 @@ async def test_a_refused_key_is_rejected_without_showing_the_key(sim_server: Sim
     with pytest.raises(PaymentRejected) as raised:
         await _create(gateway, sim_server)
     _assert_buyer_readable(raised.value)
+
+
+async def test_one_session_read_through_both_doors_is_the_same(
+    gateway: CheckoutGateway, sim_server: SimServer, webhook_receiver: WebhookReceiver
+):
+    """The SDK's answer and the webhook's data.object go through the one parser (payments.py) and agree."""
+    sim_server.use_webhooks(webhook_receiver)
+    created = await _create(gateway, sim_server)
+    sim_server.control(f"sessions/{created.id}/pay", {"email": "ann@example.com"})
+    [completed] = await webhook_receiver.wait_for_async(type="checkout.session.completed")
+    delivered = event_from_json(completed.body)
+    retrieved = await gateway.retrieve_session(created.id, expand_line_items=False)
+
+    assert delivered.checkout == retrieved
+    assert (retrieved.status, retrieved.payment_status, retrieved.currency) == ("complete", "paid", "usd")
+    assert retrieved.payment_intent and retrieved.customer_email == "ann@example.com"

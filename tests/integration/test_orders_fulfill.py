@@ -10,25 +10,13 @@ import pytest
 from sqlmodel import select
 
 from rxshop.db import new_session
+from rxshop.fulfillment import fulfill_checkout
+from rxshop.lifecycle import OrderStatus as S
+from rxshop.lifecycle import Outcome
 from rxshop.models import Order
-from rxshop.orders import (
-    ALREADY_PAID,
-    EXPIRED,
-    FULFILLED,
-    MISMATCH,
-    NOT_FOUND,
-    NOT_PAID,
-    PAID,
-    PENDING,
-    PROCESSING,
-    attach_checkout_session,
-    create_pending_order,
-    expire_stale_orders,
-    fulfill_checkout,
-    get_order,
-)
+from rxshop.orders import attach_checkout_session, create_pending_order, expire_stale_orders
 from rxshop.payments import SessionLine
-from tests.fixtures.db import attached_order, checkout_for, sample_cart
+from tests.fixtures.db import attached_order, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
 
@@ -39,19 +27,19 @@ def order(session):
 
 
 def _stored(session, order_id):
-    return get_order(session=session, order_id=order_id, visitor_id=VISITOR)
+    return stored_order(session, order_id, VISITOR)
 
 
 def test_paid_session_fulfills_once(session, order):
     checkout = checkout_for(order, payment_intent="pi_123", customer_email="ann@example.com")
     first = fulfill_checkout(session=session, checkout=checkout, visitor_id=VISITOR)
-    assert first.outcome == FULFILLED
-    assert first.order.status == PAID and first.order.is_paid
+    assert first.outcome == Outcome.FULFILLED
+    assert first.order.status == S.PAID
     assert (first.order.payment_intent_id, first.order.customer_email) == ("pi_123", "ann@example.com")
     assert first.order.paid_at is not None and first.order.paid_at.utcoffset() == timedelta(0)
 
     again = fulfill_checkout(session=session, checkout=checkout, visitor_id=VISITOR)
-    assert again.outcome == ALREADY_PAID
+    assert again.outcome == Outcome.ALREADY_PAID
     assert again.order.paid_at == first.order.paid_at  # the second call wrote nothing
     assert _stored(session, order.id) == first.order
 
@@ -60,35 +48,35 @@ def test_no_payment_required_counts_as_paid(session, order):
     result = fulfill_checkout(
         session=session, checkout=checkout_for(order, payment_status="no_payment_required")
     )
-    assert (result.outcome, result.order.status) == (FULFILLED, PAID)
+    assert (result.outcome, result.order.status) == (Outcome.FULFILLED, S.PAID)
 
 
 def test_open_unpaid_session_writes_nothing(session, order):
     result = fulfill_checkout(
         session=session, checkout=checkout_for(order, status="open", payment_status="unpaid")
     )
-    assert result.outcome == NOT_PAID and result.order.status == PENDING
+    assert result.outcome == Outcome.NOT_PAID and result.order.status == S.PENDING
     assert _stored(session, order.id) == order
 
 
 def test_complete_but_unpaid_is_processing_until_paid(session, order):
     delayed = checkout_for(order, status="complete", payment_status="unpaid", payment_intent="pi_slow")
     result = fulfill_checkout(session=session, checkout=delayed)
-    assert result.outcome == PROCESSING and result.order.status == PROCESSING
+    assert result.outcome == S.PROCESSING and result.order.status == S.PROCESSING
     assert result.order.payment_intent_id == "pi_slow" and result.order.paid_at is None
-    assert fulfill_checkout(session=session, checkout=delayed).outcome == PROCESSING  # repeat: no change
+    assert fulfill_checkout(session=session, checkout=delayed).outcome == S.PROCESSING  # repeat: no change
 
     paid = fulfill_checkout(session=session, checkout=dataclasses.replace(delayed, payment_status="paid"))
-    assert (paid.outcome, paid.order.status) == (FULFILLED, PAID)
+    assert (paid.outcome, paid.order.status) == (Outcome.FULFILLED, S.PAID)
     # a stale "still processing" report after the payment changes nothing
-    assert fulfill_checkout(session=session, checkout=delayed).outcome == ALREADY_PAID
+    assert fulfill_checkout(session=session, checkout=delayed).outcome == Outcome.ALREADY_PAID
 
 
 def test_expired_session_expires_the_order(session, order):
     result = fulfill_checkout(
         session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid")
     )
-    assert (result.outcome, result.order.status) == (EXPIRED, EXPIRED)
+    assert (result.outcome, result.order.status) == (S.EXPIRED, S.EXPIRED)
 
 
 def test_expired_after_paid_changes_nothing(session, order):
@@ -96,47 +84,47 @@ def test_expired_after_paid_changes_nothing(session, order):
     result = fulfill_checkout(
         session=session, checkout=checkout_for(order, status="expired", payment_status="unpaid")
     )
-    assert (result.outcome, result.order.status) == (ALREADY_PAID, PAID)
+    assert (result.outcome, result.order.status) == (Outcome.ALREADY_PAID, S.PAID)
 
 
 def test_a_payment_after_our_own_expiry_sweep_is_still_recorded(session, order):
     expire_stale_orders(session=session, now=order.session_expires_at + timedelta(seconds=1))
-    assert _stored(session, order.id).status == EXPIRED
+    assert _stored(session, order.id).status == S.EXPIRED
     result = fulfill_checkout(session=session, checkout=checkout_for(order))
-    assert (result.outcome, result.order.status) == (FULFILLED, PAID)
+    assert (result.outcome, result.order.status) == (Outcome.FULFILLED, S.PAID)
 
 
 def test_another_visitor_learns_nothing(session, order):
     result = fulfill_checkout(session=session, checkout=checkout_for(order), visitor_id="visitor-b")
-    assert result.outcome == NOT_FOUND and result.order is None
-    assert _stored(session, order.id).status == PENDING
+    assert result.outcome == Outcome.NOT_FOUND and result.order is None
+    assert _stored(session, order.id).status == S.PENDING
 
 
 def test_unknown_order(session, order):
     result = fulfill_checkout(
         session=session, checkout=checkout_for(order, client_reference_id="ord_" + "0" * 24, metadata={})
     )
-    assert (result.outcome, result.order) == (NOT_FOUND, None)
+    assert (result.outcome, result.order) == (Outcome.NOT_FOUND, None)
 
 
 def test_order_ids_that_disagree_are_not_trusted(session, order):
     other = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     checkout = checkout_for(order, metadata={"order_id": other.id})
-    assert fulfill_checkout(session=session, checkout=checkout).outcome == NOT_FOUND
-    assert _stored(session, order.id).status == _stored(session, other.id).status == PENDING
+    assert fulfill_checkout(session=session, checkout=checkout).outcome == Outcome.NOT_FOUND
+    assert _stored(session, order.id).status == _stored(session, other.id).status == S.PENDING
 
 
 def test_a_session_other_than_the_bound_one_is_not_found(session, order):
     result = fulfill_checkout(session=session, checkout=checkout_for(order, id="cs_test_someone_else"))
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert _stored(session, order.id) == order
 
 
 def test_the_order_is_found_by_metadata_or_by_session_id(session, order):
     by_meta = checkout_for(order, client_reference_id=None)
-    assert fulfill_checkout(session=session, checkout=by_meta).outcome == FULFILLED
+    assert fulfill_checkout(session=session, checkout=by_meta).outcome == Outcome.FULFILLED
     by_session = checkout_for(order, client_reference_id=None, metadata={})
-    assert fulfill_checkout(session=session, checkout=by_session).outcome == ALREADY_PAID
+    assert fulfill_checkout(session=session, checkout=by_session).outcome == Outcome.ALREADY_PAID
 
 
 def test_fulfill_binds_an_order_whose_session_was_not_attached_yet(session):
@@ -144,7 +132,7 @@ def test_fulfill_binds_an_order_whose_session_was_not_attached_yet(session):
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     checkout = checkout_for(order, id="cs_test_early")
     result = fulfill_checkout(session=session, checkout=checkout)
-    assert result.outcome == FULFILLED and result.order.stripe_session_id == "cs_test_early"
+    assert result.outcome == Outcome.FULFILLED and result.order.stripe_session_id == "cs_test_early"
     assert not attach_checkout_session(
         session=session, order_id=order.id, session_id="cs_test_other", url="u", expires_at=None
     )
@@ -178,7 +166,7 @@ def test_a_session_that_does_not_match_the_order_writes_nothing(
         checkout = dataclasses.replace(checkout, line_items=_tamper_lines(checkout.line_items)[tamper])
     with caplog.at_level(logging.WARNING, logger="rxshop.orders"):
         result = fulfill_checkout(session=session, checkout=checkout, visitor_id=VISITOR)
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     assert _stored(session, order.id) == order  # not paid, not processing, timestamps untouched
     assert any(order.id in r.getMessage() and "does not match" in r.getMessage() for r in caplog.records)
 
@@ -186,7 +174,7 @@ def test_a_session_that_does_not_match_the_order_writes_nothing(
 def test_matching_lines_in_another_order_are_fine(session, order):
     checkout = checkout_for(order)
     reordered = dataclasses.replace(checkout, line_items=tuple(reversed(checkout.line_items)))
-    assert fulfill_checkout(session=session, checkout=reordered).outcome == FULFILLED
+    assert fulfill_checkout(session=session, checkout=reordered).outcome == Outcome.FULFILLED
 
 
 def _fulfill_concurrently(engine, checkouts, workers):
@@ -204,9 +192,9 @@ def _fulfill_concurrently(engine, checkouts, workers):
 
 def test_fifty_concurrent_fulfillments_pay_the_order_once(engine, session, order):
     outcomes = _fulfill_concurrently(engine, [checkout_for(order, payment_intent="pi_once")] * 50, workers=50)
-    assert outcomes.count(FULFILLED) == 1
-    assert outcomes.count(ALREADY_PAID) == 49
-    paid = session.exec(select(Order).where(Order.status == PAID)).all()
+    assert outcomes.count(Outcome.FULFILLED) == 1
+    assert outcomes.count(Outcome.ALREADY_PAID) == 49
+    paid = session.exec(select(Order).where(Order.status == S.PAID)).all()
     assert [o.id for o in paid] == [order.id] and paid[0].payment_intent_id == "pi_once"
 
 
@@ -214,5 +202,8 @@ def test_concurrent_fulfillment_of_an_unattached_order_binds_one_session(engine,
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     checkout = checkout_for(order, id="cs_test_race")
     outcomes = _fulfill_concurrently(engine, [checkout] * 20, workers=20)
-    assert sorted(set(outcomes)) == [ALREADY_PAID, FULFILLED] and outcomes.count(FULFILLED) == 1
+    assert (
+        sorted(set(outcomes)) == [Outcome.ALREADY_PAID, Outcome.FULFILLED]
+        and outcomes.count(Outcome.FULFILLED) == 1
+    )
     assert _stored(session, order.id).stripe_session_id == "cs_test_race"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rxshop.db import ROOT
-from rxshop.orders import EXPIRED, FAILED, PAID, PENDING, PROCESSING
+from rxshop.lifecycle import OrderStatus as S
 from rxshop.payments import PaymentUnavailable
 from rxshop.reconcile import Repair, Report, format_report, parse_duration, reconcile
 from tests.fixtures.shop import DELAYED_CARD, Shop, new_visitor, session_id_of, wait_until
@@ -30,23 +30,23 @@ async def test_lost_webhooks_are_repaired_and_a_second_run_repairs_nothing(shop:
     await shop.gateway.expire_session(session_id_of(expired.url))
     shop.pay(session_id_of(processing.url), card=DELAYED_CARD)
     shop.sim.control(f"sessions/{session_id_of(declined.url)}/decline", {})
-    assert {o.status for o in shop.orders()} == {PENDING}
+    assert {o.status for o in shop.orders()} == {S.PENDING}
 
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
 
     assert report.sessions_seen == 5 and report.skipped == 0 and report.expired_by_clock == ()
     assert sorted(report.repairs, key=lambda r: r.after) == [
-        Repair(session_id_of(expired.url), expired.order_id, PENDING, EXPIRED, "expired"),
-        Repair(session_id_of(paid.url), paid.order_id, PENDING, PAID, "fulfilled"),
-        Repair(session_id_of(processing.url), processing.order_id, PENDING, PROCESSING, "processing"),
+        Repair(session_id_of(expired.url), expired.order_id, S.PENDING, S.EXPIRED, "expired"),
+        Repair(session_id_of(paid.url), paid.order_id, S.PENDING, S.PAID, "fulfilled"),
+        Repair(session_id_of(processing.url), processing.order_id, S.PENDING, S.PROCESSING, "processing"),
     ]
     status = {o.id: o.status for o in shop.orders()}
     assert status == {
-        paid.order_id: PAID,
-        expired.order_id: EXPIRED,
-        processing.order_id: PROCESSING,
-        still_open.order_id: PENDING,
-        declined.order_id: PENDING,
+        paid.order_id: S.PAID,
+        expired.order_id: S.EXPIRED,
+        processing.order_id: S.PROCESSING,
+        still_open.order_id: S.PENDING,
+        declined.order_id: S.PENDING,
     }
     assert shop.order(paid.order_id).payment_intent_id is not None
 
@@ -59,7 +59,7 @@ async def test_lost_webhooks_are_repaired_and_a_second_run_repairs_nothing(shop:
     shop.sim.control(f"sessions/{session_id_of(processing.url)}/settle", {"outcome": "succeeded"})
     third = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
     assert [(r.order_id, r.before, r.after) for r in third.repairs] == [
-        (processing.order_id, PROCESSING, PAID)
+        (processing.order_id, S.PROCESSING, S.PAID)
     ]
 
 
@@ -74,8 +74,8 @@ async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothin
 
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
     assert {(r.order_id, r.after) for r in report.repairs} == {
-        (paid.order_id, PAID),
-        (expired.order_id, EXPIRED),
+        (paid.order_id, S.PAID),
+        (expired.order_id, S.EXPIRED),
     }
     reconciled = {o.id: (o.status, o.paid_at) for o in shop.orders()}
 
@@ -95,11 +95,11 @@ async def test_sessions_of_others_are_skipped_and_the_window_is_respected(shop: 
     # A window that starts after both sessions were made sees neither.
     later = time.time() + 600
     assert await reconcile(gateway=shop.gateway, since_seconds=60, now=later) == Report(0, (), (), 0)
-    assert shop.order(mine.order_id).status == PENDING
+    assert shop.order(mine.order_id).status == S.PENDING
 
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
     assert report.sessions_seen == 2 and report.skipped == 1
-    assert [(r.order_id, r.after) for r in report.repairs] == [(mine.order_id, PAID)]
+    assert [(r.order_id, r.after) for r in report.repairs] == [(mine.order_id, S.PAID)]
 
 
 async def test_pending_orders_past_expiry_with_no_session_outcome_expire_by_clock(shop: Shop) -> None:
@@ -110,14 +110,14 @@ async def test_pending_orders_past_expiry_with_no_session_outcome_expire_by_cloc
     with pytest.raises(PaymentUnavailable):
         await shop.buy(new_visitor(), {"notebook": 1})
     [refused] = shop.orders(stripe_session_id=None)
-    assert refused.status == EXPIRED
+    assert refused.status == S.EXPIRED
     # The connection dropped at Buy: Stripe may have made the session, so the order waits for a retry with
     # the same key, until its planned expiry.
     shop.sim.control("faults", {"kind": "drop", "count": 1})
     with pytest.raises(PaymentUnavailable):
         await shop.buy(new_visitor(), {"tote": 1})
     [dropped] = [o for o in shop.orders(stripe_session_id=None) if o.id != refused.id]
-    assert dropped.status == PENDING and dropped.session_expires_at is not None
+    assert dropped.status == S.PENDING and dropped.session_expires_at is not None
 
     # 40 minutes on: the sessions are still open at "Stripe" (its clock did not move), but past their expiry.
     soon = time.time() + 40 * 60
@@ -129,19 +129,19 @@ async def test_pending_orders_past_expiry_with_no_session_outcome_expire_by_cloc
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR, now=soon)
 
     assert report.repairs == () and sorted(report.expired_by_clock) == sorted([attached.order_id, dropped.id])
-    assert shop.order(attached.order_id).status == EXPIRED
-    assert shop.order(dropped.id).status == EXPIRED
-    assert shop.order(open_later.order_id).status == PENDING
+    assert shop.order(attached.order_id).status == S.EXPIRED
+    assert shop.order(dropped.id).status == S.EXPIRED
+    assert shop.order(open_later.order_id).status == S.PENDING
 
 
 async def test_a_paid_session_wins_over_an_expiry_by_clock(shop: Shop) -> None:
     [bought] = await _buy_many(shop, 1)
     await reconcile(gateway=shop.gateway, since_seconds=HOUR, now=time.time() + 40 * 60)
-    assert shop.order(bought.order_id).status == EXPIRED
+    assert shop.order(bought.order_id).status == S.EXPIRED
 
     shop.pay(session_id_of(bought.url))  # the buyer paid in the last seconds; the event was lost
     report = await reconcile(gateway=shop.gateway, since_seconds=HOUR)
-    assert [(r.before, r.after, r.outcome) for r in report.repairs] == [(EXPIRED, PAID, "fulfilled")]
+    assert [(r.before, r.after, r.outcome) for r in report.repairs] == [(S.EXPIRED, S.PAID, "fulfilled")]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -154,7 +154,7 @@ async def test_a_failed_delayed_payment_with_a_lost_webhook_becomes_failed(shop:
 
     await reconcile(gateway=shop.gateway, since_seconds=HOUR)
 
-    assert shop.order(bought.order_id).status == FAILED
+    assert shop.order(bought.order_id).status == S.FAILED
 
 
 async def test_stripe_down_stops_reconciliation_without_writing(shop: Shop) -> None:
@@ -246,9 +246,9 @@ async def test_cli_reconciles_a_sqlite_database(shop: Shop) -> None:
     assert lines[-1] == "3 sessions checked, 2 orders repaired, 0 expired by clock, 0 sessions not ours."
     assert "sk_test_x" not in done.stdout + done.stderr
     assert {o.id: o.status for o in shop.orders()} == {
-        paid.order_id: PAID,
-        expired.order_id: EXPIRED,
-        untouched.order_id: PENDING,
+        paid.order_id: S.PAID,
+        expired.order_id: S.EXPIRED,
+        untouched.order_id: S.PENDING,
     }
 
     bad = _run_cli(["reconcile", "--since", "forever"], database_url=shop.db_url, api_base=shop.sim.url)

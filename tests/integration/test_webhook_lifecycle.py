@@ -14,8 +14,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rxshop import checkout, orders
+from rxshop import checkout, lifecycle, orders
 from rxshop.db import new_session
+from rxshop.lifecycle import OrderStatus, Outcome
 
 # The fixtures are imported from test_webhooks.py and requested by name as test arguments.
 # ruff: noqa: F401, F811
@@ -53,14 +54,14 @@ async def test_buyer_who_never_returns_is_paid_by_the_webhook_alone(webhook_shop
 
     order = shop.order(purchase.order_id)
     intent = shop.sim_session(purchase.session_id)["payment_intent"]
-    assert order.status == orders.PAID and order.paid_at is not None
+    assert order.status == OrderStatus.PAID and order.paid_at is not None
     assert (order.amount_total, order.amount_refunded) == (CART_TOTAL, 0)
     assert order.payment_intent_id == intent["id"]
     assert order.customer_email == "buyer@example.com"
-    assert rows_for(shop, purchase.order_id) == {COMPLETED: orders.FULFILLED}
+    assert rows_for(shop, purchase.order_id) == {COMPLETED: Outcome.FULFILLED}
     with new_session(shop.engine) as session:
         listed = orders.list_orders(session=session, visitor_id=purchase.visitor_id)
-    assert [(o.id, o.status) for o in listed.orders] == [(purchase.order_id, orders.PAID)]
+    assert [(o.id, o.status) for o in listed.orders] == [(purchase.order_id, OrderStatus.PAID)]
 
 
 async def test_webhook_first_then_the_return_page_makes_one_paid_order(webhook_shop: Shop) -> None:
@@ -74,7 +75,7 @@ async def test_webhook_first_then_the_return_page_makes_one_paid_order(webhook_s
         visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
     )
 
-    assert returned.outcome == orders.ALREADY_PAID
+    assert returned.outcome == Outcome.ALREADY_PAID
     assert returned.order is not None and returned.order.id == purchase.order_id
     assert shop.order(purchase.order_id) == by_webhook  # not even updated_at moved
     assert shop.order_count() == 1
@@ -89,14 +90,14 @@ async def test_return_page_first_then_the_webhook_makes_one_paid_order(webhook_s
     returned = await checkout.confirm_return(
         visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
     )
-    assert returned.outcome == orders.FULFILLED
+    assert returned.outcome == Outcome.FULFILLED
     by_return = shop.order(purchase.order_id)
-    assert by_return.status == orders.PAID
+    assert by_return.status == OrderStatus.PAID
 
     [attempt] = shop.deliver(shop.event(COMPLETED, purchase.session_id)["id"])
 
     assert attempt["status_code"] == 200
-    assert rows_for(shop, purchase.order_id) == {COMPLETED: orders.ALREADY_PAID}
+    assert rows_for(shop, purchase.order_id) == {COMPLETED: Outcome.ALREADY_PAID}
     assert shop.order(purchase.order_id) == by_return
     assert shop.order_count() == 1
 
@@ -117,8 +118,8 @@ async def test_return_page_and_webhook_at_the_same_moment_fulfill_once(webhook_s
 
     assert attempt["status_code"] == 200
     outcomes = sorted([returned.outcome, shop.event_rows()[event_id].outcome])
-    assert outcomes == sorted([orders.ALREADY_PAID, orders.FULFILLED])
-    assert shop.order(purchase.order_id).status == orders.PAID
+    assert outcomes == sorted([Outcome.ALREADY_PAID, Outcome.FULFILLED])
+    assert shop.order(purchase.order_id).status == OrderStatus.PAID
 
 
 # --- Delayed payment methods ---------------------------------------------------------------------------------
@@ -132,21 +133,21 @@ async def test_delayed_payment_is_processing_then_paid_when_it_settles(webhook_s
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
 
     processing = shop.order(purchase.order_id)
-    assert processing.status == orders.PROCESSING and processing.paid_at is None
+    assert processing.status == OrderStatus.PROCESSING and processing.paid_at is None
     returned = await checkout.confirm_return(
         visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
     )
-    assert returned.outcome == orders.PROCESSING  # the return page says "processing", and writes nothing
+    assert returned.outcome == OrderStatus.PROCESSING  # the return page says "processing", and writes nothing
 
     shop.control("clock/advance", {"seconds": 601})  # the bank confirms: the simulator settles by itself
     shop.delivered(shop.event("checkout.session.async_payment_succeeded", purchase.session_id)["id"])
 
     paid = shop.order(purchase.order_id)
-    assert paid.status == orders.PAID and paid.paid_at is not None
+    assert paid.status == OrderStatus.PAID and paid.paid_at is not None
     assert paid.payment_intent_id == processing.payment_intent_id is not None
     assert rows_for(shop, purchase.order_id) == {
-        COMPLETED: orders.PROCESSING,
-        "checkout.session.async_payment_succeeded": orders.FULFILLED,
+        COMPLETED: OrderStatus.PROCESSING,
+        "checkout.session.async_payment_succeeded": Outcome.FULFILLED,
     }
 
 
@@ -155,14 +156,14 @@ async def test_delayed_payment_that_fails_ends_failed(webhook_shop: Shop) -> Non
     purchase = await shop.buy()
     shop.pay(purchase, CARD_DELAYED)
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
-    assert shop.order(purchase.order_id).status == orders.PROCESSING
+    assert shop.order(purchase.order_id).status == OrderStatus.PROCESSING
 
     shop.control(f"sessions/{purchase.session_id}/settle", {"outcome": "failed"})
     shop.delivered(shop.event("checkout.session.async_payment_failed", purchase.session_id)["id"])
 
     failed = shop.order(purchase.order_id)
-    assert failed.status == orders.FAILED and failed.paid_at is None
-    assert rows_for(shop, purchase.order_id)["checkout.session.async_payment_failed"] == orders.FAILED
+    assert failed.status == OrderStatus.FAILED and failed.paid_at is None
+    assert rows_for(shop, purchase.order_id)["checkout.session.async_payment_failed"] == OrderStatus.FAILED
 
 
 # --- Out of order: deliveries held, then sent in the order chosen ---------------------------------------------
@@ -183,15 +184,15 @@ async def test_settlement_before_completion_and_the_late_completion_changes_noth
         attempts = shop.deliver(settled["id"], completed["id"])  # newest first
 
         assert [a["status_code"] for a in attempts] == [200, 200]
-    assert shop.order(paid.order_id).status == orders.PAID
-    assert shop.order(failed.order_id).status == orders.FAILED
+    assert shop.order(paid.order_id).status == OrderStatus.PAID
+    assert shop.order(failed.order_id).status == OrderStatus.FAILED
     assert rows_for(shop, paid.order_id) == {
-        "checkout.session.async_payment_succeeded": orders.FULFILLED,
-        COMPLETED: orders.ALREADY_PAID,
+        "checkout.session.async_payment_succeeded": Outcome.FULFILLED,
+        COMPLETED: Outcome.ALREADY_PAID,
     }
     assert rows_for(shop, failed.order_id) == {
-        "checkout.session.async_payment_failed": orders.FAILED,
-        COMPLETED: orders.FAILED,
+        "checkout.session.async_payment_failed": OrderStatus.FAILED,
+        COMPLETED: OrderStatus.FAILED,
     }
 
 
@@ -214,7 +215,7 @@ async def test_expired_after_paid_changes_nothing(webhook_shop: Shop) -> None:
 
     response = shop.post(body, shop.sign(body))
 
-    assert response.status_code == 200 and response.json()["outcome"] == orders.ALREADY_PAID
+    assert response.status_code == 200 and response.json()["outcome"] == Outcome.ALREADY_PAID
     assert shop.order(purchase.order_id) == paid
     # Our own expiry sweep, however late, leaves a paid order alone too.
     with new_session(shop.engine) as session:
@@ -236,8 +237,8 @@ async def test_completion_after_our_own_expiry_still_pays(webhook_shop: Shop) ->
 
     shop.deliver(shop.event(COMPLETED, purchase.session_id)["id"])
 
-    assert shop.order(purchase.order_id).status == orders.PAID
-    assert rows_for(shop, purchase.order_id) == {COMPLETED: orders.FULFILLED}
+    assert shop.order(purchase.order_id).status == OrderStatus.PAID
+    assert rows_for(shop, purchase.order_id) == {COMPLETED: Outcome.FULFILLED}
 
 
 async def test_refund_delivered_before_the_completion_is_not_lost(webhook_shop: Shop) -> None:
@@ -256,15 +257,15 @@ async def test_refund_delivered_before_the_completion_is_not_lost(webhook_shop: 
         [attempt] = shop.deliver(refunded["id"])
         assert attempt["status_code"] == 200
         early = shop.order(purchase.order_id)
-        assert (early.status, early.amount_refunded) == (orders.PENDING, amount or CART_TOTAL)
+        assert (early.status, early.amount_refunded) == (OrderStatus.PENDING, amount or CART_TOTAL)
         assert early.payment_intent_id == intent
-        assert shop.event_rows()[refunded["id"]].outcome == orders.REFUND_RECORDED
+        assert shop.event_rows()[refunded["id"]].outcome == Outcome.REFUND_RECORDED
 
         shop.deliver(completed["id"])
 
     first, second = shop.order(partial.order_id), shop.order(full.order_id)
-    assert (first.status, first.amount_refunded) == (orders.PARTIALLY_REFUNDED, 1500)
-    assert (second.status, second.amount_refunded) == (orders.REFUNDED, CART_TOTAL)
+    assert (first.status, first.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 1500)
+    assert (second.status, second.amount_refunded) == (OrderStatus.REFUNDED, CART_TOTAL)
     assert first.paid_at is not None and second.paid_at is not None
 
 
@@ -280,12 +281,12 @@ async def test_session_expiry_by_the_simulated_clock_expires_the_order(webhook_s
 
     shop.delivered(shop.event("checkout.session.expired", purchase.session_id)["id"])
 
-    assert shop.order(purchase.order_id).status == orders.EXPIRED
-    assert rows_for(shop, purchase.order_id) == {"checkout.session.expired": orders.EXPIRED}
+    assert shop.order(purchase.order_id).status == OrderStatus.EXPIRED
+    assert rows_for(shop, purchase.order_id) == {"checkout.session.expired": OrderStatus.EXPIRED}
     returned = await checkout.confirm_return(
         visitor_id=purchase.visitor_id, session_id=purchase.session_id, gateway=shop.gateway
     )
-    assert returned.outcome == orders.EXPIRED
+    assert returned.outcome == OrderStatus.EXPIRED
 
 
 async def test_session_expired_through_the_api_expires_the_order(webhook_shop: Shop) -> None:
@@ -297,7 +298,7 @@ async def test_session_expired_through_the_api_expires_the_order(webhook_shop: S
 
     assert expired.status == "expired"
     order = shop.order(purchase.order_id)
-    assert order.status == orders.EXPIRED and order.paid_at is None and order.payment_intent_id is None
+    assert order.status == OrderStatus.EXPIRED and order.paid_at is None and order.payment_intent_id is None
 
 
 # --- Refunds -----------------------------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ async def test_partial_then_full_refund_through_the_sdk(webhook_shop: Shop) -> N
     [first] = shop.events("charge.refunded", charge_id(shop, purchase.session_id))
     shop.delivered(first["id"])
     partial = shop.order(purchase.order_id)
-    assert (partial.status, partial.amount_refunded) == (orders.PARTIALLY_REFUNDED, 1000)
+    assert (partial.status, partial.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 1000)
 
     client.v1.refunds.create({"payment_intent": intent})  # the rest
     second = next(
@@ -327,11 +328,11 @@ async def test_partial_then_full_refund_through_the_sdk(webhook_shop: Shop) -> N
     shop.delivered(second["id"])
 
     refunded = shop.order(purchase.order_id)
-    assert (refunded.status, refunded.amount_refunded) == (orders.REFUNDED, CART_TOTAL)
+    assert (refunded.status, refunded.amount_refunded) == (OrderStatus.REFUNDED, CART_TOTAL)
     assert shop.sim_session(purchase.session_id)["charge"]["amount_refunded"] == CART_TOTAL
     assert refunded.paid_at == partial.paid_at
     outcomes = {shop.event_rows()[e["id"]].outcome for e in (first, second)}
-    assert outcomes == {orders.PARTIALLY_REFUNDED, orders.REFUNDED}
+    assert outcomes == {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
 
 
 async def test_refund_events_out_of_order_keep_the_largest_amount(webhook_shop: Shop) -> None:
@@ -352,7 +353,7 @@ async def test_refund_events_out_of_order_keep_the_largest_amount(webhook_shop: 
     [older] = shop.deliver(by_amount[1000])  # late and smaller: nothing to change, not even updated_at
 
     assert newest["status_code"] == older["status_code"] == 200
-    assert (after_newest.status, after_newest.amount_refunded) == (orders.PARTIALLY_REFUNDED, 3000)
+    assert (after_newest.status, after_newest.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 3000)
     assert shop.order(purchase.order_id) == after_newest
 
 
@@ -360,4 +361,4 @@ async def test_refund_events_out_of_order_keep_the_largest_amount(webhook_shop: 
 
 
 def test_lifecycle_doc_carries_the_generated_transition_table() -> None:
-    assert orders.transition_table_markdown() in DOC.read_text(encoding="utf-8")
+    assert lifecycle.transition_table_markdown() in DOC.read_text(encoding="utf-8")

@@ -31,15 +31,16 @@ from sqlmodel import func, select
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from rxshop import checkout, orders
-from rxshop import webhooks as webhook_module
+from rxshop import checkout, notify
 from rxshop.db import get_engine, new_session
+from rxshop.lifecycle import OrderStatus, Outcome
 from rxshop.models import Order, StripeEvent
 from rxshop.orders import OrderView
 from rxshop.payments import CheckoutGateway
 from rxshop.settings import Settings
 from rxshop.webhooks import stripe_webhook
 from tests.fixtures.app import AppEnv
+from tests.fixtures.db import stored_order
 from tests.fixtures.sim import SimServer, serve_asgi
 
 CARD_PAYS = "4242424242424242"
@@ -80,7 +81,7 @@ class Endpoint:
     def wait_idle(self, timeout: float = 10) -> None:
         """No request in progress and no live-update push left running (they read the test's database)."""
         deadline = time.monotonic() + timeout
-        while self.app.count or webhook_module._pushes:
+        while self.app.count or notify._deliveries:
             assert time.monotonic() < deadline, "the webhook endpoint is still busy"
             time.sleep(0.01)
 
@@ -143,7 +144,7 @@ class Shop:
             visitor_id=visitor_id, quantities=quantities or CART, gateway=self.gateway, settings=self.settings
         )
         order = self.order(started.order_id)
-        assert order.status == orders.PENDING and order.stripe_session_id
+        assert order.status == OrderStatus.PENDING and order.stripe_session_id
         assert started.url == f"{self.sim.url}/pay/{order.stripe_session_id}"
         return Purchase(visitor_id, order.id, order.stripe_session_id)
 
@@ -191,7 +192,7 @@ class Shop:
         with new_session(self.engine) as session:
             found = session.exec(select(Order.visitor_id).where(Order.id == order_id)).first()
             assert found is not None, f"no order {order_id}"
-            view = orders.get_order(session=session, order_id=order_id, visitor_id=found)
+            view = stored_order(session, order_id, found)
         assert view is not None
         return view
 
@@ -272,10 +273,10 @@ async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: S
         "checkout.session.completed",
         purchase.session_id,
         purchase.order_id,
-        orders.FULFILLED,
+        Outcome.FULFILLED,
     )
     assert row.stripe_created == event["created"]
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
     [line] = [m for m in webhook_logs(caplog) if event["id"] in m]
     assert f"outcome=fulfilled order={purchase.order_id}" in line
 
@@ -292,9 +293,9 @@ async def test_five_concurrent_copies_of_one_event_are_processed_once(webhook_sh
     assert [a["status_code"] for a in attempts] == [200] * 5
     rows = webhook_shop.event_rows()
     assert list(rows) == [event["id"]]
-    assert (rows[event["id"]].outcome, rows[event["id"]].order_id) == (orders.FULFILLED, purchase.order_id)
+    assert (rows[event["id"]].outcome, rows[event["id"]].order_id) == (Outcome.FULFILLED, purchase.order_id)
     order = webhook_shop.order(purchase.order_id)
-    assert order.status == orders.PAID and order.paid_at is not None
+    assert order.status == OrderStatus.PAID and order.paid_at is not None
     outcomes = sorted(m.rsplit("outcome=", 1)[1].split()[0] for m in webhook_logs(caplog) if event["id"] in m)
     assert outcomes == ["duplicate"] * 4 + ["fulfilled"]
 
@@ -310,7 +311,7 @@ async def test_a_redelivery_after_success_is_a_no_op(webhook_shop: Shop) -> None
 
     assert redelivered["status_code"] == 200
     assert webhook_shop.order(purchase.order_id) == before
-    assert webhook_shop.event_rows()[event["id"]].outcome == orders.FULFILLED
+    assert webhook_shop.event_rows()[event["id"]].outcome == Outcome.FULFILLED
 
 
 # Requests that must be refused before anything is written.
@@ -359,12 +360,12 @@ async def test_bad_requests_are_400_and_write_nothing(webhook_shop: Shop, caplog
         assert response.status_code == 400, (case, response.text)
         assert "error" in response.json(), case
         assert webhook_shop.event_rows() == {}, case
-        assert webhook_shop.order(purchase.order_id).status == orders.PENDING, case
+        assert webhook_shop.order(purchase.order_id).status == OrderStatus.PENDING, case
         assert [m for m in webhook_logs(caplog, logging.WARNING) if m.startswith("Webhook refused")], case
 
     # The very same event, properly signed, goes through afterwards.
     assert webhook_shop.post(body, webhook_shop.sign(body)).status_code == 200
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
 
 
 async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Shop) -> None:
@@ -377,7 +378,7 @@ async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Sh
 
     response = webhook_shop.post(body, webhook_shop.sign(body, timestamp=int(time.time()) - 280))
 
-    assert response.status_code == 200 and response.json()["outcome"] == orders.FULFILLED
+    assert response.status_code == 200 and response.json()["outcome"] == Outcome.FULFILLED
 
 
 async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webhook_shop: Shop) -> None:
@@ -393,7 +394,7 @@ async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webho
     )
 
     assert response.status_code == 200, response.text
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
     # Neither signature valid: refused.
     other = _rotated(body, "whsec_not_ours_either", int(time.time()))
     assert webhook_shop.post(body, other).status_code == 400
@@ -408,11 +409,14 @@ async def test_simulator_signing_with_another_secret_is_refused_until_fixed(webh
     failed = webhook_shop.delivered(event["id"], "failed")  # every scheduled retry refused
 
     assert statuses(failed) == [400] * 4
-    assert webhook_shop.event_rows() == {} and webhook_shop.order(purchase.order_id).status == orders.PENDING
+    assert (
+        webhook_shop.event_rows() == {}
+        and webhook_shop.order(purchase.order_id).status == OrderStatus.PENDING
+    )
 
     webhook_shop.control("config", {"webhook_secret": webhook_shop.settings.stripe_webhook_secret})
     assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
 
 
 async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(
@@ -427,14 +431,17 @@ async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(
     failed = webhook_shop.delivered(event["id"], "failed")
 
     assert statuses(failed) == [503] * 4
-    assert webhook_shop.event_rows() == {} and webhook_shop.order(purchase.order_id).status == orders.PENDING
+    assert (
+        webhook_shop.event_rows() == {}
+        and webhook_shop.order(purchase.order_id).status == OrderStatus.PENDING
+    )
     errors = webhook_logs(caplog, logging.ERROR)
     assert errors and all("503" in m and "STRIPE_WEBHOOK_SECRET is not set" in m for m in errors)
 
     # Configured again, Stripe's next attempt (here a manual redelivery) is recorded.
     webhook_shop.configure(STRIPE_WEBHOOK_SECRET=secret)
     assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
 
 
 async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhook_shop: Shop, caplog) -> None:
@@ -462,8 +469,8 @@ async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhoo
     assert codes[-1] == 200 and set(codes[:-1]) == {500}
     assert not any(a["manual"] for a in summary["delivery"]["attempts"])
     row = webhook_shop.event_rows()[event["id"]]
-    assert (row.outcome, row.order_id) == (orders.FULFILLED, purchase.order_id)
-    assert webhook_shop.order(purchase.order_id).status == orders.PAID
+    assert (row.outcome, row.order_id) == (Outcome.FULFILLED, purchase.order_id)
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PAID
     assert any("NOT recorded" in m for m in webhook_logs(caplog, logging.ERROR))
 
 
@@ -490,11 +497,11 @@ async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhoo
 
         assert statuses(webhook_shop.delivered(event["id"])) == [200]
         row = webhook_shop.event_rows()[event["id"]]
-        assert (row.outcome, row.session_id, row.order_id) == (orders.UNKNOWN_SESSION, stranger.id, None)
+        assert (row.outcome, row.session_id, row.order_id) == (Outcome.UNKNOWN_SESSION, stranger.id, None)
         assert any(event["id"] in m and "outcome=unknown_session" in m for m in webhook_logs(caplog))
 
     assert webhook_shop.order_count() == 1
-    assert webhook_shop.order(ours.order_id).status == orders.PENDING
+    assert webhook_shop.order(ours.order_id).status == OrderStatus.PENDING
 
 
 async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None:
@@ -516,43 +523,41 @@ async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None
 
     response = webhook_shop.post(body, webhook_shop.sign(body))
 
-    assert response.status_code == 200 and response.json()["outcome"] == orders.IGNORED
+    assert response.status_code == 200 and response.json()["outcome"] == Outcome.IGNORED
     [row] = webhook_shop.event_rows().values()
     assert (row.type, row.outcome, row.session_id, row.order_id) == (
         "payment_intent.succeeded",
-        orders.IGNORED,
+        Outcome.IGNORED,
         None,
         None,
     )
-    assert webhook_shop.order(purchase.order_id).status == orders.PENDING
+    assert webhook_shop.order(purchase.order_id).status == OrderStatus.PENDING
     # The same id again: a duplicate, still 200.
-    assert webhook_shop.post(body, webhook_shop.sign(body)).json()["outcome"] == orders.DUPLICATE
+    assert webhook_shop.post(body, webhook_shop.sign(body)).json()["outcome"] == Outcome.DUPLICATE
 
 
 async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After recording, the endpoint hands the visitor to `order_listener`, which the app's start-up
-    (rxshop.live.start_live_updates) sets to publish_orders_changed; here it is wired the same way, with the
-    app imported but not running. The push finds no open tab (or no running app) and ends in a log line,
-    never in Stripe's answer."""
+    """After recording, the endpoint says the order changed (rxshop.notify); the app's start-up
+    (rxshop.live.start_live_updates) subscribes publish_orders_changed to that. Here it is wired the same
+    way, with the app imported but not running. The push finds no open tab (or no running app) and ends in
+    a log line, never in Stripe's answer."""
     from rxshop import live
-    from rxshop.live import publish_orders_changed
 
     notified: list[str] = []
 
-    async def listener(visitor_id: str) -> None:  # the app's listener, noting whom it was called for
+    async def noting(visitor_id: str, order_id: str) -> None:  # beside the app's listener
         notified.append(visitor_id)
-        await publish_orders_changed(visitor_id)
 
-    # Start-up as production does it, then our noting listener around the app's own.
+    # Start-up as production does it, and a second listener that notes whom each change was for.
     import rxshop.rxshop
 
-    monkeypatch.setattr(webhook_module, "order_listener", None)
+    monkeypatch.setattr(notify, "_listeners", [])
     monkeypatch.setattr(live, "_app", None)
     live.start_live_updates(rxshop.rxshop.app)
-    assert webhook_module.order_listener is publish_orders_changed
-    monkeypatch.setattr(webhook_module, "order_listener", listener)
+    assert notify._listeners == [live.publish_orders_changed]
+    notify.subscribe(noting)
     caplog.set_level(logging.INFO)
     purchases = [await webhook_shop.buy() for _ in range(3)]
     for purchase in purchases:
@@ -561,7 +566,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
         assert statuses(webhook_shop.delivered(event["id"])) == [200]
     webhook_shop.endpoint.wait_idle()  # every push ran to its end
 
-    assert {webhook_shop.order(p.order_id).status for p in purchases} == {orders.PAID}
+    assert {webhook_shop.order(p.order_id).status for p in purchases} == {OrderStatus.PAID}
     assert notified == [p.visitor_id for p in purchases]
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
     for purchase in purchases:
@@ -576,7 +581,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
             for name, level, m in messages
             if name == "rxshop.live"
             and level == logging.ERROR
-            and f"visitor {purchase.visitor_id[:8]}'s" in m
+            and f"order {purchase.order_id} to its visitor's" in m
         ]
         assert len(reached) + len(failed) == 1, [m for m in messages if m[0] not in ("stripe", "httpx")]
     escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.live"]

@@ -1,0 +1,266 @@
+"""Fulfillment: apply what Stripe says (a Checkout Session, a webhook event) to the shop's orders, once.
+
+`fulfill_checkout` is THE function for the return page, webhooks and reconciliation: idempotent and safe
+under concurrency, guarded by the database (a unique Checkout Session id per order, a primary key per
+Stripe event, conditional UPDATEs), never by in-process locks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from rxshop.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
+from rxshop.lifecycle import OrderStatus as S
+from rxshop.models import Order, StripeEvent, utcnow
+from rxshop.orders import OrderView, lines_of, load_order, transaction, view_of
+from rxshop.payments import Charge, CheckoutSession, Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fulfillment:
+    outcome: Outcome
+    order: OrderView | None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What a webhook delivery did, and whose tabs to update (visitor_id) about which order."""
+
+    outcome: Outcome
+    order_id: str | None = None
+    visitor_id: str | None = None
+    order: OrderView | None = None
+
+
+# --- Checkout Sessions --------------------------------------------------------------------------------------------
+
+
+def _order_for_checkout(session: Session, checkout: CheckoutSession) -> Order | None:
+    """The order this Checkout Session pays for, or None (unknown, or bound to a different session)."""
+    reference = checkout.client_reference_id or None
+    meta_id = checkout.metadata.get("order_id") or None
+    if reference and meta_id and reference != meta_id:
+        logger.warning("checkout %s names two orders (%s, %s); ignoring it", checkout.id, reference, meta_id)
+        return None
+    order_id = reference or meta_id
+    if order_id:
+        order = load_order(session, Order.id == order_id)
+    else:
+        order = load_order(session, Order.stripe_session_id == checkout.id)
+    if order is None or order.stripe_session_id not in (None, checkout.id):
+        return None
+    return order
+
+
+def _mismatch(session: Session, order: Order, checkout: CheckoutSession) -> str | None:
+    """Why this session does not pay for exactly this order, or None if it does."""
+    if checkout.amount_total != order.amount_total:
+        return f"amount_total {checkout.amount_total} != order's {order.amount_total}"
+    if checkout.currency != order.currency:
+        return f"currency {checkout.currency!r} != order's {order.currency!r}"
+    if checkout.line_items is not None:
+        paid_for = sorted((x.description, x.quantity, x.unit_amount) for x in checkout.line_items)
+        ordered = sorted((x.name, x.quantity, x.unit_amount) for x in lines_of(session, [order.id])[order.id])
+        if paid_for != ordered:
+            return f"line items {paid_for} != order's {ordered}"
+    return None
+
+
+def _paid_status() -> sa.ColumnElement:
+    """The status an order takes when paid: a refund reported before the payment is not forgotten."""
+    return sa.case(
+        (sa.and_(Order.amount_refunded > 0, Order.amount_refunded >= Order.amount_total), S.REFUNDED),
+        (Order.amount_refunded > 0, S.PARTIALLY_REFUNDED),
+        else_=S.PAID,
+    )
+
+
+def _advance(
+    session: Session, order_id: str, target: OrderStatus, checkout: CheckoutSession, now: datetime
+) -> bool:
+    """Move the order to `target` if the lifecycle allows it right now; True if this call did it.
+
+    One conditional UPDATE: of N concurrent callers exactly one sees rowcount 1. It also binds the order
+    to the session if nothing was bound yet (the webhook may beat the code that attaches it).
+    """
+    values: dict[str, Any] = {"status": target, "updated_at": now, "stripe_session_id": checkout.id}
+    if target == S.PAID:
+        values["status"] = _paid_status()
+        values["paid_at"] = now
+    if target != S.EXPIRED:
+        if checkout.payment_intent:
+            values["payment_intent_id"] = checkout.payment_intent
+        if checkout.customer_email:
+            values["customer_email"] = checkout.customer_email
+    result = session.exec(
+        sa.update(Order)
+        .where(
+            Order.id == order_id,
+            Order.status.in_(sources_of(target)),
+            sa.or_(Order.stripe_session_id.is_(None), Order.stripe_session_id == checkout.id),
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def _fulfill(
+    session: Session, checkout: CheckoutSession, *, visitor_id: str | None, failed: bool = False
+) -> Fulfillment:
+    """The shared body of fulfill_checkout and the checkout.session.* events (inside their transaction)."""
+    order = _order_for_checkout(session, checkout)
+    if order is None or (visitor_id is not None and order.visitor_id != visitor_id):
+        return Fulfillment(Outcome.NOT_FOUND, None)
+    problem = _mismatch(session, order, checkout)
+    if problem is not None:
+        logger.warning(
+            "checkout %s does not match order %s: %s; nothing recorded", checkout.id, order.id, problem
+        )
+        return Fulfillment(Outcome.MISMATCH, view_of(session, order))
+
+    # Decide on payment_status, not status: a complete session may still be waiting for the money.
+    if failed:
+        target = S.FAILED
+    elif checkout.payment_status in ("paid", "no_payment_required"):
+        target = S.PAID
+    elif checkout.status == "complete":
+        # A delayed payment that failed leaves the session complete/unpaid; only its intent tells.
+        failed_intent = checkout.payment_intent_status in ("requires_payment_method", "canceled")
+        target = S.FAILED if failed_intent else S.PROCESSING
+    elif checkout.status == "expired":
+        target = S.EXPIRED
+    else:
+        return Fulfillment(Outcome.NOT_PAID, view_of(session, order))
+
+    moved = _advance(session, order.id, target, checkout, utcnow())
+    current = load_order(session, Order.id == order.id)
+    if current is None or current.stripe_session_id != checkout.id:
+        return Fulfillment(Outcome.NOT_FOUND, None)
+    if moved:
+        outcome = Outcome.FULFILLED if target == S.PAID else Outcome(target)
+    else:
+        outcome = OUTCOME_FOR_STATUS[OrderStatus(current.status)]
+    return Fulfillment(outcome, view_of(session, current))
+
+
+def fulfill_checkout(
+    *, session: Session, checkout: CheckoutSession, visitor_id: str | None = None
+) -> Fulfillment:
+    """Record what a Checkout Session says about its order: THE function for the return page and webhooks.
+
+    Idempotent and safe under concurrency: called any number of times, from any number of threads or
+    hosts, for one session, exactly one call returns `fulfilled` and the order is paid once.
+    Pass `visitor_id` from the return page: another visitor's order is `not_found`.
+    """
+    try:
+        with transaction(session):
+            return _fulfill(session, checkout, visitor_id=visitor_id)
+    except IntegrityError:
+        # Another order already holds this session id (unique constraint): not this order's session.
+        logger.warning("checkout %s is bound to another order", checkout.id)
+        return Fulfillment(Outcome.NOT_FOUND, None)
+
+
+# --- Stripe events ---------------------------------------------------------------------------------------
+
+
+def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outcome, Order | None]:
+    """Record a charge's cumulative amount_refunded (the largest reported wins; events come out of order)."""
+    payment_intent = charge.payment_intent
+    order = load_order(session, Order.payment_intent_id == payment_intent) if payment_intent else None
+    if order is None:
+        order = load_order(session, Order.id == charge.order_id) if charge.order_id else None
+        if order is not None and payment_intent and order.payment_intent_id not in (None, payment_intent):
+            logger.warning("refund for %s names order %s of another payment", payment_intent, order.id)
+            order = None
+    if order is None:
+        return Outcome.UNKNOWN_ORDER, None
+    if charge.currency and charge.currency != order.currency:
+        logger.warning(
+            "refund in %s for order %s in %s; nothing recorded", charge.currency, order.id, order.currency
+        )
+        return Outcome.MISMATCH, order
+
+    reported = charge.amount_refunded
+    refunded = sa.case((Order.amount_refunded < reported, reported), else_=Order.amount_refunded)
+    values: dict[str, Any] = {
+        "amount_refunded": refunded,
+        # SET expressions all see the old row, so the new status is computed from `refunded` too.
+        "status": sa.case(
+            (sa.and_(Order.status.in_(sources_of(S.REFUNDED)), refunded >= Order.amount_total), S.REFUNDED),
+            (sa.and_(Order.status.in_(sources_of(S.PARTIALLY_REFUNDED)), refunded > 0), S.PARTIALLY_REFUNDED),
+            else_=Order.status,
+        ),
+        "updated_at": now,
+    }
+    if payment_intent and order.payment_intent_id is None:
+        values["payment_intent_id"] = payment_intent
+    session.exec(
+        sa.update(Order).where(Order.id == order.id, Order.amount_refunded < reported).values(**values)
+    )
+    current = load_order(session, Order.id == order.id)
+    assert current is not None
+    if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
+        return Outcome(current.status), current
+    return Outcome.REFUND_RECORDED, current
+
+
+def apply_stripe_event(*, session: Session, event: Event) -> EventResult:
+    """Apply one verified Stripe event exactly once, in one transaction with its de-duplication row.
+
+    A repeated delivery (even concurrent) is `duplicate` and changes nothing. Database errors propagate
+    and roll everything back, the event row included, so the endpoint answers 5xx and Stripe delivers again.
+    """
+    with transaction(session):
+        try:
+            # Core INSERT, not session.add: the primary key decides, never the Session's identity map.
+            session.exec(
+                sa.insert(StripeEvent).values(
+                    id=event.id,
+                    type=event.type,
+                    session_id=event.checkout.id if event.checkout else None,
+                    stripe_created=event.created,
+                    outcome="received",
+                    received_at=utcnow(),
+                )
+            )
+        except IntegrityError:
+            session.rollback()
+            return EventResult(Outcome.DUPLICATE)
+
+        view: OrderView | None = None
+        if event.checkout is not None:
+            result = _fulfill(
+                session,
+                event.checkout,
+                visitor_id=None,
+                failed=event.type == "checkout.session.async_payment_failed",
+            )
+            outcome = Outcome.UNKNOWN_SESSION if result.outcome == Outcome.NOT_FOUND else result.outcome
+            view = result.order
+        elif event.charge is not None:
+            outcome, order = _apply_refund(session, event.charge, utcnow())
+            view = view_of(session, order) if order is not None else None
+        else:
+            outcome = Outcome.IGNORED
+
+        session.exec(
+            sa.update(StripeEvent)
+            .where(StripeEvent.id == event.id)
+            .values(outcome=outcome, order_id=view.id if view else None)
+        )
+    return EventResult(
+        outcome=outcome,
+        order_id=view.id if view else None,
+        visitor_id=view.visitor_id if view else None,
+        order=view,
+    )

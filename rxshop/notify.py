@@ -1,0 +1,46 @@
+"""The one way to say "an order changed": every path that changes an order calls `order_changed`.
+
+A port with no reflex in it (Cosmic Python's notifications, handed in rather than reached for): the
+webhook, the expiry sweep, the return page and reconciliation call it; the running app subscribes at
+start-up (`rxshop.live`) and pushes the change to open tabs. Outside the app nobody listens: a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[str, str], Awaitable[None]]  # (visitor_id, order_id)
+
+_listeners: list[Listener] = []
+_deliveries: set[asyncio.Task] = set()  # strong references until each delivery ends
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Hear every order change from now on; returns the function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def order_changed(visitor_id: str, order_id: str) -> None:
+    """Tell every listener, without waiting for them: a webhook answers Stripe before any browser hears.
+
+    Call it from the event loop after the change is committed. Listeners are best effort: the database
+    holds the truth, and a page reads it again on its next load.
+    """
+    if not _listeners or not visitor_id:
+        return
+    for listener in list(_listeners):
+        task = asyncio.get_running_loop().create_task(_deliver(listener, visitor_id, order_id))
+        _deliveries.add(task)
+        task.add_done_callback(_deliveries.discard)
+
+
+async def _deliver(listener: Listener, visitor_id: str, order_id: str) -> None:
+    try:
+        await listener(visitor_id, order_id)
+    except Exception:
+        log.exception("A listener failed on the change of order %s", order_id)
