@@ -8,8 +8,8 @@ from rxshop.settings import SettingsError, get_settings
 
 try:
     settings = get_settings()
-except SettingsError as err:  # a clear list of what to fix, not a stack trace
-    sys.exit(f"rxshop cannot start.\n{err}")
+except SettingsError as err:  # one clear line naming what to fix, not a stack trace
+    sys.exit(err.one_line())
 
 config = rx.Config(
     app_name="rxshop",
@@ -18,6 +18,8 @@ config = rx.Config(
     # The browser reaches the backend here; in production `make export` bakes REFLEX_API_URL in instead.
     api_url=settings.backend_url,
     deploy_url=settings.app_url,
+    # Only the shop's own pages may call the backend with the visitor's cookie (Reflex's default echoes any).
+    cors_allowed_origins=list(settings.allowed_origins),
     telemetry_enabled=False,
     plugins=[
         rx.plugins.RadixThemesPlugin(

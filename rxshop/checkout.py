@@ -51,6 +51,7 @@ async def start_checkout(
     quantities: Mapping[str, object],
     gateway: CheckoutGateway,
     settings: Settings,
+    client_ip: str | None = None,
     now: float | None = None,
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
@@ -67,13 +68,18 @@ async def start_checkout(
     # Fixed with the order, so a retried request carries the very same parameters as the first.
     planned_expiry = datetime.fromtimestamp(int(now) + SESSION_LIFETIME_SECONDS, UTC)
 
-    order, reused = await in_session(
-        orders.find_or_create_pending_order,
-        visitor_id=visitor_id,
-        cart=cart,
-        now=datetime.fromtimestamp(now, UTC),
-        session_expires_at=planned_expiry,
-    )
+    try:
+        order, reused = await in_session(
+            orders.find_or_create_pending_order,
+            visitor_id=visitor_id,
+            cart=cart,
+            now=datetime.fromtimestamp(now, UTC),
+            session_expires_at=planned_expiry,
+            livemode=settings.livemode,
+            client_ip=client_ip,
+        )
+    except orders.CheckoutLimitReached as err:
+        raise CheckoutRefused(str(err)) from err
     if reused and order.checkout_url:
         return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
 

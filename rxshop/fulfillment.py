@@ -63,6 +63,8 @@ def _order_for_checkout(session: Session, checkout: CheckoutSession) -> Order | 
 
 def _mismatch(session: Session, order: Order, checkout: CheckoutSession) -> str | None:
     """Why this session does not pay for exactly this order, or None if it does."""
+    if checkout.livemode != order.livemode:
+        return f"livemode {checkout.livemode} != order's {order.livemode}"
     if checkout.amount_total != order.amount_total:
         return f"amount_total {checkout.amount_total} != order's {order.amount_total}"
     if checkout.currency != order.currency:
@@ -264,3 +266,28 @@ def apply_stripe_event(*, session: Session, event: Event) -> EventResult:
         visitor_id=view.visitor_id if view else None,
         order=view,
     )
+
+
+def record_unprocessable(
+    *, session: Session, event_id: str, event_type: str, created: int, detail: str
+) -> Outcome:
+    """Record a signed event whose data can never be applied, once, with why (the owner sees it).
+
+    Answered 200 afterwards: Stripe would otherwise retry it for three days to the same end.
+    """
+    with transaction(session):
+        try:
+            session.exec(
+                sa.insert(StripeEvent).values(
+                    id=event_id,
+                    type=event_type[:100],
+                    stripe_created=created,
+                    outcome=Outcome.UNPROCESSABLE,
+                    detail=detail[:2000],
+                    received_at=utcnow(),
+                )
+            )
+        except IntegrityError:
+            session.rollback()
+            return Outcome.DUPLICATE
+    return Outcome.UNPROCESSABLE

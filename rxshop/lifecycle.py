@@ -91,6 +91,7 @@ class Outcome(StrEnum):
     UNKNOWN_SESSION = "unknown_session"  # a Checkout Session the shop has no order for
     UNKNOWN_ORDER = "unknown_order"  # a refund for a payment the shop has no order for
     REFUND_RECORDED = "refund_recorded"  # refund amount kept on an order not paid (yet); applied when it is
+    UNPROCESSABLE = "unprocessable"  # signed, but its data can never be applied: recorded for the owner
 
 
 # The outcome of a call that moved nothing, from the status the order already had.

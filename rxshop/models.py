@@ -54,6 +54,8 @@ class Order(SQLModel, table=True):
         # "My orders", newest first, and the stale-order sweep.
         sa.Index("ix_orders_visitor_id_created_at", "visitor_id", "created_at"),
         sa.Index("ix_orders_status_session_expires_at", "status", "session_expires_at"),
+        # The cap on open checkouts per client address.
+        sa.Index("ix_orders_client_ip_status", "client_ip", "status"),
         # At most one pending order per visitor and cart still waiting for its Checkout Session: two tabs
         # pressing Buy at once share one order, hence one idempotency key, hence one session.
         sa.Index(
@@ -78,6 +80,11 @@ class Order(SQLModel, table=True):
     session_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     customer_email: str | None = Field(default=None, max_length=320)
+    # The mode of the Stripe key the order was made with: an event or session of the other mode never applies.
+    livemode: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    client_ip: str | None = Field(
+        default=None, max_length=64
+    )  # where Buy was pressed (the open-checkout cap)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -108,4 +115,5 @@ class StripeEvent(SQLModel, table=True):
     order_id: str | None = Field(default=None, max_length=40)  # no FK: unknown sessions are logged too
     stripe_created: int | None = Field(default=None, sa_type=sa.BigInteger)  # the event's `created`
     outcome: str = Field(max_length=32)
+    detail: str | None = Field(default=None, sa_type=sa.Text)  # why it could not be applied (unprocessable)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -32,6 +32,17 @@ logger = logging.getLogger(__name__)
 REUSE_MARGIN = timedelta(minutes=1)
 # Stripe's shortest Checkout Session lifetime (expires_at at least this far ahead when it is created).
 MIN_SESSION_LIFETIME = timedelta(minutes=30)
+# Open checkouts (pending orders with a live session) one visitor, or one client address, may hold.
+MAX_OPEN_CHECKOUTS_PER_VISITOR = 5
+MAX_OPEN_CHECKOUTS_PER_CLIENT = 20
+_LIMIT_MESSAGE = (
+    "You have several checkouts open already. Finish one of them, or wait for them to expire "
+    "(30 minutes), before starting another."
+)
+
+
+class CheckoutLimitReached(ValueError):
+    """Too many open checkouts for this visitor or client; the message is for the buyer."""
 
 
 # --- Plain views (no ORM object leaves the order service) -------------------------------------------------
@@ -149,7 +160,13 @@ def _as_utc(value: datetime | int | None) -> datetime | None:
 
 
 def create_pending_order(
-    *, session: Session, visitor_id: str, cart: Cart, session_expires_at: datetime | int | None = None
+    *,
+    session: Session,
+    visitor_id: str,
+    cart: Cart,
+    session_expires_at: datetime | int | None = None,
+    livemode: bool = False,
+    client_ip: str | None = None,
 ) -> OrderView:
     """A new pending order for this cart, lines priced from the catalog.
 
@@ -170,6 +187,8 @@ def create_pending_order(
             amount_total=priced.total,
             cart_fingerprint=priced.fingerprint(),
             session_expires_at=_as_utc(session_expires_at),
+            livemode=livemode,
+            client_ip=client_ip,
             created_at=now,
             updated_at=now,
         )
@@ -220,14 +239,31 @@ def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: d
         return view_of(session, order) if order is not None else None
 
 
+def _open_checkouts(session: Session, now: datetime, *where: Any) -> int:
+    """Pending orders whose checkout is still open (or being opened)."""
+    still_open = sa.or_(Order.session_expires_at.is_(None), Order.session_expires_at > now)
+    statement = (
+        select(sa.func.count()).select_from(Order).where(Order.status == S.PENDING, still_open, *where)
+    )
+    return int(session.exec(statement).one())
+
+
 def find_or_create_pending_order(
-    *, session: Session, visitor_id: str, cart: Cart, now: datetime, session_expires_at: datetime
+    *,
+    session: Session,
+    visitor_id: str,
+    cart: Cart,
+    now: datetime,
+    session_expires_at: datetime,
+    livemode: bool = False,
+    client_ip: str | None = None,
 ) -> tuple[OrderView, bool]:
     """The order a press of Buy pays for: this visitor's reusable order for this cart, or a new one.
 
     Returns (order, reused). Two presses at the same moment (two tabs) get the same order: the database
     allows one unattached pending order per visitor and cart (a partial unique index), and the loser of
     that race takes the winner's order, whose session it then asks Stripe for with the same key.
+    A new order past the cap of open checkouts (per visitor, per client address) raises CheckoutLimitReached.
     """
     fingerprint = _reprice(cart).fingerprint()
     for _attempt in range(3):
@@ -250,9 +286,26 @@ def find_or_create_pending_order(
                 )
                 .values(status=S.EXPIRED, updated_at=now)
             )
+            # A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer.
+            if (
+                _open_checkouts(session, now, Order.visitor_id == visitor_id)
+                >= MAX_OPEN_CHECKOUTS_PER_VISITOR
+            ):
+                raise CheckoutLimitReached(_LIMIT_MESSAGE)
+            if (
+                client_ip
+                and _open_checkouts(session, now, Order.client_ip == client_ip)
+                >= MAX_OPEN_CHECKOUTS_PER_CLIENT
+            ):
+                raise CheckoutLimitReached(_LIMIT_MESSAGE)
         try:
             return create_pending_order(
-                session=session, visitor_id=visitor_id, cart=cart, session_expires_at=session_expires_at
+                session=session,
+                visitor_id=visitor_id,
+                cart=cart,
+                session_expires_at=session_expires_at,
+                livemode=livemode,
+                client_ip=client_ip,
             ), False
         except IntegrityError:
             continue  # another press made it first: take that one
@@ -372,3 +425,17 @@ def list_orders(
         lines = lines_of(session, [o.id for o in orders])
         views = tuple(_view(o, lines[o.id]) for o in orders)
     return OrderPage(orders=views, total=int(total), offset=offset, limit=limit)
+
+
+def transfer_orders(*, session: Session, from_visitor: str, to_visitor: str) -> int:
+    """Give every order of `from_visitor` to `to_visitor` (a browser's old id moving to its credential).
+
+    Once: afterwards the old id owns nothing, so presenting it again brings nothing. Returns the count.
+    """
+    if from_visitor == to_visitor:
+        return 0
+    with transaction(session):
+        result = session.exec(
+            sa.update(Order).where(Order.visitor_id == from_visitor).values(visitor_id=to_visitor)
+        )
+        return result.rowcount

@@ -59,6 +59,7 @@ class CheckoutSession:
     customer_email: str | None = None
     line_items: tuple[SessionLine, ...] | None = None  # None: not expanded
     payment_intent_status: str | None = None  # only when the payment intent was expanded
+    livemode: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,17 @@ class Event:
 
 
 class MalformedEvent(ValueError):
-    """A signed body that is not a Stripe event the shop can read."""
+    """A signed body that is not a Stripe event the shop can read.
+
+    `event_id` and `event_type` are set when the envelope was readable but its object was not: such an
+    event can never be applied, so it is recorded as unprocessable (and not retried by Stripe for days).
+    """
+
+    def __init__(
+        self, message: str, *, event_id: str | None = None, event_type: str = "", created: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.event_id, self.event_type, self.created = event_id, event_type, created
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,7 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         customer_email=details.get("email") or obj.get("customer_email"),
         line_items=lines,
         payment_intent_status=intent.get("status") if isinstance(intent, Mapping) else None,
+        livemode=bool(obj.get("livemode")),
     )
 
 
@@ -224,23 +236,22 @@ def event_from_json(payload: bytes) -> Event:
     """
     try:
         event = json.loads(payload)
-        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
+        event_id, event_type = event["id"], event["type"]
         created = int(event.get("created") or 0)
     except (ValueError, KeyError, TypeError) as err:
         raise MalformedEvent("not a Stripe event") from err
-    if not (
-        isinstance(event_id, str)
-        and event_id.startswith("evt_")
-        and isinstance(event_type, str)
-        and isinstance(obj, dict)
-        and isinstance(obj.get("id"), str)
-    ):
-        raise MalformedEvent("event without an id, a type or an object id")
+    if not (isinstance(event_id, str) and event_id.startswith("evt_") and isinstance(event_type, str)):
+        raise MalformedEvent("event without an id or a type")
     try:
+        obj = event["data"]["object"]
+        if not (isinstance(obj, dict) and isinstance(obj.get("id"), str)):
+            raise TypeError("the object has no id")
         checkout = checkout_from_stripe(obj) if event_type in CHECKOUT_EVENTS else None
         charge = charge_from_stripe(obj) if event_type in CHARGE_EVENTS else None
-    except (ValueError, TypeError, AttributeError) as err:
-        raise MalformedEvent(f"malformed {event_type} object") from err
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise MalformedEvent(
+            f"malformed {event_type} object: {err}", event_id=event_id, event_type=event_type, created=created
+        ) from err
     return Event(
         id=event_id,
         type=event_type,

@@ -1,21 +1,24 @@
 """The Reflex app: pages, theme, and the backend routes (Stripe webhook; the offline simulator when no keys)."""
 
 import logging
+import sys
 
 import reflex as rx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from rxshop.housekeeping import expire_stale_orders_forever
+from rxshop.limits import BodyLimit
 from rxshop.live import start_live_updates
 from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
-from rxshop.settings import SIMULATOR_MOUNT, get_settings
+from rxshop.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
+from rxshop.visitors import claim_visitor, forget_visitor
 from rxshop.webhooks import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -33,10 +36,25 @@ def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
     )
 
 
-def backend_routes() -> Starlette:
+def checked_settings() -> Settings:
+    """The settings, or the start refused with one line naming what to fix (fail closed in production).
+
+    Read here too, not only in rxconfig.py: `reflex run --env prod` reads rxconfig before it switches to
+    production mode, and imports the app after.
+    """
+    try:
+        return get_settings()
+    except SettingsError as err:
+        sys.exit(err.one_line())
+
+
+def backend_routes(settings: Settings) -> Starlette:
     """Routes served beside Reflex's own on the backend port (and the single port in production)."""
-    settings = get_settings()
-    routes: list = [Route("/stripe/webhook", stripe_webhook, methods=["POST"])]
+    routes: list = [
+        Route("/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/visitor", claim_visitor, methods=["POST"]),
+        Route("/visitor/forget", forget_visitor, methods=["POST"]),
+    ]
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator
 
@@ -47,21 +65,30 @@ def backend_routes() -> Starlette:
             # Unauthenticated by design (pay, expire, reset...): off unless asked for.
             control_api=settings.simulator_control_api,
         )
-        routes.append(Mount(SIMULATOR_MOUNT, app=simulator.app))
+        routes.append(Mount(SIMULATOR_MOUNT, app=BodyLimit(simulator.app)))
     return Starlette(routes=routes)
+
+
+async def log_payment_mode() -> None:
+    """Every start says where payments go, so a simulated shop is never mistaken for a real one."""
+    logging.getLogger("rxshop").warning(get_settings().describe_payments())
+
+
+settings = checked_settings()
 
 
 app = rx.App(
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
-    api_transformer=backend_routes(),
+    api_transformer=backend_routes(settings),
     backend_exception_handler=show_friendly_error,
 )
 
+app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 
-_visit = [VisitorState.ensure]
+_visit = [VisitorState.identify]
 app.add_page(
     index,
     route="/",

@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-# The simulator accepts any well-formed test key; this one only ever reaches it.
-SIMULATOR_SECRET_KEY = "sk_test_rxshop_simulator"
+PAYMENTS_MODES = ("stripe", "simulator")
 # Where the built-in simulator is mounted inside the shop's own backend.
 SIMULATOR_MOUNT = "/stripe-sim"
 # In a hidden folder: `reflex run` reloads the backend when a file beside the app changes, and SQLite's
@@ -30,9 +29,20 @@ DEFAULT_BACKEND_URL = "http://localhost:8000"
 class SettingsError(ValueError):
     """One or more settings are wrong; the message lists each with what to do."""
 
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+    def one_line(self) -> str:
+        """What a refused start prints: one line naming each setting to fix."""
+        return "rxshop cannot start: " + " ".join(self.problems)
+
 
 @dataclass(frozen=True)
 class Settings:
+    production: bool  # REFLEX_ENV_MODE=prod (`reflex run --env prod`, the granian unit): fail closed
+    payments_mode: str  # "stripe" (Stripe's API) or "simulator" (the built-in or a standalone simulator)
+    secret_key: str | None  # SECRET_KEY: signs visitor credentials; None: development key in .data/
     stripe_secret_key: str
     stripe_publishable_key: str | None
     stripe_webhook_secret: str | None
@@ -44,6 +54,33 @@ class Settings:
     database_url: str
     redis_url: str | None
     simulator_control_api: bool = False  # expose the built-in simulator's /_sim control API (tests, demos)
+
+    def signing_key(self) -> bytes:
+        """The key that signs visitor credentials: SECRET_KEY, or (development only) one kept in .data/."""
+        return (self.secret_key or _development_secret_key()).encode()
+
+    @property
+    def livemode(self) -> bool:
+        """True with a live key: real money, and Stripe's events say livemode=true."""
+        return self.stripe_secret_key.startswith(("sk_live_", "rk_live_"))
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The origins of the shop's own pages and backend (CORS, the visitor routes' Origin check)."""
+        return tuple(dict.fromkeys(_origin(url) for url in (self.app_url, self.backend_url)))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.app_url.startswith("https://")
+
+    def describe_payments(self) -> str:
+        """One line for the start-up log: where payments go, never the key itself."""
+        if self.payments_mode == "stripe":
+            return f"Payments: Stripe {'LIVE mode (real money)' if self.livemode else 'test mode'}."
+        where = (
+            "built-in simulator at " + self.simulator_base if self.mount_simulator else self.stripe_api_base
+        )
+        return f"Payments: SIMULATED ({where}); no real card is charged."
 
     @property
     def simulator_base(self) -> str:
@@ -63,6 +100,11 @@ def _url(name: str, value: str, errors: list[str]) -> str:
     return value
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -80,6 +122,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     webhook_secret = get("STRIPE_WEBHOOK_SECRET")
     api_base = get("STRIPE_API_BASE")
     allow_live = _truthy(env.get("ALLOW_LIVE_KEYS"))
+    redis_url = get("REDIS_URL")
 
     if secret_key is not None:
         if secret_key.startswith(("sk_live_", "rk_live_")):
@@ -111,24 +154,69 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         # SQLAlchemy's default PostgreSQL driver is psycopg2, which we don't ship; psycopg 3 is pinned.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
 
-    redis_url = get("REDIS_URL")
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         errors.append("REDIS_URL must look like redis://127.0.0.1:6379/0.")
 
-    mount_simulator = secret_key is None and api_base is None
+    production = (env.get("REFLEX_ENV_MODE") or "").strip().lower() == "prod"
     simulated = secret_key is None or api_base is not None
-    if errors:
-        raise SettingsError("Invalid settings:\n  - " + "\n  - ".join(errors))
+    mode = (get("PAYMENTS_MODE") or "").lower()
+    if mode and mode not in PAYMENTS_MODES:
+        errors.append(f"PAYMENTS_MODE must be stripe or simulator, got {mode!r}.")
+    elif mode == "stripe" and secret_key is None:
+        errors.append("PAYMENTS_MODE=stripe needs STRIPE_SECRET_KEY (sk_test_... or sk_live_...).")
+    elif mode == "stripe" and api_base is not None:
+        errors.append("PAYMENTS_MODE=stripe talks to Stripe itself: remove STRIPE_API_BASE.")
+    elif mode == "simulator" and not simulated:
+        errors.append(
+            "PAYMENTS_MODE=simulator with a Stripe key: remove STRIPE_SECRET_KEY or set STRIPE_API_BASE."
+        )
+    elif not mode and simulated and production:
+        # Fail closed: a missing or misspelled key must never turn a real shop into a simulated one.
+        errors.append(
+            "STRIPE_SECRET_KEY is not set in production: set it, or set PAYMENTS_MODE=simulator "
+            "for a demo that takes no real payments."
+        )
+    mode = mode or ("simulator" if simulated else "stripe")
+    live = secret_key is not None and secret_key.startswith(("sk_live_", "rk_live_"))
+    if live:
+        if api_base is not None:
+            errors.append("STRIPE_API_BASE cannot be used with a live key (real money goes to Stripe only).")
+        if webhook_secret is None:
+            errors.append("STRIPE_WEBHOOK_SECRET is required with a live key (webhooks fulfill paid orders).")
+        for name, url in (("APP_URL", app_url), ("BACKEND_URL", backend_url)):
+            if not url.startswith("https://"):
+                errors.append(f"{name} must be https:// with a live key.")
+    mount_simulator = secret_key is None and api_base is None
+    if mount_simulator and production and redis_url is not None:
+        errors.append(
+            "The built-in simulator lives in one process: with REDIS_URL (several workers) run the "
+            "standalone simulator and set STRIPE_API_BASE (see deploy/README.md)."
+        )
 
-    if secret_key is None:
-        secret_key = SIMULATOR_SECRET_KEY
+    app_secret = get("SECRET_KEY")
+    if app_secret is not None and len(app_secret) < 32:
+        errors.append(
+            "SECRET_KEY must be at least 32 characters (python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    elif app_secret is None and production:
+        errors.append(
+            "SECRET_KEY is not set in production: set it to a long random value, the same for every worker."
+        )
+    if errors:
+        raise SettingsError(errors)
+
     if mount_simulator:
         api_base = backend_url + SIMULATOR_MOUNT
+        # The app and its built-in simulator share a key and a webhook secret made at start (one process).
+        secret_key = "sk_test_sim" + secrets.token_hex(16)
         if webhook_secret is None:
-            # The app and its built-in simulator share a secret made at start (one per process).
             webhook_secret = "whsec_" + secrets.token_hex(24)
+    assert secret_key is not None
 
     return Settings(
+        production=production,
+        payments_mode=mode,
+        secret_key=app_secret,
         stripe_secret_key=secret_key,
         stripe_publishable_key=publishable,
         stripe_webhook_secret=webhook_secret,
@@ -141,6 +229,26 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         simulator_control_api=_truthy(env.get("SIMULATOR_CONTROL_API")),
     )
+
+
+@functools.cache
+def _development_secret_key() -> str:
+    """Outside production: a random SECRET_KEY kept in .data/secret_key, so visitor credentials survive
+    restarts and `reflex run`'s reloads (made on first use, readable by its owner only)."""
+    path = os.path.join(".data", "secret_key")
+    try:
+        with open(path) as file:
+            value = file.read().strip()
+        if len(value) >= 32:
+            return value
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    value = secrets.token_hex(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(value)
+    return value
 
 
 def read_environment(env_file: str | None = None) -> dict[str, str]:
@@ -158,7 +266,18 @@ def read_environment(env_file: str | None = None) -> dict[str, str]:
     return values
 
 
-@functools.cache
 def get_settings() -> Settings:
-    """The settings of this process, read once."""
+    """The settings of this process, read once per run mode.
+
+    Per mode because `reflex run --env prod` reads rxconfig.py before it sets REFLEX_ENV_MODE=prod, and
+    the production checks must run once it has.
+    """
+    return _settings_for_mode(os.environ.get("REFLEX_ENV_MODE", ""))
+
+
+@functools.cache
+def _settings_for_mode(mode: str) -> Settings:
     return parse_settings(read_environment())
+
+
+get_settings.cache_clear = _settings_for_mode.cache_clear  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """POST /stripe/webhook: verify Stripe's signature on the raw body, record each event once, push live updates.
 
 Stripe retries a delivery that did not get a 2xx for up to three days, so we answer 5xx whenever the
-outcome could not be recorded, and 2xx only once it is in the database.
+outcome could not be recorded (the database, a timeout), and 2xx only once it is in the database. A signed
+event whose data can never be applied is recorded as unprocessable (for the owner) and answered 200.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import logging
 from datetime import UTC, datetime
 
 import stripe
+from sqlalchemy.exc import DataError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rxshop import notify
 from rxshop.db import in_session
-from rxshop.fulfillment import apply_stripe_event
+from rxshop.fulfillment import apply_stripe_event, record_unprocessable
+from rxshop.limits import MAX_BODY_BYTES, BodyTooLarge, read_body, too_large
 from rxshop.payments import MalformedEvent, event_from_json
 from rxshop.settings import get_settings
 
@@ -30,11 +33,16 @@ def _bad_request(reason: str) -> JSONResponse:
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
-    secret = get_settings().stripe_webhook_secret
+    settings = get_settings()
+    secret = settings.stripe_webhook_secret
     if not secret:
         log.error("Webhook refused with 503: STRIPE_WEBHOOK_SECRET is not set (see .env.example).")
         return JSONResponse({"error": "webhook secret not configured"}, status_code=503)
-    payload = await request.body()
+    try:
+        payload = await read_body(request)
+    except BodyTooLarge:
+        log.warning("Webhook refused with 413: body over %d bytes", MAX_BODY_BYTES)
+        return too_large()
     try:
         # Checks every v1= signature in the header, so a secret rotation (two signatures) passes.
         stripe.WebhookSignature.verify_header(
@@ -48,10 +56,17 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     try:
         event = event_from_json(payload)
     except MalformedEvent as err:
-        return _bad_request(str(err))
+        if err.event_id is None:
+            return _bad_request(str(err))
+        return await _unprocessable(err.event_id, err.event_type, err.created, str(err))
+    if event.livemode != settings.livemode:
+        # A test-mode endpoint receiving live events (or the reverse) is misconfigured: apply nothing.
+        return _bad_request(f"livemode={event.livemode} event for a livemode={settings.livemode} shop")
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
         result = await in_session(apply_stripe_event, event=event)
+    except DataError as err:  # the database cannot store what the event says: retrying will not help
+        return await _unprocessable(event.id, event.type, event.created, f"data error: {err.orig}")
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event.id, event.type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)
@@ -67,3 +82,18 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if result.visitor_id and result.order_id:  # duplicates and strangers carry none
         notify.order_changed(result.visitor_id, result.order_id)
     return JSONResponse({"received": True, "outcome": result.outcome})
+
+
+async def _unprocessable(event_id: str, event_type: str, created: int, detail: str) -> JSONResponse:
+    """Record a signed event that can never be applied and answer 200: Stripe would retry it for days."""
+    try:
+        outcome = await in_session(
+            record_unprocessable, event_id=event_id, event_type=event_type, created=created, detail=detail
+        )
+    except Exception:
+        log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event_id, event_type)
+        return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)
+    log.error(
+        "Webhook event=%s type=%s is unprocessable (%s); recorded for the owner", event_id, event_type, detail
+    )
+    return JSONResponse({"received": True, "outcome": outcome})

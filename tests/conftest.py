@@ -4,7 +4,11 @@ import os
 
 # Before anything imports rxshop.settings: no `.env`, no real keys, no developer's database.
 os.environ["RXSHOP_ENV_FILE"] = ""
+# Visitor credentials are signed with this in tests (never a developer's .data/secret_key).
+os.environ["SECRET_KEY"] = "rxshop-tests-" + "0" * 40
 for _name in (
+    "PAYMENTS_MODE",
+    "REFLEX_ENV_MODE",
     "STRIPE_SECRET_KEY",
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_PUBLIC_KEY",

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from rxshop.state.site import SiteState
+from rxshop.state.visitor import VisitorState
 
 
 def simulator_banner() -> rx.Component:
@@ -92,6 +93,18 @@ def page_frame(*children: rx.Component) -> rx.Component:
         ),
         navbar(),
         rx.el.main(
+            rx.cond(
+                VisitorState.notice != "",
+                rx.callout(
+                    VisitorState.notice,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    role="alert",
+                    high_contrast=True,
+                    max_width="1100px",
+                    margin="1em auto 0",
+                ),
+            ),
             rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
             id="main",
             tab_index=-1,

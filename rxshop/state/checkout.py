@@ -35,11 +35,16 @@ class CheckoutState(rx.State):
                 return
             quantities = dict((await self.get_state(CartState)).quantities)
             visitor_id = (await self.get_state(VisitorState))._checked_id()
+            client_ip = self.router.session.client_ip  # the proxy-aware address (trusted_proxy_hops)
             self.busy = True
             self.error = ""
         try:
             started = await start_checkout(
-                visitor_id=visitor_id, quantities=quantities, gateway=get_gateway(), settings=get_settings()
+                visitor_id=visitor_id,
+                quantities=quantities,
+                gateway=get_gateway(),
+                settings=get_settings(),
+                client_ip=client_ip or None,
             )
         except (CheckoutRefused, InvalidQuantity, UnknownProduct, PaymentError) as err:
             async with self:

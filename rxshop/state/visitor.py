@@ -1,21 +1,86 @@
-"""VisitorState: the browser's random visitor id, which owns its orders. Needs only the pure identity rule."""
+"""VisitorState: who this browser is, read on the server from the signed, HttpOnly credential cookie.
+
+The websocket handshake carries the cookie (`router.headers.cookie`, never sent back to the browser).
+A browser without a valid credential asks the backend for one (rxshop.visitors) and reloads, so the new
+connection carries it. Nothing the browser stores or sends in an event decides who it is.
+"""
+
+import json
+import time
 
 import reflex as rx
 
-from rxshop.identity import is_visitor_id, new_visitor_id
+from rxshop.identity import Credential, credential_from_cookies
+from rxshop.settings import get_settings
+
+LEGACY_KEY = "rxshop_visitor"  # where the first versions kept an unsigned id in localStorage
+_RETRY_GUARD = "rxshop_identify_at"  # sessionStorage: no reload loop when cookies are blocked
+COOKIES_BLOCKED = "This browser did not keep our cookie, so your orders cannot be shown here. Please allow cookies for this shop and reload."
+
+
+def _claim_script(url: str, *, reload: bool) -> str:
+    """Ask the backend for a credential (with the old localStorage id, once), then reload to use it."""
+    return f"""(async () => {{
+  if ({json.dumps(reload)}) {{
+    const last = Number(sessionStorage.getItem({json.dumps(_RETRY_GUARD)}) || 0);
+    if (Date.now() - last < 15000) return "blocked";
+    sessionStorage.setItem({json.dumps(_RETRY_GUARD)}, String(Date.now()));
+  }}
+  const legacy = localStorage.getItem({json.dumps(LEGACY_KEY)});
+  const response = await fetch({json.dumps(url)}, {{
+    method: "POST", credentials: "include", headers: {{"Content-Type": "application/json"}},
+    body: JSON.stringify({{legacy}}),
+  }});
+  if (!response.ok) return "failed";
+  localStorage.removeItem({json.dumps(LEGACY_KEY)});
+  if ({json.dumps(reload)}) window.location.reload();
+  return "ok";
+}})()"""
+
+
+def _forget_script(url: str) -> str:
+    return f"""(async () => {{
+  const response = await fetch({json.dumps(url)}, {{method: "POST", credentials: "include"}});
+  if (!response.ok) return "failed";
+  sessionStorage.removeItem({json.dumps(_RETRY_GUARD)});
+  window.location.assign("/");
+  return "ok";
+}})()"""
 
 
 class VisitorState(rx.State):
-    # Kept in the browser's localStorage and shared by its tabs. Set by the client, so never trusted:
-    # every use goes through `_checked_id`.
-    visitor_id: str = rx.LocalStorage("", name="rxshop_visitor", sync=True)
+    notice: str = ""  # shown when this browser cannot keep an identity (cookies blocked)
 
     @rx.event
-    def ensure(self):
-        """Give a first-time (or tampered-with) browser a fresh, unguessable id."""
-        if not is_visitor_id(self.visitor_id):
-            self.visitor_id = new_visitor_id()
+    def identify(self):
+        """On every page load: fetch a credential if this connection has none; renew an old one."""
+        credential = self._credential()
+        backend = get_settings().backend_url
+        if credential is None:
+            return rx.call_script(
+                _claim_script(f"{backend}/visitor", reload=True), callback=VisitorState.claimed
+            )
+        if credential.needs_refresh(time.time()):
+            return rx.call_script(_claim_script(f"{backend}/visitor", reload=False))
+        self.notice = ""
+
+    @rx.event
+    def claimed(self, result: str):
+        """The claim script's answer; anything but success leaves the browser without orders, and says so."""
+        if result in ("blocked", "failed"):
+            self.notice = COOKIES_BLOCKED
+
+    @rx.event
+    def forget(self):
+        """Forget this browser: its credential is deleted and it starts again as a new visitor."""
+        return rx.call_script(_forget_script(f"{get_settings().backend_url}/visitor/forget"))
+
+    def _credential(self) -> Credential | None:
+        return credential_from_cookies(
+            self.router.headers.cookie, key=get_settings().signing_key(), now=time.time()
+        )
 
     def _checked_id(self) -> str:
-        """The visitor id if well-formed, else "" (callers then refuse to act)."""
-        return self.visitor_id if is_visitor_id(self.visitor_id) else ""
+        """This connection's visitor id, or "" when it has no valid credential (callers then refuse)."""
+        credential = self._credential()
+        return credential.visitor_id if credential is not None else ""

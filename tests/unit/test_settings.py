@@ -40,13 +40,120 @@ def test_api_base_points_the_key_at_a_standalone_simulator():
     assert settings.stripe_api_base == "http://127.0.0.1:12111"
 
 
+LIVE = {
+    "STRIPE_SECRET_KEY": "sk_live_abc",
+    "ALLOW_LIVE_KEYS": "true",
+    "STRIPE_WEBHOOK_SECRET": "whsec_live",
+    "APP_URL": "https://shop.example",
+    "BACKEND_URL": "https://api.shop.example",
+}
+
+
 def test_live_key_is_refused_unless_explicitly_allowed():
     with pytest.raises(SettingsError, match="live key"):
-        parse_settings({"STRIPE_SECRET_KEY": "sk_live_abc"})
+        parse_settings({**LIVE, "ALLOW_LIVE_KEYS": "false"})
+    settings = parse_settings(LIVE)
     assert (
-        parse_settings({"STRIPE_SECRET_KEY": "sk_live_abc", "ALLOW_LIVE_KEYS": "true"}).stripe_secret_key
-        == "sk_live_abc"
+        settings.stripe_secret_key == "sk_live_abc"
+        and settings.livemode
+        and settings.payments_mode == "stripe"
     )
+    assert (
+        settings.secure_cookies and settings.describe_payments() == "Payments: Stripe LIVE mode (real money)."
+    )
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET is required"),
+        ({"APP_URL": "http://shop.example"}, "APP_URL must be https://"),
+        ({"BACKEND_URL": "http://api.shop.example"}, "BACKEND_URL must be https://"),
+        ({"STRIPE_API_BASE": "https://sim.example"}, "STRIPE_API_BASE cannot be used with a live key"),
+    ],
+)
+def test_a_live_key_needs_https_a_webhook_secret_and_stripe_itself(change, named):
+    with pytest.raises(SettingsError, match=named):
+        parse_settings({**LIVE, **change})
+
+
+PROD = {"REFLEX_ENV_MODE": "prod", "SECRET_KEY": "k" * 40}
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_production_without_a_key_refuses_to_start_with_one_line(key):
+    """Fail closed: a missing or empty STRIPE_SECRET_KEY (as .env.example ships it) never means "simulate"."""
+    env = dict(PROD) | ({"STRIPE_SECRET_KEY": key} if key is not None else {})
+    with pytest.raises(SettingsError) as err:
+        parse_settings(env)
+    line = err.value.one_line()
+    assert "\n" not in line and line.startswith("rxshop cannot start:")
+    assert "STRIPE_SECRET_KEY" in line and "PAYMENTS_MODE" in line
+
+
+def test_a_misspelled_key_is_refused_not_simulated():
+    with pytest.raises(SettingsError, match="STRIPE_SECRET_KEY must start with sk_test_"):
+        parse_settings({**PROD, "STRIPE_SECRET_KEY": "sk_tset_abc"})
+
+
+def test_production_simulates_only_when_asked():
+    demo = parse_settings({**PROD, "PAYMENTS_MODE": "simulator"})
+    assert demo.production and demo.simulated and demo.mount_simulator and demo.payments_mode == "simulator"
+    assert "SIMULATED" in demo.describe_payments()
+    standalone = parse_settings(
+        {
+            **PROD,
+            "PAYMENTS_MODE": "simulator",
+            "STRIPE_SECRET_KEY": "sk_test_x",
+            "STRIPE_API_BASE": "http://sim:1",
+        }
+    )
+    assert standalone.simulated and not standalone.mount_simulator
+    real = parse_settings({**PROD, "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    assert real.payments_mode == "stripe" and not real.simulated and "test mode" in real.describe_payments()
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"PAYMENTS_MODE": "stripe"}, "PAYMENTS_MODE=stripe needs STRIPE_SECRET_KEY"),
+        ({"PAYMENTS_MODE": "strip"}, "PAYMENTS_MODE must be stripe or simulator"),
+        (
+            {"PAYMENTS_MODE": "simulator", "STRIPE_SECRET_KEY": "sk_test_x"},
+            "PAYMENTS_MODE=simulator with a Stripe key",
+        ),
+        (
+            {"PAYMENTS_MODE": "stripe", "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_API_BASE": "http://sim:1"},
+            "remove STRIPE_API_BASE",
+        ),
+    ],
+)
+def test_payments_mode_must_agree_with_the_keys(env, named):
+    with pytest.raises(SettingsError, match=named):
+        parse_settings(env)
+
+
+def test_production_needs_a_long_secret_key():
+    with pytest.raises(SettingsError, match="SECRET_KEY is not set in production"):
+        parse_settings({"REFLEX_ENV_MODE": "prod", "PAYMENTS_MODE": "simulator"})
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        parse_settings({"SECRET_KEY": "short"})
+
+
+def test_several_workers_never_mount_one_simulator_each():
+    with pytest.raises(SettingsError, match="standalone simulator"):
+        parse_settings({**PROD, "PAYMENTS_MODE": "simulator", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+
+
+def test_the_mounted_simulator_key_is_made_per_process():
+    one, two = parse_settings({}), parse_settings({})
+    assert one.stripe_secret_key.startswith("sk_test_") and one.stripe_secret_key != two.stripe_secret_key
+
+
+def test_cors_and_cookie_origins_are_the_shops_own():
+    settings = parse_settings({"APP_URL": "http://127.0.0.1:3000/", "BACKEND_URL": "http://127.0.0.1:8000"})
+    assert settings.allowed_origins == ("http://127.0.0.1:3000", "http://127.0.0.1:8000")
+    assert not settings.secure_cookies
 
 
 def test_every_bad_value_is_listed_at_once():

@@ -7,7 +7,6 @@ websocket event would.
 import pytest
 
 from rxshop.state.cart import CartState
-from rxshop.state.visitor import VisitorState
 
 
 @pytest.fixture
@@ -66,21 +65,6 @@ def test_forged_cart_values_never_price_from_the_browser(cart):
     # Prices come from the catalog only: the state has no price anywhere the browser could set.
     assert set(CartState.get_fields()) >= {"quantities", "notice"}
     assert not any("price" in name or "amount" in name for name in CartState.get_fields())
-
-
-def test_visitor_id_is_replaced_when_missing_or_tampered():
-    state = VisitorState(_reflex_internal_init=True)
-    for bad in ("", "x" * 32, "<script>", "A" * 32, "0" * 31):
-        state.visitor_id = bad
-        state.ensure()
-        assert (
-            len(state.visitor_id) == 32
-            and state.visitor_id != bad
-            and state._checked_id() == state.visitor_id
-        )
-    good = state.visitor_id
-    state.ensure()
-    assert state.visitor_id == good
 
 
 def test_unexpected_errors_reach_the_browser_as_a_plain_sentence(caplog):
