@@ -69,11 +69,11 @@ class Catalog:
     # ---- usability ------------------------------------------------------------------------------------
 
     def coupon_problem(self, coupon: dict[str, Any], currency: str, now: int) -> str | None:
-        if not coupon["valid"] or (coupon["redeem_by"] is not None and now > coupon["redeem_by"]):
-            return "This code has expired."
         limit = coupon["max_redemptions"]
         if limit is not None and coupon["times_redeemed"] >= limit:
             return "This code has reached its maximum number of redemptions."
+        if not coupon["valid"] or (coupon["redeem_by"] is not None and now > coupon["redeem_by"]):
+            return "This code has expired."
         if coupon["amount_off"] is not None and coupon["currency"] != currency:
             return f"This code is not valid for purchases in {currency.upper()}."
         return None
