@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from rxshop.stripe_sim import objects
+from rxshop.stripe_sim import objects_catalog
 from rxshop.stripe_sim import params as p
 from rxshop.stripe_sim import params_extra as extra
 from rxshop.stripe_sim.errors import invalid
@@ -73,7 +73,7 @@ class CatalogApi:
         coupon_id = data.pop("id") or new_id("", 8)
         if coupon_id in self.catalog.coupons:
             raise invalid("Coupon already exists.", param="id", code="resource_already_exists")
-        coupon = objects.coupon(coupon_id=coupon_id, now=now, data=data)
+        coupon = objects_catalog.coupon(coupon_id=coupon_id, now=now, data=data)
         if coupon["name"] is None:
             coupon["name"] = (
                 f"{coupon['percent_off']:g}% off"
@@ -96,7 +96,7 @@ class CatalogApi:
                 code="resource_already_exists",
             )
         promo_id = new_id("promo_")
-        promo = objects.promotion_code(
+        promo = objects_catalog.promotion_code(
             promo_id=promo_id, now=now, code=code, coupon_id=coupon["id"], data=data
         )
         self.catalog.promotion_codes[promo_id] = promo
@@ -121,7 +121,7 @@ class CatalogApi:
     def create_shipping_rate(self, call: Call) -> Result:
         data = extra.shipping_rate_data(call.params, "")
         rate_id = new_id("shr_")
-        rate = objects.shipping_rate(rate_id=rate_id, now=self.store.clock.timestamp(), data=data)
+        rate = objects_catalog.shipping_rate(rate_id=rate_id, now=self.store.clock.timestamp(), data=data)
         self.catalog.shipping_rates[rate_id] = rate
         return 200, copy.deepcopy(rate)
 

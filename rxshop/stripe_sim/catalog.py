@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from rxshop.stripe_sim import objects
+from rxshop.stripe_sim import objects_catalog
 from rxshop.stripe_sim.errors import invalid, no_such
 from rxshop.stripe_sim.money import format_amount
 
@@ -114,7 +114,7 @@ class Catalog:
     def create_customer(
         self, customer_id: str, invoice_prefix: str, now: int, **details: Any
     ) -> dict[str, Any]:
-        customer = objects.customer(
+        customer = objects_catalog.customer(
             customer_id=customer_id, now=now, invoice_prefix=invoice_prefix, **details
         )
         self.customers[customer_id] = customer

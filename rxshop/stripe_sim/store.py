@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rxshop.stripe_sim import objects
+from rxshop.stripe_sim import objects, objects_catalog
 from rxshop.stripe_sim.catalog import Catalog, CodeRefused, Discount, price_session
 from rxshop.stripe_sim.errors import invalid, no_such
 from rxshop.stripe_sim.objects import new_id
@@ -192,7 +192,7 @@ class Store(Payments):
             )
         else:
             rate_id = new_id("shr_")
-            rate = objects.shipping_rate(rate_id=rate_id, now=now, data=option["shipping_rate_data"])
+            rate = objects_catalog.shipping_rate(rate_id=rate_id, now=now, data=option["shipping_rate_data"])
             self.catalog.shipping_rates[rate_id] = rate
         if rate["fixed_amount"]["currency"] != currency:
             raise invalid(
