@@ -82,6 +82,8 @@ CHECKOUT_EVENTS = frozenset(
     }
 )
 CHARGE_EVENTS = frozenset({"charge.refunded"})
+# What the shop's webhook endpoint subscribes to (Stripe's enabled_events); any other type is ignored.
+HANDLED_EVENTS = CHECKOUT_EVENTS | CHARGE_EVENTS
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
+from rxshop.payments import HANDLED_EVENTS
 from rxshop.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.orders import OrdersState
@@ -62,6 +63,7 @@ def backend_routes(settings: Settings) -> Starlette:
             public_url=settings.simulator_base,
             webhook_url=settings.webhook_url,
             webhook_secret=settings.stripe_webhook_secret,
+            enabled_events=sorted(HANDLED_EVENTS),  # as the shop's endpoint is set up at Stripe
             # Unauthenticated by design (pay, expire, reset...): off unless asked for.
             control_api=settings.simulator_control_api,
         )

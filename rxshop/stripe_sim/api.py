@@ -20,6 +20,7 @@ from starlette.routing import Route
 from stripe._api_version import _ApiVersion
 
 from rxshop.stripe_sim import params as p
+from rxshop.stripe_sim.api_catalog import CatalogApi
 from rxshop.stripe_sim.errors import StripeAPIError, authentication, idempotency, invalid, no_such
 from rxshop.stripe_sim.forms import decode_query
 from rxshop.stripe_sim.store import new_id
@@ -107,6 +108,7 @@ class Api:
             route("/v1/charges/{id}", "GET", self.retrieve_charge),
             route("/v1/refunds", "POST", self.create_refund),
             route("/v1/refunds/{id}", "GET", self.retrieve_refund),
+            *(route(path, method, op) for path, method, op in CatalogApi(self).table()),
             Route("/v1/{rest:path}", self.unknown_route, methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
         ]
 
@@ -240,6 +242,7 @@ class Api:
                 "latest_charge": self.store.charges,
                 "charge": self.store.charges,
                 "product": self.store.products,
+                "customer": self.store.catalog.customers,
             }[head]
             obj[head] = copy.deepcopy(table[value])
         if rest:
@@ -306,11 +309,15 @@ class Api:
 
 # What each object type can expand, and into what: the expandable fields the simulator implements.
 _EXPANDABLE = {
-    "checkout.session": {"line_items": "list:item", "payment_intent": "payment_intent"},
+    "checkout.session": {
+        "line_items": "list:item",
+        "payment_intent": "payment_intent",
+        "customer": "customer",
+    },
     "item": {"price": "price"},
     "price": {"product": "product"},
-    "payment_intent": {"latest_charge": "charge"},
-    "charge": {"payment_intent": "payment_intent"},
+    "payment_intent": {"latest_charge": "charge", "customer": "customer"},
+    "charge": {"payment_intent": "payment_intent", "customer": "customer"},
     "refund": {"charge": "charge", "payment_intent": "payment_intent"},
 }
 

@@ -165,6 +165,7 @@ class Simulator:
         retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8),
         async_settle_seconds: float | None = 10.0,
         control_api: bool = True,
+        enabled_events: Sequence[str] = ("*",),
     ) -> None:
         self.public_url = public_url.rstrip("/")
         parts = urlsplit(self.public_url)
@@ -178,10 +179,11 @@ class Simulator:
             "latency_ms": latency_ms,
             "retry_delays": tuple(retry_delays),
             "async_settle_seconds": async_settle_seconds,
+            "enabled_events": tuple(enabled_events),
         }
         self.clock = Clock()
         self.store = Store(self.clock, self.public_url, self._emit)
-        self.webhooks = WebhookDispatcher(webhook_url, secret, retry_delays)
+        self.webhooks = WebhookDispatcher(webhook_url, secret, retry_delays, enabled_events=enabled_events)
         self.faults = Faults()
         self.api = Api(self)
         self.latency_ms = latency_ms
@@ -215,6 +217,7 @@ class Simulator:
             "latency_ms": self.latency_ms,
             "async_settle_seconds": self.async_settle_seconds,
             "webhooks_paused": self.webhooks.paused,
+            "enabled_events": list(self.webhooks.enabled_events),
             "now": self.clock.timestamp(),
             "clock_offset_seconds": self.clock.offset,
             "api_version": _ApiVersion.CURRENT,
@@ -238,7 +241,7 @@ class Simulator:
                 "created": self.clock.timestamp(),
                 "data": data,
                 "livemode": False,
-                "pending_webhooks": 1 if self.webhooks.url else 0,
+                "pending_webhooks": 1 if self.webhooks.url and self.webhooks.subscribed(event_type) else 0,
                 "request": request or {"id": None, "idempotency_key": None},
                 "type": event_type,
             }
@@ -254,6 +257,7 @@ class Simulator:
         self.webhooks.url = self._defaults["webhook_url"]
         self.webhooks.secret = self._defaults["webhook_secret"]
         self.webhooks.retry_delays = self._defaults["retry_delays"]
+        self.webhooks.enabled_events = self._defaults["enabled_events"]
         self.latency_ms = self._defaults["latency_ms"]
         self.async_settle_seconds = self._defaults["async_settle_seconds"]
 

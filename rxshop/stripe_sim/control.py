@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rxshop.stripe_sim import cards
+from rxshop.stripe_sim import buyer, cards
+from rxshop.stripe_sim.catalog import CodeRefused
 from rxshop.stripe_sim.errors import StripeAPIError
 from rxshop.stripe_sim.hosted import success_redirect
 
@@ -25,6 +26,38 @@ if TYPE_CHECKING:
     from rxshop.stripe_sim.app import Simulator
 
 FAULT_KINDS = ("latency", "500", "429", "drop")
+# What pay uses when the session collects an address or phone and the body gives none.
+DEFAULT_SHIPPING = {
+    "name": "Jenny Rosen",
+    "address": {
+        "line1": "510 Townsend St",
+        "city": "San Francisco",
+        "state": "CA",
+        "postal_code": "94103",
+        "country": "US",
+    },
+}
+DEFAULT_PHONE = "+14155550100"
+_SAMPLE_POSTAL = {
+    "GB": "SW1A 1AA",
+    "CA": "K1A 0B1",
+    "DE": "10115",
+    "FR": "75001",
+    "NL": "1011 AB",
+    "AU": "2000",
+}
+
+
+def _default_shipping(allowed: list[str]) -> dict[str, Any]:
+    if "US" in allowed:
+        return DEFAULT_SHIPPING
+    country = allowed[0]
+    address = {
+        "line1": "1 Test Street",
+        "city": "Testville",
+        "postal_code": _SAMPLE_POSTAL.get(country, "1000"),
+    }
+    return {"name": "Jenny Rosen", "address": {**address, "country": country}}
 
 
 class ControlError(Exception):
@@ -96,6 +129,7 @@ def routes(sim: Simulator) -> list[Route]:
         }
 
     def pay_with(session_id: str, card_number: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The hosted page's Pay, without the form: same checks, same messages (400 with `fields`)."""
         session = store.session(session_id)
         if session["status"] != "open":
             raise ControlError(
@@ -104,8 +138,45 @@ def routes(sim: Simulator) -> list[Route]:
         digits = cards.normalize(card_number)
         if digits is None:
             raise ControlError(400, f"Not a valid card number: {card_number!r}.")
-        email = session["customer_email"] or str(body.get("email") or "buyer@example.com")
-        result = store.pay(session_id, card_digits=digits, email=email, name=body.get("name"))
+        if body.get("promotion_code"):
+            try:
+                store.apply_promotion_code(session_id, str(body["promotion_code"]))
+            except CodeRefused as refused:
+                raise ControlError(400, f"promotion_code: {refused.message}") from None
+            session = store.session(session_id)
+        shipping = body.get("shipping")
+        if shipping is not None and not isinstance(shipping, dict):
+            raise ControlError(400, "shipping must be an object: {name, address: {line1, city, ...}}.")
+        flat = None
+        if session["shipping_address_collection"]:
+            shipping = shipping or _default_shipping(
+                session["shipping_address_collection"]["allowed_countries"]
+            )
+            address = shipping.get("address") if isinstance(shipping.get("address"), dict) else {}
+            flat = {"name": shipping.get("name"), **address}
+        phone = body.get("phone")
+        if phone is None and session["phone_number_collection"]["enabled"]:
+            phone = DEFAULT_PHONE
+        given = buyer.check(
+            session,
+            email=body.get("email") or "buyer@example.com",
+            name=body.get("name"),
+            phone=phone,
+            shipping=flat,
+            shipping_rate=body.get("shipping_rate"),
+        )
+        if given.errors:
+            fields = "; ".join(f"{k}: {v}" for k, v in given.errors.items())
+            raise ControlError(400, f"The payment details are not valid ({fields}).")
+        result = store.pay(
+            session_id,
+            card_digits=digits,
+            email=given.email,
+            name=given.name,
+            phone=given.phone,
+            shipping=given.shipping,
+            shipping_rate=given.shipping_rate,
+        )
         answer: dict[str, Any] = {"outcome": result.outcome, "session": result.session}
         if result.outcome == "declined" and result.card is not None:
             answer["decline"] = {
@@ -130,6 +201,7 @@ def routes(sim: Simulator) -> list[Route]:
             "retry_delays",
             "latency_ms",
             "async_settle_seconds",
+            "enabled_events",
         }
         if unknown:
             raise ControlError(400, f"Unknown settings: {', '.join(sorted(unknown))}.")
@@ -148,6 +220,15 @@ def routes(sim: Simulator) -> list[Route]:
             if not isinstance(delays, list):
                 raise ControlError(400, "retry_delays must be a list of seconds.")
             sim.webhooks.retry_delays = tuple(_number({"delay": d}, "delay") for d in delays)
+        if "enabled_events" in body:
+            events = body["enabled_events"]
+            if (
+                not isinstance(events, list)
+                or not events
+                or not all(isinstance(e, str) and e for e in events)
+            ):
+                raise ControlError(400, 'enabled_events must be a non-empty list of event types (or ["*"]).')
+            sim.webhooks.enabled_events = tuple(events)
         if "latency_ms" in body:
             sim.latency_ms = int(_number(body, "latency_ms"))
         if "async_settle_seconds" in body:
@@ -229,10 +310,12 @@ def routes(sim: Simulator) -> list[Route]:
     async def list_events(request: Request) -> dict[str, Any]:
         wanted_type = request.query_params.get("type")
         object_id = request.query_params.get("object_id")
+        every = request.query_params.get("all") in ("1", "true")
         data = [
             r.summary()
             for r in sim.webhooks.events.values()
-            if (wanted_type is None or r.event["type"] == wanted_type)
+            if (every or r.status != "not_subscribed")
+            and (wanted_type is None or r.event["type"] == wanted_type)
             and (object_id is None or r.event["data"]["object"].get("id") == object_id)
         ]
         return {"data": data, "paused": sim.webhooks.paused}

@@ -7,7 +7,6 @@ is declined (the page re-renders with the message; the session stays open), 404 
 
 from __future__ import annotations
 
-import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -15,63 +14,26 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from rxshop.stripe_sim import cards
+from rxshop.stripe_sim import buyer, cards, page
+from rxshop.stripe_sim.catalog import CodeRefused
 from rxshop.stripe_sim.money import format_amount
 
 if TYPE_CHECKING:
     from rxshop.stripe_sim.app import Simulator
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FORM_FIELDS = (
+    "email",
+    "name",
+    "phone",
+    "shipping_rate",
+    *(f"shipping_{key}" for key in ("name", "line1", "line2", "city", "state", "postal_code", "country")),
+)
 _HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
     "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
 }
-
-_STYLE = """
-*, *::before, *::after { box-sizing: border-box; }
-body { margin: 0; font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: #1a1a1a; background: #f6f7f9; }
-.banner { background: #fff4c2; color: #3d2c00; border-bottom: 2px solid #8a6d00; padding: .75rem 1rem;
-          text-align: center; }
-.banner p { margin: 0; }
-main { max-width: 34rem; margin: 0 auto; padding: 1.25rem 1rem 3rem; }
-.card { background: #fff; border: 1px solid #d0d4da; border-radius: .5rem; padding: 1rem 1.25rem;
-        margin-bottom: 1rem; }
-h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
-h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
-table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: .4rem .25rem; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-tfoot th, tfoot td { font-weight: 700; border-bottom: 0; }
-.desc { display: block; color: #4a4f57; font-size: .9rem; }
-.field { margin-bottom: 1rem; }
-label { display: block; font-weight: 600; margin-bottom: .25rem; }
-.optional { font-weight: 400; color: #4a4f57; }
-input { width: 100%; font: inherit; padding: .6rem .7rem; border: 1px solid #6b7280; border-radius: .375rem;
-        color: #1a1a1a; background: #fff; }
-input[readonly] { background: #eef0f3; }
-input[aria-invalid="true"] { border: 2px solid #b00020; }
-.hint { margin: .25rem 0 0; color: #4a4f57; font-size: .9rem; }
-.field-error { margin: .25rem 0 0; color: #b00020; font-weight: 600; }
-.alert:empty { display: none; }
-.alert { border: 2px solid #b00020; background: #fdecee; color: #7a0016; border-radius: .375rem;
-         padding: .75rem 1rem; margin-bottom: 1rem; font-weight: 600; }
-.notice { border-left: 4px solid #0a2540; padding: .5rem 1rem; background: #fff; }
-.actions { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; }
-button, .button { font: inherit; font-weight: 600; border-radius: .375rem; padding: .7rem 1.4rem; cursor: pointer;
-                  min-height: 2.75rem; display: inline-block; text-decoration: none; }
-.primary { background: #0a2540; color: #fff; border: 2px solid #0a2540; }
-.primary:hover { background: #163a63; }
-.secondary { background: #fff; color: #0a2540; border: 2px solid #0a2540; }
-:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
-details { margin-top: 1rem; }
-summary { cursor: pointer; font-weight: 600; }
-code { font-size: .95em; }
-@media (max-width: 400px) { main { padding: 1rem .75rem 2rem; } .card { padding: .75rem; }
-                            .actions button { width: 100%; } }
-"""
 
 
 def routes(sim: Simulator) -> list[Route]:
@@ -94,14 +56,18 @@ def routes(sim: Simulator) -> list[Route]:
         if session["status"] == "complete":  # a second Pay charges nothing
             return RedirectResponse(success_redirect(session), status_code=303)
 
-        email = session["customer_email"] or str(form.get("email", "")).strip()
-        card_input = str(form.get("card_number", ""))
-        name = str(form.get("name", "")).strip()[:200] or None
-        values = {"email": email, "card_number": card_input, "name": name or ""}
-        errors: dict[str, str] = {}
-        if not _EMAIL.match(email):
-            errors["email"] = "Enter a valid email address, like name@example.com."
-        digits = cards.normalize(card_input)
+        values = {key: str(form.get(key, "")).strip()[:200] for key in _FORM_FIELDS}
+        values["card_number"] = str(form.get("card_number", ""))[:40]
+        given = buyer.check(
+            session,
+            email=values["email"],
+            name=values["name"],
+            phone=values["phone"],
+            shipping={key: values[f"shipping_{key}"] for key in buyer.SHIPPING_FIELDS},
+            shipping_rate=values["shipping_rate"],
+        )
+        errors = dict(given.errors)
+        digits = cards.normalize(values["card_number"])
         if digits is None:
             errors["card_number"] = "Your card number is invalid."
         if errors:
@@ -114,7 +80,15 @@ def routes(sim: Simulator) -> list[Route]:
                 alert="Please correct the fields marked below.",
             )
         assert digits is not None
-        result = sim.store.pay(session_id, card_digits=digits, email=email, name=name)
+        result = sim.store.pay(
+            session_id,
+            card_digits=digits,
+            email=given.email,
+            name=given.name,
+            phone=given.phone,
+            shipping=given.shipping,
+            shipping_rate=given.shipping_rate,
+        )
         if result.outcome == "declined":
             assert result.card is not None
             return _page(
@@ -126,6 +100,37 @@ def routes(sim: Simulator) -> list[Route]:
                 errors={"card_number": result.card.message},
             )
         return RedirectResponse(success_redirect(result.session), status_code=303)
+
+    async def promotion_code(request: Request) -> Response:
+        """Apply (or remove) a code; the page comes back with the new total, or the code's error."""
+        form = await request.form()
+        sim.store.sweep()
+        session = sim.store.sessions.get(request.path_params["id"])
+        if session is None:
+            return _not_found(request.path_params["id"])
+        if session["status"] != "open" or not session["allow_promotion_codes"]:
+            return RedirectResponse(f"{sim.public_url}/pay/{session['id']}", status_code=303)
+        if form.get("remove"):
+            sim.store.remove_promotion_code(session["id"])
+            return _page(sim, session, alert="")
+        code = str(form.get("promotion_code", "")).strip()[:500]
+        if not code:
+            message = "Enter a promotion code."
+        else:
+            try:
+                sim.store.apply_promotion_code(session["id"], code)
+            except CodeRefused as refused:
+                message = refused.message
+            else:
+                return _page(sim, session, status_line=f"Code {code.upper()} applied.")
+        return _page(
+            sim,
+            session,
+            values={"promotion_code": code},
+            errors={"promotion_code": message},
+            status=400,
+            alert=message,
+        )
 
     async def cancel(request: Request) -> Response:
         session = sim.store.sessions.get(request.path_params["id"])
@@ -139,6 +144,7 @@ def routes(sim: Simulator) -> list[Route]:
         Route("/pay/{id}", show, methods=["GET"]),
         Route("/pay/{id}", pay, methods=["POST"]),
         Route("/pay/{id}/cancel", cancel, methods=["POST"]),
+        Route("/pay/{id}/promotion_code", promotion_code, methods=["POST"]),
     ]
 
 
@@ -148,7 +154,7 @@ def success_redirect(session: dict[str, Any]) -> str:
 
 
 def _not_found(session_id: str) -> Response:
-    body = _document(
+    body = page.document(
         "Checkout not found",
         f"""
 <h1>Checkout not found</h1>
@@ -166,6 +172,7 @@ def _page(
     errors: dict[str, str] | None = None,
     alert: str = "",
     status: int = 200,
+    status_line: str = "",
 ) -> Response:
     values = values or {}
     errors = errors or {}
@@ -182,7 +189,7 @@ def _page(
     <tbody>
 {rows}
     </tbody>
-    <tfoot><tr><th scope="row" colspan="2">Total</th><td class="num">{escape(total)}</td></tr></tfoot>
+    <tfoot>{_total_rows(sim, session)}<tr><th scope="row" colspan="2">Total</th><td class="num">{escape(total)}</td></tr></tfoot>
   </table>
 </section>"""
 
@@ -196,7 +203,7 @@ def _page(
 <p class="notice" role="status">The checkout session expired, so nothing can be paid here and nothing was
 charged. Return to the shop to start again.</p>
 {back}{summary}"""
-        return HTMLResponse(_document("Checkout expired", content), status_code=status, headers=_HEADERS)
+        return HTMLResponse(page.document("Checkout expired", content), status_code=status, headers=_HEADERS)
 
     if status_text == "complete":
         intent = sim.store.payment_intents.get(session["payment_intent"] or "", {})
@@ -221,7 +228,7 @@ charged. Return to the shop to start again.</p>
 <p class="notice" role="status">{text}</p>
 <p><a class="button primary" href="{escape(success_redirect(session))}">Return to the shop</a></p>
 {summary}"""
-        return HTMLResponse(_document(heading, content), status_code=status, headers=_HEADERS)
+        return HTMLResponse(page.document(heading, content), status_code=status, headers=_HEADERS)
 
     action = f"{sim.public_url}/pay/{session['id']}"
     locked_email = session["customer_email"]
@@ -238,12 +245,13 @@ charged. Return to the shop to start again.</p>
     content = f"""
 <h1>Pay {escape(total)}</h1>
 <div id="alert" class="alert" role="alert" aria-live="assertive">{escape(alert)}</div>
-{summary}
+<p class="notice" role="status">{escape(status_line)}</p>
+{summary}{_promotion_form(sim, session, values, errors)}
 <section class="card" aria-labelledby="payment-heading">
   <h2 id="payment-heading">Payment details</h2>
   <form method="post" action="{escape(action)}" id="pay-form" novalidate>
     {
-        _field(
+        page.field(
             "email",
             "Email",
             email_value,
@@ -254,8 +262,9 @@ charged. Return to the shop to start again.</p>
             readonly=bool(locked_email),
         )
     }
+    {_buyer_fields(sim, session, values, errors)}
     {
-        _field(
+        page.field(
             "card_number",
             "Card number",
             values.get("card_number", ""),
@@ -266,7 +275,12 @@ charged. Return to the shop to start again.</p>
             hint="Test card: 4242 4242 4242 4242 pays. More below.",
         )
     }
-    {_field("name", "Name on card", values.get("name", ""), errors, autocomplete="cc-name", optional=True)}
+    {
+        page.field(
+            "name", "Name on card", values.get("name", ""), errors, autocomplete="cc-name", optional=True
+        )
+    }
+    {_custom_text(session, "terms_of_service_acceptance")}{_custom_text(session, "submit")}
     <div class="actions">
       <button type="submit" class="primary">Pay</button>{cancel_button}
     </div>
@@ -282,7 +296,7 @@ charged. Return to the shop to start again.</p>
   </table>
   <p class="hint">Any other valid card number pays.</p>
 </details>"""
-    return HTMLResponse(_document(f"Pay {total}", content), status_code=status, headers=_HEADERS)
+    return HTMLResponse(page.document(f"Pay {total}", content), status_code=status, headers=_HEADERS)
 
 
 def _line_row(sim: Simulator, line: dict[str, Any]) -> str:
@@ -297,67 +311,164 @@ def _line_row(sim: Simulator, line: dict[str, Any]) -> str:
     )
 
 
-def _field(
-    name: str,
-    label: str,
-    value: str,
-    errors: dict[str, str],
-    *,
-    input_type: str = "text",
-    autocomplete: str = "",
-    inputmode: str = "",
-    required: bool = False,
-    readonly: bool = False,
-    optional: bool = False,
-    hint: str = "",
-) -> str:
-    error = errors.get(name)
-    described = []
-    hint_html = error_html = ""
-    if hint:
-        described.append(f"{name}-hint")
-        hint_html = f'<p class="hint" id="{name}-hint">{escape(hint)}</p>'
-    if error:
-        described.append(f"{name}-error")
-        error_html = f'<p class="field-error" id="{name}-error">{escape(error)}</p>'
-    attributes = [f'id="{name}"', f'name="{name}"', f'type="{input_type}"', f'value="{escape(value)}"']
-    if autocomplete:
-        attributes.append(f'autocomplete="{autocomplete}"')
-    if inputmode:
-        attributes.append(f'inputmode="{inputmode}"')
-    if required:
-        attributes.append('required aria-required="true"')
-    if readonly:
-        attributes.append("readonly")
-    if error:
-        attributes.append('aria-invalid="true"')
-    if described:
-        attributes.append(f'aria-describedby="{" ".join(described)}"')
-    optional_html = ' <span class="optional">(optional)</span>' if optional else ""
-    return (
-        f'<div class="field"><label for="{name}">{label}{optional_html}</label>'
-        f"<input {' '.join(attributes)}>{hint_html}{error_html}</div>"
+def _custom_text(session: dict[str, Any], key: str) -> str:
+    text = session["custom_text"][key]
+    return f'<p class="custom-text">{escape(text["message"])}</p>' if text else ""
+
+
+def _total_rows(sim: Simulator, session: dict[str, Any]) -> str:
+    """Subtotal, discount and shipping rows, shown when the session has them."""
+    details, currency = session["total_details"], session["currency"]
+    if not details["amount_discount"] and not session["shipping_cost"]:
+        return ""
+    rows = [("Subtotal", format_amount(session["amount_subtotal"], currency))]
+    if details["amount_discount"]:
+        promo_id = (session["discounts"] or [{}])[0].get("promotion_code")
+        promo = sim.store.catalog.promotion_codes.get(promo_id or "")
+        label = f"Discount ({promo['code']})" if promo else "Discount"
+        rows.append((label, "−" + format_amount(details["amount_discount"], currency)))
+    if session["shipping_cost"]:
+        rate = sim.store.catalog.shipping_rates[session["shipping_cost"]["shipping_rate"]]
+        rows.append(
+            (f"Shipping ({rate['display_name']})", format_amount(details["amount_shipping"], currency))
+        )
+    return "".join(
+        f'<tr><th scope="row" colspan="2">{escape(label)}</th><td class="num">{escape(amount)}</td></tr>'
+        for label, amount in rows
     )
 
 
-def _document(title: str, content: str) -> str:
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{escape(title)} · Test checkout (simulated)</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-<header class="banner">
-  <p><strong>Test checkout — simulated, no money moves.</strong> This page is the rxshop Stripe simulator,
-  not Stripe.</p>
-</header>
-<main id="main">
-{content}
-</main>
-</body>
-</html>
-"""
+def _promotion_form(
+    sim: Simulator, session: dict[str, Any], values: dict[str, str], errors: dict[str, str]
+) -> str:
+    """Its own form (Enter in a payment field still means Pay): apply a code, or remove the applied one."""
+    if not session["allow_promotion_codes"]:
+        return ""
+    action = escape(f"{sim.public_url}/pay/{session['id']}/promotion_code")
+    if session["discounts"]:
+        return f"""
+<section class="card" aria-labelledby="promo-heading">
+  <h2 id="promo-heading">Promotion code</h2>
+  <form method="post" action="{action}">
+    <input type="hidden" name="remove" value="1">
+    <button type="submit" class="secondary">Remove promotion code</button>
+  </form>
+</section>"""
+    code_field = page.field(
+        "promotion_code", "Promotion code", values.get("promotion_code", ""), errors, optional=True
+    )
+    return f"""
+<section class="card" aria-labelledby="promo-heading">
+  <h2 id="promo-heading">Promotion code</h2>
+  <form method="post" action="{action}" class="inline">
+    {code_field}
+    <button type="submit" class="secondary">Apply</button>
+  </form>
+</section>"""
+
+
+def _buyer_fields(
+    sim: Simulator, session: dict[str, Any], values: dict[str, str], errors: dict[str, str]
+) -> str:
+    """Phone, shipping address and shipping method, when the session asks for them."""
+    parts = []
+    if session["phone_number_collection"]["enabled"]:
+        parts.append(
+            page.field(
+                "phone",
+                "Phone number",
+                values.get("phone", ""),
+                errors,
+                input_type="tel",
+                autocomplete="tel",
+                required=True,
+            )
+        )
+    collection = session["shipping_address_collection"]
+    if collection:
+        countries = collection["allowed_countries"]
+
+        def text(key: str, label: str, auto: str, *, required: bool = True) -> str:
+            return page.field(
+                f"shipping_{key}",
+                label,
+                values.get(f"shipping_{key}", ""),
+                errors,
+                autocomplete=f"shipping {auto}",
+                required=required,
+                optional=not required,
+            )
+
+        country = page.select(
+            "shipping_country",
+            "Country",
+            [(c, _country_name(c)) for c in countries],
+            values.get("shipping_country") or countries[0],
+            errors,
+        )
+        parts.append(
+            '<fieldset class="field"><legend>Shipping address</legend>'
+            + _custom_text(session, "shipping_address")
+            + text("name", "Full name", "name")
+            + text("line1", "Address line 1", "address-line1")
+            + text("line2", "Address line 2", "address-line2", required=False)
+            + text("city", "City", "address-level2")
+            + text("state", "State, province or region", "address-level1", required=False)
+            + text("postal_code", "Postal code", "postal-code")
+            + country
+            + "</fieldset>"
+        )
+    if session["shipping_options"]:
+        chosen = values.get("shipping_rate") or (session["shipping_cost"] or {}).get("shipping_rate", "")
+        choices = []
+        for option in session["shipping_options"]:
+            rate = sim.store.catalog.shipping_rates[option["shipping_rate"]]
+            label = (
+                f"{rate['display_name']} — {format_amount(option['shipping_amount'], session['currency'])}"
+            )
+            estimate = _estimate(rate["delivery_estimate"])
+            choices.append((rate["id"], f"{label} ({estimate})" if estimate else label))
+        parts.append(page.radios("shipping_rate", "Shipping method", choices, chosen, errors))
+    return "\n    ".join(parts)
+
+
+def _estimate(estimate: dict[str, Any] | None) -> str:
+    if not estimate:
+        return ""
+    low, high = estimate["minimum"], estimate["maximum"]
+    unit = (high or low)["unit"].replace("_", " ")
+    if low and high:
+        return f"{low['value']}–{high['value']} {unit}s"
+    bound = low or high
+    return f"{'at least' if low else 'up to'} {bound['value']} {unit}s"
+
+
+_COUNTRY_NAMES = {
+    "US": "United States",
+    "CA": "Canada",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "AU": "Australia",
+    "IE": "Ireland",
+    "ES": "Spain",
+    "IT": "Italy",
+    "BE": "Belgium",
+    "AT": "Austria",
+    "CH": "Switzerland",
+    "SE": "Sweden",
+    "DK": "Denmark",
+    "NO": "Norway",
+    "FI": "Finland",
+    "PT": "Portugal",
+    "PL": "Poland",
+    "JP": "Japan",
+    "NZ": "New Zealand",
+    "MX": "Mexico",
+    "BR": "Brazil",
+}
+
+
+def _country_name(code: str) -> str:
+    return f"{_COUNTRY_NAMES[code]} ({code})" if code in _COUNTRY_NAMES else code

@@ -22,6 +22,7 @@ from stripe.params.checkout._session_create_params import (
 )
 from stripe.params.checkout._session_list_params import SessionListParams
 
+from rxshop.stripe_sim import params_extra as extra
 from rxshop.stripe_sim.errors import invalid, missing_param
 from rxshop.stripe_sim.forms import (
     as_expand,
@@ -75,6 +76,13 @@ def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[
         "customer_email",
         "payment_intent_data",
         "expand",
+        "shipping_address_collection",
+        "shipping_options",
+        "phone_number_collection",
+        "customer_creation",
+        "allow_promotion_codes",
+        "discounts",
+        "custom_text",
     }
     reject_unknown(params, allowed, stripe_knows=_stripe_keys(SessionCreateParams))
 
@@ -147,6 +155,13 @@ def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[
         stripe_knows=_stripe_keys(SessionCreateParamsPaymentIntentData),
     )
 
+    allow_codes = extra.as_bool(params.get("allow_promotion_codes"), "allow_promotion_codes")
+    discounts = extra.discounts(params)
+    if allow_codes is not None and discounts:
+        raise invalid(
+            "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            param="allow_promotion_codes",
+        )
     spec = SessionSpec(
         line_items=lines,
         success_url=success_url,
@@ -158,6 +173,13 @@ def session_create(params: dict[str, Any], now: int) -> tuple[SessionSpec, list[
         expires_at=expires_at,
         customer_email=email,
         payment_intent_metadata=as_metadata(intent_data.get("metadata"), "payment_intent_data[metadata]"),
+        allowed_countries=extra.allowed_countries(params),
+        shipping_options=extra.shipping_options(params),
+        phone_number_collection=extra.phone_number_collection(params),
+        customer_creation=extra.customer_creation(params),
+        allow_promotion_codes=allow_codes,
+        discounts=discounts,
+        custom_text=extra.custom_text(params),
     )
     return spec, as_expand(params.get("expand"))
 

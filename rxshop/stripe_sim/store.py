@@ -1,34 +1,32 @@
-"""In-memory Stripe objects and the rules that change them.
+"""In-memory Stripe objects and the rules that change them: checkout sessions, lookups and the clock.
 
 Every method is synchronous: on one event loop nothing else runs between a read and the write that follows
 it, so concurrent requests cannot interleave inside an operation. Objects are stored in Stripe's JSON shape
-(plain dicts); callers get deep copies. Events go out through the `emit` callback as they happen.
+(plain dicts, built by objects.py); callers get deep copies. Events go out through the `emit` callback as
+they happen, in the order Stripe sends them. Paying, settling and refunding live in payments.py.
 """
 
 from __future__ import annotations
 
 import copy
 import heapq
-import secrets
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rxshop.stripe_sim import cards
+from rxshop.stripe_sim import objects, objects_catalog
+from rxshop.stripe_sim.catalog import Catalog, CodeRefused, Discount, price_session
 from rxshop.stripe_sim.errors import invalid, no_such
-from rxshop.stripe_sim.money import format_amount
+from rxshop.stripe_sim.objects import new_id
+from rxshop.stripe_sim.payments import PaymentResult, Payments
+
+__all__ = ["Clock", "LineSpec", "PaymentResult", "SessionSpec", "Store", "new_id"]
 
 DEFAULT_LIFETIME = 24 * 3600
-_ALPHABET = string.ascii_letters + string.digits
 
 # emit(event_type, object_snapshot, request, previous_attributes)
 Emit = Callable[[str, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], None]
-
-
-def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
 class Clock:
@@ -61,7 +59,7 @@ class LineSpec:
 
 @dataclass(frozen=True)
 class SessionSpec:
-    """A validated POST /v1/checkout/sessions (see params.py)."""
+    """A validated POST /v1/checkout/sessions (see params.py and params_extra.py)."""
 
     line_items: list[LineSpec]
     success_url: str
@@ -71,29 +69,32 @@ class SessionSpec:
     expires_at: int | None = None
     customer_email: str | None = None
     payment_intent_metadata: dict[str, str] = field(default_factory=dict)
+    allowed_countries: tuple[str, ...] = ()
+    shipping_options: list[dict[str, Any]] = field(default_factory=list)
+    phone_number_collection: bool = False
+    customer_creation: str = "if_required"
+    allow_promotion_codes: bool | None = None
+    discounts: list[dict[str, str]] = field(default_factory=list)
+    custom_text: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class PaymentResult:
-    outcome: str  # "paid" | "processing" | "declined" | "not_open"
-    session: dict[str, Any]
-    card: cards.TestCard | None = None
-
-
-def _find(objects: dict[str, dict[str, Any]], kind: str, object_id: str, param: str) -> dict[str, Any]:
+def _find(objects_: dict[str, dict[str, Any]], kind: str, object_id: str, param: str) -> dict[str, Any]:
     """The object with this id, or Stripe's 404 `resource_missing` for it."""
-    found = objects.get(object_id)
+    found = objects_.get(object_id)
     if found is None:
         raise no_such(kind, object_id, param=param)
     return found
 
 
-class Store:
+class Store(Payments):
     def __init__(self, clock: Clock, public_url: str, emit: Emit) -> None:
         self.clock = clock
         self.public_url = public_url
         self._emit = emit
         self.settle_after: float | None = None  # seconds until a delayed payment settles by itself
+        self.catalog = Catalog()
+        # Stripe shows the dynamic payment methods configuration every session uses; one per simulator.
+        self.configuration_id = new_id("pmc_", 24)
         self.reset()
 
     def reset(self) -> None:
@@ -104,6 +105,7 @@ class Store:
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.session_meta: dict[str, dict[str, Any]] = {}  # simulator-only facts (never sent as Stripe JSON)
+        self.catalog.reset()
         self._due: list[tuple[float, int, str, str]] = []  # (when, seq, "expire"|"settle", session id)
         self._seq = 0
 
@@ -131,119 +133,144 @@ class Store:
 
     def create_session(self, spec: SessionSpec) -> dict[str, Any]:
         now = self.clock.timestamp()
-        session_id = new_id("cs_test_", 58)
         currency = spec.line_items[0].currency
-        items = [self._line_item(line, now) for line in spec.line_items]
-        total = sum(item["amount_total"] for item in items)
-        session = {
-            "id": session_id,
-            "object": "checkout.session",
-            "after_expiration": None,
-            "allow_promotion_codes": None,
-            "amount_subtotal": total,
-            "amount_total": total,
-            "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
-            "billing_address_collection": None,
-            "cancel_url": spec.cancel_url,
-            "client_reference_id": spec.client_reference_id,
-            "client_secret": None,
-            "consent": None,
-            "consent_collection": None,
-            "created": now,
-            "currency": currency,
-            "custom_fields": [],
-            "custom_text": {
-                "after_submit": None,
-                "shipping_address": None,
-                "submit": None,
-                "terms_of_service_acceptance": None,
-            },
-            "customer": None,
-            "customer_creation": "if_required",
-            "customer_details": None,
-            "customer_email": spec.customer_email,
-            "expires_at": spec.expires_at if spec.expires_at is not None else now + DEFAULT_LIFETIME,
-            "invoice": None,
-            "livemode": False,
-            "locale": None,
-            "metadata": dict(spec.metadata),
-            "mode": "payment",
-            "payment_intent": None,
-            "payment_link": None,
-            "payment_method_collection": "if_required",
-            "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-            "payment_method_types": ["card"],
-            "payment_status": "unpaid",
-            "phone_number_collection": {"enabled": False},
-            "recovered_from": None,
-            "setup_intent": None,
-            "shipping_address_collection": None,
-            "shipping_cost": None,
-            "shipping_options": [],
-            "status": "open",
-            "submit_type": None,
-            "subscription": None,
-            "success_url": spec.success_url,
-            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-            "ui_mode": "hosted",
-            "url": f"{self.public_url}/pay/{session_id}",
-        }
+        rates = [
+            self._shipping_option(option, i, currency, now) for i, option in enumerate(spec.shipping_options)
+        ]
+        discount = self._session_discount(
+            spec, currency, sum(li.unit_amount * li.quantity for li in spec.line_items)
+        )
+        session_id = new_id("cs_test_", 58)
+        items = []
+        for line in spec.line_items:
+            product_id = new_id("prod_", 14)
+            self.products[product_id] = objects.product(product_id=product_id, now=now, line=line)
+            items.append(
+                objects.line_item(
+                    item_id=new_id("li_"),
+                    price_id=new_id("price_"),
+                    product_id=product_id,
+                    now=now,
+                    line=line,
+                )
+            )
+        spec_expiry = spec.expires_at if spec.expires_at is not None else now + DEFAULT_LIFETIME
+        amounts = price_session(
+            [i["amount_subtotal"] for i in items], currency, discount, rates[0] if rates else None
+        )
+        session = objects.checkout_session(
+            session_id=session_id,
+            now=now,
+            url=f"{self.public_url}/pay/{session_id}",
+            spec=spec,
+            currency=currency,
+            amounts=amounts,
+            shipping_options=[
+                {"shipping_amount": r["fixed_amount"]["amount"], "shipping_rate": r["id"]} for r in rates
+            ],
+            configuration_id=self.configuration_id,
+        )
+        session["expires_at"] = spec_expiry
         self.sessions[session_id] = session
         self.line_items[session_id] = items
         self.session_meta[session_id] = {
             "payment_intent_metadata": dict(spec.payment_intent_metadata),
             "attempts": [],
             "settle_at": None,
+            "discount": discount,
+            "intent": None,  # the payment intent of declined attempts, reused by the next one (as Stripe)
         }
+        self._reprice(session)
         self._schedule(session["expires_at"], "expire", session_id)
         return copy.deepcopy(session)
 
-    def _line_item(self, line: LineSpec, now: int) -> dict[str, Any]:
-        product_id = new_id("prod_", 14)
-        self.products[product_id] = {
-            "id": product_id,
-            "object": "product",
-            "active": False,
-            "created": now,
-            "description": line.description,
-            "images": [],
-            "livemode": False,
-            "metadata": dict(line.product_metadata),
-            "name": line.name,
-            "type": "service",
-            "updated": now,
-            "url": None,
-        }
-        amount = line.unit_amount * line.quantity
-        return {
-            "id": new_id("li_"),
-            "object": "item",
-            "amount_discount": 0,
-            "amount_subtotal": amount,
-            "amount_tax": 0,
-            "amount_total": amount,
-            "currency": line.currency,
-            "description": line.name,
-            "price": {
-                "id": new_id("price_"),
-                "object": "price",
-                "active": False,
-                "billing_scheme": "per_unit",
-                "created": now,
-                "currency": line.currency,
-                "livemode": False,
-                "lookup_key": None,
-                "metadata": {},
-                "nickname": None,
-                "product": product_id,
-                "recurring": None,
-                "tax_behavior": "unspecified",
-                "type": "one_time",
-                "unit_amount": line.unit_amount,
-                "unit_amount_decimal": str(line.unit_amount),
-            },
-            "quantity": line.quantity,
-        }
+    def _shipping_option(self, option: dict[str, Any], index: int, currency: str, now: int) -> dict[str, Any]:
+        param = f"shipping_options[{index}]"
+        if "shipping_rate" in option:
+            rate = self.catalog.find(
+                "shipping_rate", option["shipping_rate"], param=f"{param}[shipping_rate]", in_params=True
+            )
+        else:
+            rate_id = new_id("shr_")
+            rate = objects_catalog.shipping_rate(rate_id=rate_id, now=now, data=option["shipping_rate_data"])
+            self.catalog.shipping_rates[rate_id] = rate
+        if rate["fixed_amount"]["currency"] != currency:
+            raise invalid(
+                f"The shipping rate's currency ({rate['fixed_amount']['currency']}) must match the "
+                f"Checkout Session's currency ({currency}).",
+                param=param,
+            )
+        if not rate["active"]:
+            raise invalid(f"The shipping rate {rate['id']} is not active.", param=param)
+        return rate
+
+    def _session_discount(self, spec: SessionSpec, currency: str, subtotal: int) -> Discount | None:
+        if not spec.discounts:
+            return None
+        [wanted] = spec.discounts
+        now = self.clock.timestamp()
+        if "promotion_code" in wanted:
+            promo = self.catalog.find(
+                "promotion_code",
+                wanted["promotion_code"],
+                param="discounts[0][promotion_code]",
+                in_params=True,
+            )
+            try:
+                return self.catalog.check_promotion(promo, currency, subtotal, now)
+            except CodeRefused as refused:
+                raise invalid(
+                    f"This promotion code cannot be redeemed: {refused.message}",
+                    param="discounts[0][promotion_code]",
+                ) from None
+        coupon = self.catalog.find("coupon", wanted["coupon"], param="discounts[0][coupon]", in_params=True)
+        problem = self.catalog.coupon_problem(coupon, currency, now)
+        if problem:
+            raise invalid(f"This coupon cannot be redeemed: {problem}", param="discounts[0][coupon]")
+        return Discount(coupon, None)
+
+    def _reprice(self, session: dict[str, Any]) -> None:
+        """Recompute amounts from the lines, the applied discount and the chosen shipping rate."""
+        items = self.line_items[session["id"]]
+        meta = self.session_meta[session["id"]]
+        rate_id = (session["shipping_cost"] or {}).get("shipping_rate")
+        rate = self.catalog.shipping_rates.get(rate_id) if rate_id else None
+        amounts = price_session(
+            [i["amount_subtotal"] for i in items], session["currency"], meta["discount"], rate
+        )
+        for item, line_discount in zip(items, amounts["line_discounts"], strict=True):
+            item["amount_discount"] = line_discount
+            item["amount_total"] = item["amount_subtotal"] - line_discount
+        for key in ("amount_subtotal", "amount_total", "discounts", "shipping_cost", "total_details"):
+            session[key] = amounts[key]
+
+    def apply_promotion_code(self, session_id: str, code: str) -> dict[str, Any]:
+        """The buyer types a code on the hosted page: CodeRefused with Checkout's message if it can't apply."""
+        session = self.session(session_id)
+        if not session["allow_promotion_codes"]:
+            raise CodeRefused("This checkout does not accept promotion codes.")
+        promo = self.catalog.promotion_by_code(code)
+        if promo is None:
+            raise CodeRefused("This code is invalid.")
+        discount = self.catalog.check_promotion(
+            promo, session["currency"], session["amount_subtotal"], self.clock.timestamp()
+        )
+        self.session_meta[session_id]["discount"] = discount
+        self._reprice(session)
+        return copy.deepcopy(session)
+
+    def remove_promotion_code(self, session_id: str) -> None:
+        session = self.session(session_id)
+        if session["allow_promotion_codes"]:
+            self.session_meta[session_id]["discount"] = None
+            self._reprice(session)
+
+    def choose_shipping_rate(self, session_id: str, rate_id: str) -> None:
+        session = self.session(session_id)
+        if rate_id not in [o["shipping_rate"] for o in session["shipping_options"]]:
+            raise invalid(f"{rate_id} is not one of this session's shipping options.", param="shipping_rate")
+        session["shipping_cost"] = {"shipping_rate": rate_id}
+        self._reprice(session)
 
     def expire_session(self, session_id: str, *, request: dict[str, Any] | None = None) -> dict[str, Any]:
         """Expire an open session (API, control API or the clock); anything else is refused like Stripe."""
@@ -258,251 +285,20 @@ class Store:
         return copy.deepcopy(session)
 
     def _expire(self, session: dict[str, Any], request: dict[str, Any] | None) -> None:
+        """Stripe cancels the payment intent of earlier declined attempts, then says the session expired."""
+        intent = self.session_meta[session["id"]]["intent"]
+        if intent is not None and intent["status"] == "requires_payment_method":
+            intent.update(
+                {
+                    "status": "canceled",
+                    "canceled_at": self.clock.timestamp(),
+                    "cancellation_reason": "abandoned",
+                }
+            )
+            self._emit("payment_intent.canceled", copy.deepcopy(intent), request, None)
         session["status"] = "expired"
         session["url"] = None
         self._emit("checkout.session.expired", copy.deepcopy(session), request, None)
-
-    def pay(self, session_id: str, *, card_digits: str, email: str, name: str | None = None) -> PaymentResult:
-        """What pressing Pay does; a second Pay on a completed session charges nothing (outcome "not_open")."""
-        session = self.session(session_id)
-        if session["status"] != "open":
-            return PaymentResult("not_open", copy.deepcopy(session))
-        card = cards.behaviour(card_digits)
-        meta = self.session_meta[session_id]
-        meta["attempts"].append(
-            {
-                "at": self.clock.timestamp(),
-                "last4": card_digits[-4:],
-                "outcome": card.outcome,
-                "decline_code": card.decline_code or None,
-            }
-        )
-        if card.outcome == "declines":
-            return PaymentResult("declined", copy.deepcopy(session), card)
-
-        now = self.clock.timestamp()
-        delayed = card.outcome == "delayed"
-        intent_id, charge_id = new_id("pi_"), new_id("ch_")
-        amount, currency = session["amount_total"], session["currency"]
-        metadata = meta["payment_intent_metadata"]
-        method_id = new_id("pm_")
-        self.charges[charge_id] = {
-            "id": charge_id,
-            "object": "charge",
-            "amount": amount,
-            "amount_captured": amount,
-            "amount_refunded": 0,
-            "balance_transaction": None,
-            "billing_details": {"address": None, "email": email, "name": name, "phone": None},
-            "calculated_statement_descriptor": "RXSHOP TEST",
-            "captured": True,
-            "created": now,
-            "currency": currency,
-            "customer": None,
-            "description": None,
-            "disputed": False,
-            "failure_code": None,
-            "failure_message": None,
-            "livemode": False,
-            "metadata": dict(metadata),
-            "outcome": {
-                "network_status": "approved_by_network",
-                "reason": None,
-                "risk_level": "normal",
-                "seller_message": "Payment complete.",
-                "type": "authorized",
-            },
-            "paid": not delayed,
-            "payment_intent": intent_id,
-            "payment_method": method_id,
-            "payment_method_details": {
-                "card": {
-                    "brand": cards.brand(card_digits),
-                    "last4": card_digits[-4:],
-                    "funding": "credit",
-                    "country": "US",
-                },
-                "type": "card",
-            },
-            "receipt_email": None,
-            "refunded": False,
-            "status": "pending" if delayed else "succeeded",
-        }
-        self.payment_intents[intent_id] = {
-            "id": intent_id,
-            "object": "payment_intent",
-            "amount": amount,
-            "amount_capturable": 0,
-            "amount_received": 0 if delayed else amount,
-            "application": None,
-            "application_fee_amount": None,
-            "canceled_at": None,
-            "cancellation_reason": None,
-            "capture_method": "automatic_async",
-            "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
-            "confirmation_method": "automatic",
-            "created": now,
-            "currency": currency,
-            "customer": None,
-            "description": None,
-            "last_payment_error": None,
-            "latest_charge": charge_id,
-            "livemode": False,
-            "metadata": dict(metadata),
-            "next_action": None,
-            "on_behalf_of": None,
-            "payment_method": method_id,
-            "payment_method_types": ["card"],
-            "processing": None,
-            "receipt_email": None,
-            "review": None,
-            "setup_future_usage": None,
-            "shipping": None,
-            "statement_descriptor": None,
-            "status": "processing" if delayed else "succeeded",
-            "transfer_data": None,
-            "transfer_group": None,
-        }
-        session.update(
-            {
-                "status": "complete",
-                "payment_status": "unpaid" if delayed else "paid",
-                "payment_intent": intent_id,
-                "customer_details": {
-                    "address": None,
-                    "email": email,
-                    "name": name,
-                    "phone": None,
-                    "tax_exempt": "none",
-                    "tax_ids": [],
-                },
-                "url": None,
-            }
-        )
-        self._emit("checkout.session.completed", copy.deepcopy(session), None, None)
-        if delayed and self.settle_after is not None:
-            meta["settle_at"] = self.clock.now() + self.settle_after
-            self._schedule(meta["settle_at"], "settle", session_id)
-        return PaymentResult("processing" if delayed else "paid", copy.deepcopy(session), card)
-
-    def settle(self, session_id: str, outcome: str) -> dict[str, Any]:
-        """Finish a delayed payment: "succeeded" pays the session, "failed" leaves it complete and unpaid."""
-        if outcome not in ("succeeded", "failed"):
-            raise invalid('outcome must be "succeeded" or "failed"', param="outcome")
-        session = self.session(session_id)
-        intent = self.payment_intents.get(session["payment_intent"] or "")
-        if intent is None or intent["status"] != "processing":
-            raise invalid(
-                f"Checkout Session {session_id} has no delayed payment waiting to settle.", param="session"
-            )
-        charge = self.charges[intent["latest_charge"]]
-        self.session_meta[session_id]["settle_at"] = None
-        if outcome == "succeeded":
-            intent.update({"status": "succeeded", "amount_received": intent["amount"]})
-            charge.update({"status": "succeeded", "paid": True})
-            session["payment_status"] = "paid"
-        else:
-            message = "The payment failed after processing."
-            intent.update(
-                {
-                    "status": "requires_payment_method",
-                    "last_payment_error": {
-                        "charge": charge["id"],
-                        "code": "card_declined",
-                        "decline_code": "generic_decline",
-                        "message": message,
-                        "type": "card_error",
-                    },
-                }
-            )
-            charge.update(
-                {
-                    "status": "failed",
-                    "paid": False,
-                    "amount_captured": 0,
-                    "captured": False,
-                    "failure_code": "card_declined",
-                    "failure_message": message,
-                    "outcome": {
-                        **charge["outcome"],
-                        "network_status": "declined_by_network",
-                        "reason": "generic_decline",
-                        "type": "issuer_declined",
-                        "seller_message": "The bank did not return any further details.",
-                    },
-                }
-            )
-        self._emit(f"checkout.session.async_payment_{outcome}", copy.deepcopy(session), None, None)
-        return copy.deepcopy(session)
-
-    # ---- refunds --------------------------------------------------------------------------------------
-
-    def create_refund(
-        self,
-        *,
-        payment_intent: str | None,
-        charge: str | None,
-        amount: int | None,
-        reason: str | None,
-        metadata: dict[str, str],
-        request: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        if charge is not None:
-            charge_obj = self.charge(charge, param="charge")
-            if payment_intent is not None and charge_obj["payment_intent"] != payment_intent:
-                raise invalid(
-                    f"Charge {charge} does not belong to PaymentIntent {payment_intent}.",
-                    param="payment_intent",
-                )
-            intent = self.payment_intents[charge_obj["payment_intent"]]
-        else:
-            assert payment_intent is not None
-            intent = self.payment_intent(payment_intent, param="payment_intent")
-            charge_obj = self.charges[intent["latest_charge"]]
-        if intent["status"] != "succeeded":
-            raise invalid(
-                f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
-                param="payment_intent",
-                code="charge_not_refundable",
-            )
-        remaining = charge_obj["amount"] - charge_obj["amount_refunded"]
-        if remaining <= 0:
-            raise invalid(
-                f"Charge {charge_obj['id']} has already been refunded.", code="charge_already_refunded"
-            )
-        if amount is None:
-            amount = remaining
-        if amount > remaining:
-            currency = charge_obj["currency"]
-            raise invalid(
-                f"Refund amount ({format_amount(amount, currency)}) is greater than unrefunded amount "
-                f"on charge ({format_amount(remaining, currency)})",
-                param="amount",
-                code="amount_too_large",
-            )
-        refund_id = new_id("re_")
-        refund = {
-            "id": refund_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": None,
-            "charge": charge_obj["id"],
-            "created": self.clock.timestamp(),
-            "currency": charge_obj["currency"],
-            "metadata": dict(metadata),
-            "payment_intent": intent["id"],
-            "reason": reason,
-            "receipt_number": None,
-            "source_transfer_reversal": None,
-            "status": "succeeded",
-            "transfer_reversal": None,
-        }
-        self.refunds[refund_id] = refund
-        previous = {"amount_refunded": charge_obj["amount_refunded"], "refunded": charge_obj["refunded"]}
-        charge_obj["amount_refunded"] += amount
-        charge_obj["refunded"] = charge_obj["amount_refunded"] == charge_obj["amount"]
-        self._emit("charge.refunded", copy.deepcopy(charge_obj), request, previous)
-        return copy.deepcopy(refund)
 
     # ---- time -----------------------------------------------------------------------------------------
 

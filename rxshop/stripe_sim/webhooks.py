@@ -1,7 +1,10 @@
 """Signed webhook deliveries as Stripe makes them: one task per event, retried with back-off, all recorded.
 
-Deliveries run as asyncio tasks on the loop that serves the app and never hold up an API response. The
-payload is frozen when the event happens; each attempt is signed afresh with the real wall-clock time
+Deliveries run as asyncio tasks on the loop that serves the app and never hold up an API response. First
+attempts go out one after another in the order the events happened (Stripe's order); retries are on their
+own schedule. The endpoint receives only the types in `enabled_events` (`*` = all), as on Stripe; the others
+are still recorded (GET /v1/events) with the status `not_subscribed`. The payload is frozen when the event
+happens; each attempt is signed afresh with the real wall-clock time
 (receivers check it against their own clock, so the simulated clock offset must not leak into it).
 """
 
@@ -41,6 +44,7 @@ class EventRecord:
     payload: str
     # pending: not sent yet | delivering | retrying | delivered | failed (schedule exhausted)
     # | paused (held until resume) | no_endpoint (no webhook URL when it happened)
+    # | not_subscribed (the endpoint's enabled_events leave it out)
     status: str = "pending"
     attempts: list[Attempt] = field(default_factory=list)
     next_attempt_at: float | None = None
@@ -64,9 +68,16 @@ class EventRecord:
 
 class WebhookDispatcher:
     def __init__(
-        self, url: str | None, secret: str, retry_delays: Sequence[float], timeout: float = 5.0
+        self,
+        url: str | None,
+        secret: str,
+        retry_delays: Sequence[float],
+        timeout: float = 5.0,
+        enabled_events: Sequence[str] = ("*",),
     ) -> None:
         self.url = url
+        self.enabled_events = tuple(enabled_events)
+        self._previous_first: asyncio.Future[None] | None = None
         self.secret = secret
         self.retry_delays = tuple(retry_delays)
         self.timeout = timeout
@@ -83,6 +94,7 @@ class WebhookDispatcher:
         self._loop = loop
         self._client = None  # an httpx client belongs to the loop it was first used on
         self._tasks = set()
+        self._previous_first = None
         for record in self.events.values():
             if record.status in ("pending", "delivering", "retrying"):
                 self._schedule(record)
@@ -103,13 +115,19 @@ class WebhookDispatcher:
         self._tasks.clear()
         self.events.clear()
         self.paused = False
+        self._previous_first = None
 
     # ---- events ---------------------------------------------------------------------------------------
+
+    def subscribed(self, event_type: str) -> bool:
+        return subscribed(self.enabled_events, event_type)
 
     def record(self, event: dict[str, Any]) -> EventRecord:
         record = EventRecord(event, json.dumps(event, indent=2))
         self.events[event["id"]] = record
-        if self.url is None:
+        if not self.subscribed(event["type"]):
+            record.status = "not_subscribed"
+        elif self.url is None:
             record.status = "no_endpoint"
         elif self.paused:
             record.status = "paused"
@@ -134,7 +152,10 @@ class WebhookDispatcher:
         if loop is None:
             record.status = "pending"  # start() sends it once a loop serves the app
             return
-        task = loop.create_task(self._deliver_with_retries(record))
+        # Chain first attempts: each waits for the one before it, so the endpoint sees Stripe's order.
+        previous, done = self._previous_first, loop.create_future()
+        self._previous_first = done
+        task = loop.create_task(self._deliver_with_retries(record, previous, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -145,9 +166,25 @@ class WebhookDispatcher:
             return None
         return loop if loop is self._loop else None
 
-    async def _deliver_with_retries(self, record: EventRecord) -> None:
+    async def _deliver_with_retries(
+        self,
+        record: EventRecord,
+        previous: asyncio.Future[None] | None = None,
+        first_done: asyncio.Future[None] | None = None,
+    ) -> None:
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.shield(previous)
+            await self._deliver_in_turn(record, first_done)
+        finally:
+            if first_done is not None and not first_done.done():
+                first_done.set_result(None)
+
+    async def _deliver_in_turn(self, record: EventRecord, first_done: asyncio.Future[None] | None) -> None:
         delays = (0.0, *self.retry_delays)
         for number, delay in enumerate(delays):
+            if number == 1 and first_done is not None and not first_done.done():
+                first_done.set_result(None)  # the next event goes out while this one waits to retry
             if delay:
                 record.status = "retrying"
                 record.next_attempt_at = time.time() + delay
@@ -210,3 +247,8 @@ class WebhookDispatcher:
         if manual and attempt.ok and record.status in ("failed", "no_endpoint", "paused"):
             record.status = "delivered"
         return attempt
+
+
+def subscribed(enabled_events: Sequence[str], event_type: str) -> bool:
+    """Stripe's matching: `*` is every type; otherwise the exact type names."""
+    return "*" in enabled_events or event_type in enabled_events

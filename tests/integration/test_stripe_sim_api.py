@@ -286,7 +286,7 @@ def test_list_param_errors(sim_server: SimServer) -> None:
         ({"status": "paid"}, "status"),
         ({"starting_after": "cs_test_nope"}, "starting_after"),
         ({"bogus": 1}, "bogus"),
-        ({"expand": ["data.customer"]}, "expand"),
+        ({"expand": ["data.subscription"]}, "expand"),
     ]:
         with pytest.raises(stripe.InvalidRequestError) as error:
             client.v1.checkout.sessions.list(params)
@@ -296,7 +296,7 @@ def test_list_param_errors(sim_server: SimServer) -> None:
 def test_unknown_expand_is_refused(sim_server: SimServer) -> None:
     client = sim_server.client()
     with pytest.raises(stripe.InvalidRequestError, match="cannot be expanded"):
-        client.v1.checkout.sessions.create(sim_server.session_params(expand=["customer"]))
+        client.v1.checkout.sessions.create(sim_server.session_params(expand=["subscription"]))
     assert client.v1.checkout.sessions.list().data == []  # refused before anything was created
 
 
