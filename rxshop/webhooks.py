@@ -11,7 +11,6 @@ import logging
 from datetime import UTC, datetime
 
 import stripe
-from sqlalchemy.exc import DataError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -65,8 +64,6 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
         result = await in_session(apply_stripe_event, event=event)
-    except DataError as err:  # the database cannot store what the event says: retrying will not help
-        return await _unprocessable(event.id, event.type, event.created, f"data error: {err.orig}")
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event.id, event.type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)

@@ -11,6 +11,7 @@ from rxshop.cart import InvalidQuantity
 from rxshop.catalog import UnknownProduct
 from rxshop.checkout import SESSION_LIFETIME_SECONDS, CheckoutRefused, confirm_return, start_checkout
 from rxshop.lifecycle import OrderStatus as S
+from rxshop.orders import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
 from rxshop.payments import PaymentError, PaymentUnavailable
 from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
 
@@ -296,3 +297,29 @@ async def test_five_tabs_of_one_visitor_pressing_buy_at_once_share_one_order_and
     [order] = shop.orders()
     assert order.stripe_session_id == session_id_of(results[0].url)
     assert [s.id for s in shop.sim_sessions()] == [order.stripe_session_id]
+
+
+async def test_open_checkouts_are_capped_per_visitor_with_a_clear_message(shop: Shop):
+    """Five different carts open at once is plenty for a buyer; a script pressing Buy is stopped there."""
+    visitor = new_visitor()
+    opened = [await shop.buy(visitor, {"mug": n}) for n in range(1, MAX_OPEN_CHECKOUTS_PER_VISITOR + 1)]
+    assert len({o.order_id for o in opened}) == MAX_OPEN_CHECKOUTS_PER_VISITOR
+    before = shop.snapshot()
+
+    with pytest.raises(CheckoutRefused, match="several checkouts open"):
+        await shop.buy(visitor, {"tote": 1})
+
+    assert shop.snapshot() == before  # no order, no session asked for
+    again = await shop.buy(visitor, {"mug": 1})  # an open one is still handed back
+    assert again.reused and again.order_id == opened[0].order_id
+    assert (await shop.buy(new_visitor(), {"tote": 1})).order_id  # other visitors are not affected
+
+
+async def test_open_checkouts_are_capped_per_client_address(shop: Shop):
+    for _ in range(MAX_OPEN_CHECKOUTS_PER_CLIENT):
+        await shop.buy(new_visitor(), client_ip="203.0.113.9")
+    with pytest.raises(CheckoutRefused, match="several checkouts open"):
+        await shop.buy(new_visitor(), client_ip="203.0.113.9")
+    assert (await shop.buy(new_visitor(), client_ip="203.0.113.10")).order_id
+    [order] = shop.orders(client_ip="203.0.113.10")
+    assert order.livemode is False and order.client_ip == "203.0.113.10"
