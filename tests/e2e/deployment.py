@@ -41,7 +41,7 @@ import stripe
 from sqlalchemy.engine import make_url
 
 from tests.e2e.conftest import ARTIFACTS, REPO, app_env, free_port, stop
-from tests.fixtures.db import POSTGRES_URL, postgres_unavailable
+from tests.fixtures.db import POSTGRES_URL, postgres_unavailable, service_missing
 
 NGINX = "/usr/sbin/nginx"
 SITE_TEMPLATE = REPO / "deploy" / "nginx.conf"
@@ -206,8 +206,11 @@ http {{
 
 
 def _postgres_schema() -> tuple[str, Callable[[], None]] | None:
-    """A URL into a fresh PostgreSQL schema and the function dropping it; None without PostgreSQL."""
-    if postgres_unavailable():
+    """A URL into a fresh PostgreSQL schema and the function dropping it; None without PostgreSQL (SQLite
+    then), except under CI=true, where its absence is a failure."""
+    if reason := postgres_unavailable():
+        if os.environ.get("CI", "").lower() == "true":
+            service_missing(reason)
         return None
     schema = "rxshop_deploy_" + secrets.token_hex(6)
     admin = sa.create_engine(POSTGRES_URL)
@@ -225,7 +228,7 @@ def _postgres_schema() -> tuple[str, Callable[[], None]] | None:
 
 def _redis_url() -> str:
     """Database REDIS_DB on the test Redis (TEST_REDIS_URL's host), flushed; skip when Redis is absent
-    unless TEST_REDIS_URL names it (CI), in which case its absence is a failure."""
+    (a failure under CI=true)."""
     base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(base)
     url = f"{parts.scheme}://{parts.netloc}/{REDIS_DB}"
@@ -234,9 +237,7 @@ def _redis_url() -> str:
         client.flushdb()
         client.close()
     except redis.RedisError as exc:
-        if "TEST_REDIS_URL" in os.environ:
-            raise
-        pytest.skip(f"Redis not reachable at {url}: {exc}")
+        service_missing(f"Redis not reachable at {url}: {exc}")
     return url
 
 
@@ -278,7 +279,7 @@ def _export(app_dir: Path, dist: Path, env: dict[str, str]) -> None:
 @pytest.fixture(scope="session", name="deployment")
 def deployment_fixture(tmp_path_factory) -> Iterator[Deployment]:
     if not os.path.exists(NGINX):
-        pytest.skip(f"{NGINX} missing: `make system-deps` installs Debian's nginx")
+        service_missing(f"{NGINX} missing: `make system-deps` installs Debian's nginx")
     redis_url = _redis_url()
     shutil.rmtree(LOGS, ignore_errors=True)
     LOGS.mkdir(parents=True)
