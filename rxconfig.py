@@ -20,6 +20,8 @@ config = rx.Config(
     deploy_url=settings.app_url,
     # Only the shop's own pages may call the backend with the visitor's cookie (Reflex's default echoes any).
     cors_allowed_origins=list(settings.allowed_origins),
+    # Behind nginx (deploy/) the client's address is the last X-Forwarded-For hop (the open-checkout cap).
+    trusted_proxy_hops=settings.trusted_proxy_hops,
     telemetry_enabled=False,
     plugins=[
         rx.plugins.RadixThemesPlugin(

@@ -54,6 +54,7 @@ class Settings:
     database_url: str
     redis_url: str | None
     simulator_control_api: bool = False  # expose the built-in simulator's /_sim control API (tests, demos)
+    trusted_proxy_hops: int = 0  # reverse proxies in front (nginx: 1) whose X-Forwarded-For is believed
 
     def signing_key(self) -> bytes:
         """The key that signs visitor credentials: SECRET_KEY, or (development only) one kept in .data/."""
@@ -202,6 +203,11 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         errors.append(
             "SECRET_KEY is not set in production: set it to a long random value, the same for every worker."
         )
+    hops = get("TRUSTED_PROXY_HOPS") or "0"
+    if not hops.isdigit() or int(hops) > 5:
+        errors.append(
+            f"TRUSTED_PROXY_HOPS must be a whole number from 0 to 5 (nginx in front: 1), got {hops!r}."
+        )
     if errors:
         raise SettingsError(errors)
 
@@ -228,6 +234,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         simulator_control_api=_truthy(env.get("SIMULATOR_CONTROL_API")),
+        trusted_proxy_hops=int(hops),
     )
 
 

@@ -167,6 +167,7 @@ def test_every_bad_value_is_listed_at_once():
                 "BACKEND_URL": "ftp://x",
                 "DATABASE_URL": "mysql://x",
                 "REDIS_URL": "localhost",
+                "TRUSTED_PROXY_HOPS": "one",
             }
         )
     text = str(err.value)
@@ -178,6 +179,7 @@ def test_every_bad_value_is_listed_at_once():
         "BACKEND_URL",
         "DATABASE_URL",
         "REDIS_URL",
+        "TRUSTED_PROXY_HOPS",
     ):
         assert name in text
 
