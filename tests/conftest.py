@@ -24,4 +24,10 @@ for _name in (
 # Code that touches Reflex state outside a running app (live pushes) keeps it in memory, not in .states/.
 os.environ["REFLEX_STATE_MANAGER_MODE"] = "memory"
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db", "tests.fixtures.app", "tests.fixtures.shop"]
+pytest_plugins = [
+    "tests.fixtures.sim",
+    "tests.fixtures.db",
+    "tests.fixtures.app",
+    "tests.fixtures.shop",
+    "tests.fixtures.deployment",
+]

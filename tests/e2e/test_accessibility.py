@@ -12,16 +12,17 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Shop
-from tests.e2e.test_journeys import (
+from tests.fixtures.browser import (
     PAID_HEADING,
     QUANTITY_MESSAGE,
     RETURN_PAGE,
+    choose,
     open_shop,
     pay_and_return,
+    pay_on_hosted_page,
     press_buy,
 )
-from tests.e2e.test_purchase import choose, pay_on_hosted_page
+from tests.fixtures.servers import RunningShop
 
 AXE = Axe()
 BLOCKING = ("serious", "critical")
@@ -55,7 +56,7 @@ def axe_problems(page: Page, where: str) -> list[str]:
     ]
 
 
-def check_every_page_with_axe(page: Page, shop: Shop, scheme: str) -> list[str]:
+def check_every_page_with_axe(page: Page, shop: RunningShop, scheme: str) -> list[str]:
     problems: list[str] = []
     open_shop(page, shop)
     assert page.evaluate("s => document.documentElement.classList.contains(s)", scheme)
@@ -94,13 +95,13 @@ def check_every_page_with_axe(page: Page, shop: Shop, scheme: str) -> list[str]:
     return problems
 
 
-def test_axe_finds_no_serious_violations_in_light_mode(page: Page, shop: Shop):
+def test_axe_finds_no_serious_violations_in_light_mode(page: Page, shop: RunningShop):
     problems = check_every_page_with_axe(page, shop, "light")
     assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.browser_context_args(color_scheme="dark")
-def test_axe_finds_no_serious_violations_in_dark_mode(page: Page, shop: Shop):
+def test_axe_finds_no_serious_violations_in_dark_mode(page: Page, shop: RunningShop):
     """Dark mode follows the system setting; axe's color-contrast rule must pass there too."""
     problems = check_every_page_with_axe(page, shop, "dark")
     assert problems == [], "\n".join(problems)
@@ -130,7 +131,7 @@ def unnamed_controls(page: Page) -> tuple[int, list[str]]:
     return len(controls), unnamed
 
 
-def test_every_control_has_an_accessible_name(page: Page, shop: Shop):
+def test_every_control_has_an_accessible_name(page: Page, shop: RunningShop):
     counts: dict[str, int] = {}
     problems: list[str] = []
 
@@ -172,7 +173,7 @@ def test_every_control_has_an_accessible_name(page: Page, shop: Shop):
 # --- live regions ------------------------------------------------------------------------------------------------
 
 
-def test_status_changes_are_announced_through_live_regions(page: Page, shop: Shop):
+def test_status_changes_are_announced_through_live_regions(page: Page, shop: RunningShop):
     open_shop(page, shop)
     # The cart total sits in a polite live region that is always there.
     total_region = page.locator("[aria-live='polite']").filter(has=page.locator("#cart-total"))
@@ -256,7 +257,7 @@ def contrast(one: str, other: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
-def test_keyboard_focus_is_always_visible(page: Page, shop: Shop):
+def test_keyboard_focus_is_always_visible(page: Page, shop: RunningShop):
     open_shop(page, shop)
     page_background = page.evaluate(
         "getComputedStyle(document.querySelector('main').parentElement).backgroundColor"

@@ -11,9 +11,8 @@ import time
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import visitor_id_of
-from tests.e2e.deployment import Deployment, deployment_fixture  # noqa: F401  (registers `deployment`)
-from tests.e2e.test_purchase import choose, pay_on_hosted_page
+from tests.fixtures.browser import choose, pay_on_hosted_page, visitor_id_of
+from tests.fixtures.deployment import Deployment
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

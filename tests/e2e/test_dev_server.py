@@ -14,21 +14,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import (
+from tests.fixtures.browser import pay_on_hosted_page, visitor_id_of
+from tests.fixtures.servers import (
     ARTIFACTS,
-    Shop,
+    RunningShop,
     app_env,
+    clean_copy,
     free_port,
     stop,
-    visitor_id_of,
     wait_until_answering,
 )
-from tests.e2e.deployment import clean_copy
-from tests.e2e.test_purchase import pay_on_hosted_page
 
 
 @pytest.fixture(scope="module")
-def dev_shop(tmp_path_factory) -> Iterator[Shop]:
+def dev_shop(tmp_path_factory) -> Iterator[RunningShop]:
     app_dir = tmp_path_factory.mktemp("dev") / "app"
     clean_copy(app_dir)
     frontend, backend = free_port(), free_port()
@@ -60,12 +59,12 @@ def dev_shop(tmp_path_factory) -> Iterator[Shop]:
         wait_until_answering(
             [f"http://127.0.0.1:{backend}/ping", f"http://127.0.0.1:{frontend}/"], proc, log_path
         )
-        yield Shop(url=f"http://127.0.0.1:{frontend}", db_path=db_path, log_path=log_path)
+        yield RunningShop(url=f"http://127.0.0.1:{frontend}", db_path=db_path, log_path=log_path)
     finally:
         stop(proc)
 
 
-def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_shop: Shop):
+def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_shop: RunningShop):
     """Also a guard for the default database's place: a SQLite file beside the app made the dev server
     reload on every write (its -wal file), and the Buy redirect was lost in the reload."""
     page.goto(dev_shop.url + "/")

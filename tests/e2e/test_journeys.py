@@ -1,66 +1,38 @@
 """Buyer journeys through the real UI: several products, a declined card, Cancel, refresh, Back, empty cart,
 a delayed payment, the keyboard alone and bad quantities. Each checks the database (and the simulator) too.
-
-The helpers at the top are shared by the other browser test files.
 """
 
 import re
 import sqlite3
 
-import stripe
 from playwright.sync_api import Page, expect
 
 from rxshop.catalog import PRODUCTS
-from rxshop.settings import SIMULATOR_SECRET_KEY
-from tests.e2e.conftest import Shop, visitor_id_of
-from tests.e2e.test_purchase import choose, pay_on_hosted_page
+from tests.fixtures.browser import (
+    HOSTED_PAGE,
+    PAID_HEADING,
+    QUANTITY_MESSAGE,
+    RETURN_PAGE,
+    choose,
+    open_shop,
+    pay_and_return,
+    pay_on_hosted_page,
+    press_buy,
+    stripe_client,
+)
+from tests.fixtures.servers import RunningShop
 
 NAMES = {p.id: p.name for p in PRODUCTS}  # mug, tote, notebook
-QUANTITY_MESSAGE = "Quantity must be a whole number from 0 to 20."
-PAID_HEADING = "Thank you! Your order is paid."
-HOSTED_PAGE = re.compile(r"/stripe-sim/pay/(cs_test_\w+)$")
-RETURN_PAGE = re.compile(r"/checkout/success/?\?session_id=cs_test_")
 
 
-def open_shop(page: Page, shop: Shop) -> str:
-    """Load the shop; return this browser context's visitor id."""
-    page.goto(shop.url + "/")
-    visitor = visitor_id_of(page)
-    expect(page.locator("#cart-total")).to_have_text("$0.00")
-    return visitor
-
-
-def press_buy(page: Page) -> str:
-    """Press Buy; return the Checkout Session id of the hosted page the tab lands on."""
-    page.get_by_role("button", name="Buy").click()
-    page.wait_for_url(HOSTED_PAGE)
-    return session_id_in(page.url)
-
-
-def session_id_in(url: str) -> str:
-    match = re.search(r"(cs_test_\w+)", url)
-    assert match, url
-    return match.group(1)
-
-
-def pay_and_return(page: Page, card: str = "4242 4242 4242 4242") -> None:
-    pay_on_hosted_page(page, card)
-    page.wait_for_url(RETURN_PAGE)
-
-
-def stripe_client(shop: Shop) -> stripe.StripeClient:
-    """The real SDK pointed at the simulator mounted in the shop's backend (the shop's side of Stripe)."""
-    return stripe.StripeClient(SIMULATOR_SECRET_KEY, base_addresses={"api": shop.sim}, max_network_retries=0)
-
-
-def sessions_of(shop: Shop, visitor: str) -> list:
+def sessions_of(shop: RunningShop, visitor: str) -> list:
     """Every Checkout Session the simulator holds for this visitor's orders (client_reference_id = order id)."""
     order_ids = {row["id"] for row in shop.orders(visitor)}
     listed = stripe_client(shop).v1.checkout.sessions.list(params={"limit": 100})
     return [s for s in listed.auto_paging_iter() if s.client_reference_id in order_ids]
 
 
-def order_lines(shop: Shop, order_id: str) -> list[tuple[str, int, int]]:
+def order_lines(shop: RunningShop, order_id: str) -> list[tuple[str, int, int]]:
     with sqlite3.connect(shop.db_path) as conn:
         return conn.execute(
             "SELECT product_id, quantity, unit_amount FROM order_lines WHERE order_id = ? "
@@ -78,7 +50,7 @@ def quantities(page: Page) -> dict[str, str]:
 # --- 1. several products -------------------------------------------------------------------------------------
 
 
-def test_buy_all_three_products_and_see_the_order_with_its_total(page: Page, shop: Shop):
+def test_buy_all_three_products_and_see_the_order_with_its_total(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     page.get_by_label("Increase quantity of Morning Mug").click()
     choose(page, "Canvas Tote", 2)
@@ -108,7 +80,7 @@ def test_buy_all_three_products_and_see_the_order_with_its_total(page: Page, sho
 # --- 2. a declined card, then one that pays ------------------------------------------------------------------
 
 
-def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: Page, shop: Shop):
+def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     choose(page, "Morning Mug", 1)
     session_id = press_buy(page)
@@ -134,7 +106,7 @@ def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: P
 # --- 3. Cancel on the hosted page keeps the cart ---------------------------------------------------------------
 
 
-def test_cancel_on_the_hosted_page_keeps_the_cart(page: Page, shop: Shop):
+def test_cancel_on_the_hosted_page_keeps_the_cart(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     choose(page, "Morning Mug", 2)
     choose(page, "Dot-Grid Notebook", 1)
@@ -164,7 +136,7 @@ def test_cancel_on_the_hosted_page_keeps_the_cart(page: Page, shop: Shop):
 # --- 4. refreshing the return page -----------------------------------------------------------------------------
 
 
-def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: Shop):
+def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     choose(page, "Canvas Tote", 1)
     press_buy(page)
@@ -181,7 +153,7 @@ def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: Shop):
 # --- 5. the Back button after paying ---------------------------------------------------------------------------
 
 
-def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, shop: Shop):
+def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     choose(page, "Morning Mug", 1)
     choose(page, "Canvas Tote", 1)
@@ -216,7 +188,9 @@ def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, 
 # --- 7. Buy on an empty cart ------------------------------------------------------------------------------------
 
 
-def test_buy_is_disabled_on_an_empty_cart_and_after_setting_everything_back_to_zero(page: Page, shop: Shop):
+def test_buy_is_disabled_on_an_empty_cart_and_after_setting_everything_back_to_zero(
+    page: Page, shop: RunningShop
+):
     visitor = open_shop(page, shop)
     buy = page.get_by_role("button", name="Buy")
     expect(buy).to_be_disabled()
@@ -244,7 +218,7 @@ def test_buy_is_disabled_on_an_empty_cart_and_after_setting_everything_back_to_z
 # --- 8. a delayed payment settles while the return page is open -------------------------------------------------
 
 
-def test_delayed_payment_shows_processing_then_turns_paid_live(page: Page, shop: Shop):
+def test_delayed_payment_shows_processing_then_turns_paid_live(page: Page, shop: RunningShop):
     settle_after = shop.control("config")["async_settle_seconds"]
     shop.control("config", {"async_settle_seconds": None})  # only the control API settles it
     try:
@@ -290,7 +264,7 @@ def tab_to(page: Page, name: str, *, backwards: bool = False, limit: int = 40) -
     raise AssertionError(f"{name!r} never got the focus; tabbed through {seen}")
 
 
-def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: Shop):
+def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     # The first Tab reaches the skip link, which moves focus past the navigation.
     page.keyboard.press("Tab")
@@ -338,7 +312,7 @@ def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: Shop):
 # --- 10. bad quantities ------------------------------------------------------------------------------------------
 
 
-def test_bad_quantities_show_a_clear_message_and_change_nothing(page: Page, shop: Shop):
+def test_bad_quantities_show_a_clear_message_and_change_nothing(page: Page, shop: RunningShop):
     visitor = open_shop(page, shop)
     field = page.get_by_label("Quantity of Morning Mug", exact=True)
     more = page.get_by_label("Increase quantity of Morning Mug")

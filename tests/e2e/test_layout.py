@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, REPO, Shop
-from tests.e2e.test_journeys import PAID_HEADING, open_shop, press_buy
-from tests.e2e.test_purchase import choose
+from tests.fixtures.browser import PAID_HEADING, choose, open_shop, press_buy
+from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop
 
 SCREENSHOTS = (
     REPO / "docs" / "screenshots"
@@ -61,7 +60,7 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 @pytest.mark.parametrize(("width", "label"), [(375, "mobile"), (1280, "desktop")])
-def test_no_page_scrolls_sideways(page: Page, shop: Shop, width: int, label: str):
+def test_no_page_scrolls_sideways(page: Page, shop: RunningShop, width: int, label: str):
     page.set_viewport_size({"width": width, "height": 900})
     problems: list[str] = []
     open_shop(page, shop)
@@ -110,7 +109,7 @@ def test_no_page_scrolls_sideways(page: Page, shop: Shop, width: int, label: str
     screenshot(page, f"shop-{label}.png")
 
 
-def test_phone_layout_stacks_the_products_and_keeps_controls_usable(page: Page, shop: Shop):
+def test_phone_layout_stacks_the_products_and_keeps_controls_usable(page: Page, shop: RunningShop):
     page.set_viewport_size({"width": 375, "height": 800})
     open_shop(page, shop)
     cards = [page.locator(f"#product-{pid}").bounding_box() for pid in ("mug", "tote", "notebook")]

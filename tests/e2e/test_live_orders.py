@@ -5,14 +5,20 @@ import re
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import Shop, visitor_id_of
-from tests.e2e.test_journeys import PAID_HEADING, pay_and_return, press_buy, stripe_client
-from tests.e2e.test_purchase import choose
+from tests.fixtures.browser import (
+    PAID_HEADING,
+    choose,
+    pay_and_return,
+    press_buy,
+    stripe_client,
+    visitor_id_of,
+)
+from tests.fixtures.servers import RunningShop
 
 NOT_RELOADED = "window.__rxshop_not_reloaded === true"
 
 
-def open_orders(page: Page, shop: Shop) -> str:
+def open_orders(page: Page, shop: RunningShop) -> str:
     page.goto(shop.url + "/orders")
     visitor = visitor_id_of(page)
     expect(page.get_by_text("No orders yet.")).to_be_visible()
@@ -21,7 +27,7 @@ def open_orders(page: Page, shop: Shop) -> str:
 
 
 def test_my_orders_updates_live_in_the_visitors_other_tab_and_nowhere_else(
-    context: BrowserContext, browser: Browser, shop: Shop
+    context: BrowserContext, browser: Browser, shop: RunningShop
 ):
     watcher = context.new_page()  # tab 2 of this visitor, on My Orders
     visitor = open_orders(watcher, shop)
@@ -72,7 +78,7 @@ def test_my_orders_updates_live_in_the_visitors_other_tab_and_nowhere_else(
         stranger_context.close()
 
 
-def order_charge(shop: Shop, session_id: str) -> str:
+def order_charge(shop: RunningShop, session_id: str) -> str:
     charge = shop.control(f"sessions/{session_id}")["charge"]["id"]
     assert re.fullmatch(r"ch_\w+", charge)
     return charge

@@ -6,11 +6,12 @@ from sqlmodel import Session
 from rxshop.cart import price_cart
 from rxshop.db import get_engine
 from rxshop.fulfillment import fulfill_checkout
-from tests.e2e.conftest import Shop, visitor_id_of
+from tests.fixtures.browser import visitor_id_of
 from tests.fixtures.db import attached_order, checkout_for
+from tests.fixtures.servers import RunningShop
 
 
-def test_my_orders_pages_by_twenty(page: Page, shop: Shop):
+def test_my_orders_pages_by_twenty(page: Page, shop: RunningShop):
     page.goto(shop.url + "/")
     visitor = visitor_id_of(page)
     # 23 paid orders for this visitor, made by the shop's own order service in its database.

@@ -4,23 +4,11 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Shop, visitor_id_of
+from tests.fixtures.browser import choose, pay_on_hosted_page, visitor_id_of
+from tests.fixtures.servers import RunningShop
 
 
-def choose(page: Page, product: str, quantity: int) -> None:
-    field = page.get_by_label(f"Quantity of {product}", exact=True)
-    field.fill(str(quantity))
-    expect(field).to_have_value(str(quantity))
-
-
-def pay_on_hosted_page(page: Page, card: str = "4242 4242 4242 4242") -> None:
-    expect(page.get_by_text("Test checkout")).to_be_visible()
-    page.get_by_label("Email").fill("buyer@example.com")
-    page.get_by_label("Card number").fill(card)
-    page.get_by_role("button", name="Pay").click()
-
-
-def test_buy_two_mugs_and_a_notebook_then_see_one_paid_order(page: Page, shop: Shop):
+def test_buy_two_mugs_and_a_notebook_then_see_one_paid_order(page: Page, shop: RunningShop):
     page.goto(shop.url + "/")
     visitor = visitor_id_of(page)
     buy = page.get_by_role("button", name="Buy")

@@ -4,10 +4,13 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Shop, visitor_id_of
+from tests.fixtures.browser import visitor_id_of
+from tests.fixtures.servers import RunningShop
 
 
-def test_a_made_up_or_malformed_session_id_is_a_plain_not_found_and_writes_nothing(page: Page, shop: Shop):
+def test_a_made_up_or_malformed_session_id_is_a_plain_not_found_and_writes_nothing(
+    page: Page, shop: RunningShop
+):
     page.goto(shop.url + "/")
     visitor = visitor_id_of(page)
     for session_id in ("cs_test_" + "a" * 40, "not-a-session", "cs_test_<script>alert(1)</script>", ""):
@@ -17,7 +20,7 @@ def test_a_made_up_or_malformed_session_id_is_a_plain_not_found_and_writes_nothi
     assert shop.orders(visitor) == []
 
 
-def test_an_unpaid_session_says_payment_not_completed_with_a_way_back(page: Page, shop: Shop):
+def test_an_unpaid_session_says_payment_not_completed_with_a_way_back(page: Page, shop: RunningShop):
     page.goto(shop.url + "/")
     visitor = visitor_id_of(page)
     page.get_by_label("Increase quantity of Canvas Tote").click()
@@ -34,7 +37,7 @@ def test_an_unpaid_session_says_payment_not_completed_with_a_way_back(page: Page
     assert [row["status"] for row in shop.orders(visitor)] == ["pending"]
 
 
-def test_another_visitors_paid_session_reveals_nothing(page: Page, shop: Shop, browser):
+def test_another_visitors_paid_session_reveals_nothing(page: Page, shop: RunningShop, browser):
     page.goto(shop.url + "/")
     page.get_by_label("Increase quantity of Morning Mug").click()
     expect(page.locator("#cart-total")).to_have_text("$18.00")

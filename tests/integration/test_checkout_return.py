@@ -229,7 +229,8 @@ async def test_50_concurrent_confirmations_fulfill_exactly_once(shop: Shop) -> N
     assert [(o.id, o.status) for o in shop.orders()] == [(started.order_id, S.PAID)]
 
 
-async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endpoint: str) -> None:
+@pytest.mark.usefixtures("webhook_shop")
+async def test_return_page_racing_the_webhook_pays_once(shop: Shop) -> None:
     for _ in range(3):
         visitor, started, session_id = await _bought(shop)
         # Hold the completion event, then release it while five return-page loads verify the payment.
@@ -247,7 +248,7 @@ async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endp
             ]
         )
 
-        [recorded] = [e for e in shop.events() if e.id == event["id"]]
+        [recorded] = [e for e in shop.event_rows().values() if e.id == event["id"]]
         assert (recorded.type, recorded.session_id, recorded.order_id) == (
             "checkout.session.completed",
             session_id,
@@ -265,7 +266,8 @@ async def test_return_page_racing_the_webhook_pays_once(shop: Shop, webhook_endp
     assert [o.status for o in shop.orders()] == [S.PAID] * 3
 
 
-async def test_webhook_first_then_return_page_is_already_paid(shop: Shop, webhook_endpoint: str) -> None:
+@pytest.mark.usefixtures("webhook_shop")
+async def test_webhook_first_then_return_page_is_already_paid(shop: Shop) -> None:
     visitor, started, session_id = await _bought(shop)
     shop.pay(session_id)
     wait_until(lambda: shop.order(started.order_id).status == S.PAID)
@@ -273,5 +275,5 @@ async def test_webhook_first_then_return_page_is_already_paid(shop: Shop, webhoo
     result = await _confirm(shop, visitor, session_id)
 
     assert result.outcome == "already_paid" and result.order is not None and result.order.status == S.PAID
-    [recorded] = shop.events()
+    [recorded] = shop.event_rows().values()
     assert recorded.outcome == "fulfilled"

@@ -63,9 +63,8 @@ async def test_lost_webhooks_are_repaired_and_a_second_run_repairs_nothing(shop:
     ]
 
 
-async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothing(
-    shop: Shop, webhook_endpoint: str
-) -> None:
+@pytest.mark.usefixtures("webhook_shop")
+async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothing(shop: Shop) -> None:
     shop.sim.control("webhooks/pause", {})
     paid, expired = await _buy_many(shop, 2)
     shop.pay(session_id_of(paid.url))
@@ -81,8 +80,8 @@ async def test_paused_webhooks_then_reconcile_then_late_deliveries_change_nothin
 
     # The held events arrive after the repair: recorded, but nothing moves twice.
     assert shop.sim.control("webhooks/resume", {})["resumed"] == 2
-    wait_until(lambda: len(shop.events()) == 2)
-    assert sorted(e.outcome for e in shop.events()) == ["already_paid", "expired"]
+    wait_until(lambda: len(shop.event_rows()) == 2)
+    assert sorted(e.outcome for e in shop.event_rows().values()) == ["already_paid", "expired"]
     assert {o.id: (o.status, o.paid_at) for o in shop.orders()} == reconciled
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from rxshop.stripe_sim import Simulator
+from tests.fixtures.servers import free_port
 from tests.fixtures.sim import TEST_API_KEY, TEST_WEBHOOK_SECRET, serve_asgi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,14 +119,8 @@ def test_faults_work_when_mounted(mounted: MountedShop) -> None:
     assert client.v1.checkout.sessions.list().object == "list"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_standalone_command_serves_the_simulator() -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [

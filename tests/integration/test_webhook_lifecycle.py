@@ -17,16 +17,7 @@ from pathlib import Path
 from rxshop import checkout, lifecycle, orders
 from rxshop.db import new_session
 from rxshop.lifecycle import OrderStatus, Outcome
-
-# The fixtures are imported from test_webhooks.py and requested by name as test arguments.
-# ruff: noqa: F401, F811
-from tests.integration.test_webhooks import (
-    CARD_DELAYED,
-    CART_TOTAL,
-    Shop,
-    webhook_server,
-    webhook_shop,
-)
+from tests.fixtures.shop import CART_TOTAL, DELAYED_CARD, Shop
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "order-lifecycle.md"
 COMPLETED = "checkout.session.completed"
@@ -46,7 +37,7 @@ def charge_id(shop: Shop, session_id: str) -> str:
 
 async def test_buyer_who_never_returns_is_paid_by_the_webhook_alone(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     paid = shop.pay(purchase)  # and closes the tab: confirm_return never runs
     assert paid["outcome"] == "paid"
 
@@ -66,7 +57,7 @@ async def test_buyer_who_never_returns_is_paid_by_the_webhook_alone(webhook_shop
 
 async def test_webhook_first_then_the_return_page_makes_one_paid_order(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
     by_webhook = shop.order(purchase.order_id)
@@ -84,7 +75,7 @@ async def test_webhook_first_then_the_return_page_makes_one_paid_order(webhook_s
 async def test_return_page_first_then_the_webhook_makes_one_paid_order(webhook_shop: Shop) -> None:
     shop = webhook_shop
     shop.pause()
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
 
     returned = await checkout.confirm_return(
@@ -105,7 +96,7 @@ async def test_return_page_first_then_the_webhook_makes_one_paid_order(webhook_s
 async def test_return_page_and_webhook_at_the_same_moment_fulfill_once(webhook_shop: Shop) -> None:
     shop = webhook_shop
     shop.pause()
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     event_id = shop.event(COMPLETED, purchase.session_id)["id"]
 
@@ -128,8 +119,8 @@ async def test_return_page_and_webhook_at_the_same_moment_fulfill_once(webhook_s
 async def test_delayed_payment_is_processing_then_paid_when_it_settles(webhook_shop: Shop) -> None:
     shop = webhook_shop
     shop.control("config", {"async_settle_seconds": 600})
-    purchase = await shop.buy()
-    assert shop.pay(purchase, CARD_DELAYED)["outcome"] == "processing"
+    purchase = await shop.purchase()
+    assert shop.pay(purchase, DELAYED_CARD)["outcome"] == "processing"
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
 
     processing = shop.order(purchase.order_id)
@@ -153,8 +144,8 @@ async def test_delayed_payment_is_processing_then_paid_when_it_settles(webhook_s
 
 async def test_delayed_payment_that_fails_ends_failed(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
-    shop.pay(purchase, CARD_DELAYED)
+    purchase = await shop.purchase()
+    shop.pay(purchase, DELAYED_CARD)
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
     assert shop.order(purchase.order_id).status == OrderStatus.PROCESSING
 
@@ -174,9 +165,9 @@ async def test_settlement_before_completion_and_the_late_completion_changes_noth
 ) -> None:
     shop = webhook_shop
     shop.pause()
-    paid, failed = await shop.buy(), await shop.buy()
+    paid, failed = await shop.purchase(), await shop.purchase()
     for purchase, outcome in ((paid, "succeeded"), (failed, "failed")):
-        shop.pay(purchase, CARD_DELAYED)
+        shop.pay(purchase, DELAYED_CARD)
         shop.control(f"sessions/{purchase.session_id}/settle", {"outcome": outcome})
         settled = shop.event(f"checkout.session.async_payment_{outcome}", purchase.session_id)
         completed = shop.event(COMPLETED, purchase.session_id)
@@ -200,7 +191,7 @@ async def test_expired_after_paid_changes_nothing(webhook_shop: Shop) -> None:
     """Stripe never expires a completed session (the simulator refuses to), so the late `expired` event is
     built from the real completed one and signed here with the endpoint's secret."""
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     completed = shop.event(COMPLETED, purchase.session_id)
     shop.delivered(completed["id"])
@@ -227,7 +218,7 @@ async def test_completion_after_our_own_expiry_still_pays(webhook_shop: Shop) ->
     """Stripe retries for days: a completion may land after our clock expired the order. Money wins."""
     shop = webhook_shop
     shop.pause()
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     expires_at = shop.order(purchase.order_id).session_expires_at
     assert expires_at is not None
@@ -244,7 +235,7 @@ async def test_completion_after_our_own_expiry_still_pays(webhook_shop: Shop) ->
 async def test_refund_delivered_before_the_completion_is_not_lost(webhook_shop: Shop) -> None:
     shop = webhook_shop
     shop.pause()
-    partial, full = await shop.buy(), await shop.buy()
+    partial, full = await shop.purchase(), await shop.purchase()
     for purchase, amount in ((partial, 1500), (full, None)):
         shop.pay(purchase)
         intent = shop.sim_session(purchase.session_id)["payment_intent"]["id"]
@@ -274,7 +265,7 @@ async def test_refund_delivered_before_the_completion_is_not_lost(webhook_shop: 
 
 async def test_session_expiry_by_the_simulated_clock_expires_the_order(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     expires_at = shop.order(purchase.order_id).session_expires_at
     assert expires_at is not None
     shop.control("clock/advance", {"seconds": expires_at.timestamp() - time.time() + 1})
@@ -291,7 +282,7 @@ async def test_session_expiry_by_the_simulated_clock_expires_the_order(webhook_s
 
 async def test_session_expired_through_the_api_expires_the_order(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
 
     expired = await shop.gateway.expire_session(purchase.session_id)
     shop.delivered(shop.event("checkout.session.expired", purchase.session_id)["id"])
@@ -306,7 +297,7 @@ async def test_session_expired_through_the_api_expires_the_order(webhook_shop: S
 
 async def test_partial_then_full_refund_through_the_sdk(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
     intent = shop.order(purchase.order_id).payment_intent_id
@@ -337,7 +328,7 @@ async def test_partial_then_full_refund_through_the_sdk(webhook_shop: Shop) -> N
 
 async def test_refund_events_out_of_order_keep_the_largest_amount(webhook_shop: Shop) -> None:
     shop = webhook_shop
-    purchase = await shop.buy()
+    purchase = await shop.purchase()
     shop.pay(purchase)
     shop.delivered(shop.event(COMPLETED, purchase.session_id)["id"])
     intent = shop.order(purchase.order_id).payment_intent_id

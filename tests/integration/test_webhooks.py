@@ -5,9 +5,7 @@ The endpoint runs under uvicorn (`serve_asgi`), the simulator delivers to it ove
 (SQLite and PostgreSQL). Requests the simulator would never send (forged, stale, malformed) are posted
 with httpx and signed here with the SDK's own helper.
 
-The fixtures here (`webhook_server`, `webhook_shop`) are shared with test_webhook_lifecycle.py; they are
-named apart from tests/fixtures/shop.py's `shop`/`webhook_endpoint` because they also wait for the endpoint
-to go idle and read the simulator's delivery log.
+The harness (`webhook_shop`) is tests/fixtures/shop.py's.
 """
 
 from __future__ import annotations
@@ -17,235 +15,14 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
-import stripe
-from sqlalchemy.engine import Engine
-from sqlmodel import func, select
-from starlette.applications import Starlette
-from starlette.routing import Route
 
-from rxshop import checkout, notify
-from rxshop.db import get_engine, new_session
+from rxshop import notify
 from rxshop.lifecycle import OrderStatus, Outcome
-from rxshop.models import Order, StripeEvent
-from rxshop.orders import OrderView
-from rxshop.payments import CheckoutGateway
-from rxshop.settings import Settings
-from rxshop.webhooks import stripe_webhook
-from tests.fixtures.app import AppEnv
-from tests.fixtures.db import stored_order
-from tests.fixtures.sim import SimServer, serve_asgi
-
-CARD_PAYS = "4242424242424242"
-CARD_DELAYED = "4000000000000077"  # the simulator's delayed card: completes unpaid, settles later
-CART = {"mug": 2, "tote": 1}  # 2 x 18.00 + 24.00 = 60.00 USD
-CART_TOTAL = 6000
-
-
-# --- The endpoint, served for real ---------------------------------------------------------------------------
-
-
-class _InFlight:
-    """ASGI wrapper counting requests in progress, so a test ends only once the endpoint is idle."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.count = 0
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        with self._lock:
-            self.count += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            with self._lock:
-                self.count -= 1
-
-
-@dataclass
-class Endpoint:
-    url: str
-    base: str
-    app: _InFlight
-
-    def wait_idle(self, timeout: float = 10) -> None:
-        """No request in progress and no live-update push left running (they read the test's database)."""
-        deadline = time.monotonic() + timeout
-        while self.app.count or notify._deliveries:
-            assert time.monotonic() < deadline, "the webhook endpoint is still busy"
-            time.sleep(0.01)
-
-
-@pytest.fixture(scope="module")
-def webhook_server() -> Iterator[Endpoint]:
-    """rxshop's webhook route alone in a Starlette app under uvicorn, as the Reflex backend mounts it."""
-    holder: dict[str, _InFlight] = {}
-
-    def make_app(base_url: str) -> Any:
-        holder["app"] = _InFlight(
-            Starlette(routes=[Route("/stripe/webhook", stripe_webhook, methods=["POST"])])
-        )
-        return holder["app"]
-
-    with serve_asgi(make_app) as base:
-        yield Endpoint(base + "/stripe/webhook", base, holder["app"])
-
-
-# --- The shop: settings, gateway, database, simulator pointed at the endpoint ------------------------------
-
-
-@dataclass(frozen=True)
-class Purchase:
-    visitor_id: str
-    order_id: str
-    session_id: str
-
-
-@dataclass
-class Shop:
-    sim: SimServer
-    endpoint: Endpoint
-    settings: Settings
-    engine: Engine
-    gateway: CheckoutGateway
-    _app_env: AppEnv
-    # One keep-alive client: a fresh httpx client per call (httpx.post) costs ~20 ms (SSL context, pool).
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
-
-    def control(self, path: str, json: dict[str, Any] | None = None) -> Any:
-        """The simulator's /_sim control API (POST with a body, GET without); any non-200 fails the test."""
-        url = f"{self.sim.url}/_sim/{path}"
-        response = self.http.get(url) if json is None else self.http.post(url, json=json)
-        assert response.status_code == 200, f"/_sim/{path} -> {response.status_code}: {response.text}"
-        return response.json()
-
-    def configure(self, **env: str) -> Settings:
-        """Change the app's settings (e.g. STRIPE_WEBHOOK_SECRET="" to unset it); the endpoint reads them per request."""
-        self.settings = self._app_env(**env)
-        return self.settings
-
-    # Orders, the real way in.
-
-    async def buy(
-        self, quantities: dict[str, int] | None = None, *, visitor_id: str | None = None
-    ) -> Purchase:
-        visitor_id = visitor_id or secrets.token_hex(16)
-        started = await checkout.start_checkout(
-            visitor_id=visitor_id, quantities=quantities or CART, gateway=self.gateway, settings=self.settings
-        )
-        order = self.order(started.order_id)
-        assert order.status == OrderStatus.PENDING and order.stripe_session_id
-        assert started.url == f"{self.sim.url}/pay/{order.stripe_session_id}"
-        return Purchase(visitor_id, order.id, order.stripe_session_id)
-
-    def pay(self, purchase: Purchase | str, card: str = CARD_PAYS) -> dict[str, Any]:
-        """Press Pay on the simulator's hosted page (control API): Stripe then sends its events."""
-        session_id = purchase if isinstance(purchase, str) else purchase.session_id
-        return self.control(f"sessions/{session_id}/pay", {"card": card, "email": "buyer@example.com"})
-
-    def sim_session(self, session_id: str) -> dict[str, Any]:
-        """The simulator's view of a session: session, payment_intent, charge, refunds."""
-        return self.control(f"sessions/{session_id}")
-
-    # Events, as the simulator recorded and delivered them.
-
-    def events(self, type: str, object_id: str) -> list[dict[str, Any]]:
-        return self.control(f"events?type={type}&object_id={object_id}")["data"]
-
-    def event(self, type: str, object_id: str) -> dict[str, Any]:
-        [found] = self.events(type, object_id)
-        return found
-
-    def payload(self, event_id: str) -> dict[str, Any]:
-        return self.control(f"events/{event_id}")["event"]
-
-    def delivered(self, event_id: str, status: str = "delivered", timeout: float = 5) -> dict[str, Any]:
-        """Wait until the simulator's delivery of `event_id` reached `status`; its attempts come with it."""
-        deadline = time.monotonic() + timeout
-        while (summary := self.control(f"events/{event_id}"))["delivery"]["status"] != status:
-            assert time.monotonic() < deadline, summary["delivery"]
-            time.sleep(0.01)
-        return summary
-
-    def deliver(self, *event_ids: str, copies: int = 1, concurrent: bool = False) -> list[dict[str, Any]]:
-        """Send held events now, in this order (control API); returns each attempt."""
-        return self.control(
-            "events/deliver", {"ids": list(event_ids), "copies": copies, "concurrent": concurrent}
-        )["attempts"]
-
-    def pause(self) -> None:
-        self.control("webhooks/pause", {})
-
-    # The database.
-
-    def order(self, order_id: str) -> OrderView:
-        with new_session(self.engine) as session:
-            found = session.exec(select(Order.visitor_id).where(Order.id == order_id)).first()
-            assert found is not None, f"no order {order_id}"
-            view = stored_order(session, order_id, found)
-        assert view is not None
-        return view
-
-    def order_count(self) -> int:
-        with new_session(self.engine) as session:
-            return session.exec(select(func.count()).select_from(Order)).one()
-
-    def event_rows(self) -> dict[str, StripeEvent]:
-        with new_session(self.engine) as session:
-            rows = session.exec(select(StripeEvent).execution_options(populate_existing=True)).all()
-        return {row.id: row for row in rows}
-
-    # Raw HTTP, for what the simulator never sends.
-
-    def post(self, body: bytes | str, signature: str | None) -> httpx.Response:
-        headers = {"Content-Type": "application/json"}
-        if signature is not None:
-            headers["Stripe-Signature"] = signature
-        content = body.encode() if isinstance(body, str) else body
-        return self.http.post(self.endpoint.url, content=content, headers=headers)
-
-    def sign(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
-        return stripe.WebhookSignature.generate_signature_header(
-            body, secret or self.settings.stripe_webhook_secret, timestamp=timestamp or int(time.time())
-        )
-
-
-@pytest.fixture
-def webhook_shop(
-    sim_server: SimServer,
-    app_env: AppEnv,
-    db_url: str,
-    webhook_server: Endpoint,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Shop]:
-    """The app's settings on the test database with the simulator's secret; deliveries go to the endpoint."""
-    # The live-push test imports the Reflex app here: its state manager then lives in memory, not in .states/.
-    monkeypatch.setenv("REFLEX_STATE_MANAGER_MODE", "memory")
-    settings = app_env(
-        STRIPE_SECRET_KEY=sim_server.api_key,
-        STRIPE_API_BASE=sim_server.url,
-        STRIPE_WEBHOOK_SECRET=sim_server.sim.webhook_secret,
-        APP_URL="http://shop.test",
-        BACKEND_URL=webhook_server.base,
-    )
-    sim_server.control("config", {"webhook_url": webhook_server.url})
-    gateway = CheckoutGateway.connect(sim_server.api_key, api_base=sim_server.url, max_network_retries=0)
-    shop = Shop(sim_server, webhook_server, settings, get_engine(db_url), gateway, app_env)
-    yield shop
-    # Before the settings go: no retry of this test's events may reach the endpoint any more.
-    shop.control("reset", {})
-    webhook_server.wait_idle()
-    shop.http.close()
+from tests.fixtures.shop import Shop
 
 
 def webhook_logs(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
@@ -261,7 +38,7 @@ def statuses(summary: dict[str, Any]) -> list[int | None]:
 
 async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: Shop, caplog) -> None:
     caplog.set_level(logging.INFO, logger="rxshop.webhooks")
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
 
@@ -284,7 +61,7 @@ async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: S
 async def test_five_concurrent_copies_of_one_event_are_processed_once(webhook_shop: Shop, caplog) -> None:
     caplog.set_level(logging.INFO, logger="rxshop.webhooks")
     webhook_shop.pause()
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
 
@@ -301,7 +78,7 @@ async def test_five_concurrent_copies_of_one_event_are_processed_once(webhook_sh
 
 
 async def test_a_redelivery_after_success_is_a_no_op(webhook_shop: Shop) -> None:
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
     webhook_shop.delivered(event["id"])
@@ -346,7 +123,7 @@ BAD_REQUESTS = {
 
 async def test_bad_requests_are_400_and_write_nothing(webhook_shop: Shop, caplog) -> None:
     webhook_shop.pause()
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
     body = json.dumps(webhook_shop.payload(event["id"]), indent=2)
@@ -370,7 +147,7 @@ async def test_bad_requests_are_400_and_write_nothing(webhook_shop: Shop, caplog
 
 async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Shop) -> None:
     webhook_shop.pause()
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     body = json.dumps(
         webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"])
@@ -383,7 +160,7 @@ async def test_timestamp_inside_the_300_s_tolerance_is_accepted(webhook_shop: Sh
 
 async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webhook_shop: Shop) -> None:
     webhook_shop.pause()
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     body = json.dumps(
         webhook_shop.payload(webhook_shop.event("checkout.session.completed", purchase.session_id)["id"])
@@ -402,7 +179,7 @@ async def test_secret_rotation_header_with_one_valid_signature_is_accepted(webho
 
 async def test_simulator_signing_with_another_secret_is_refused_until_fixed(webhook_shop: Shop) -> None:
     webhook_shop.control("config", {"webhook_secret": "whsec_rotated_at_stripe_but_not_here"})
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
 
@@ -424,7 +201,7 @@ async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(
 ) -> None:
     secret = webhook_shop.settings.stripe_webhook_secret
     assert webhook_shop.configure(STRIPE_WEBHOOK_SECRET="").stripe_webhook_secret is None
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
 
@@ -447,7 +224,7 @@ async def test_no_secret_configured_is_503_with_a_log_line_and_nothing_written(
 async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhook_shop: Shop, caplog) -> None:
     # Retries far enough apart that the table is back before the schedule runs out.
     webhook_shop.control("config", {"retry_delays": [0.25] * 12})
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     with webhook_shop.engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE orders RENAME TO orders_offline")
     try:
@@ -477,7 +254,7 @@ async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhoo
 async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhook_shop: Shop, caplog) -> None:
     caplog.set_level(logging.INFO, logger="rxshop.webhooks")
     client = webhook_shop.sim.client()
-    ours = await webhook_shop.buy()
+    ours = await webhook_shop.purchase()
     strangers = [
         client.v1.checkout.sessions.create(
             webhook_shop.sim.session_params(  # names an order we never made
@@ -506,7 +283,7 @@ async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhoo
 
 async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None:
     webhook_shop.pause()
-    purchase = await webhook_shop.buy()
+    purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     intent_id = webhook_shop.sim_session(purchase.session_id)["payment_intent"]["id"]
     intent = webhook_shop.sim.client().v1.payment_intents.retrieve(intent_id).to_dict()
@@ -559,7 +336,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     assert notify._listeners == [live.publish_orders_changed]
     notify.subscribe(noting)
     caplog.set_level(logging.INFO)
-    purchases = [await webhook_shop.buy() for _ in range(3)]
+    purchases = [await webhook_shop.purchase() for _ in range(3)]
     for purchase in purchases:
         webhook_shop.pay(purchase)
         event = webhook_shop.event("checkout.session.completed", purchase.session_id)
