@@ -4,6 +4,7 @@ import reflex as rx
 
 from rxshop.state.cart import CartState
 from rxshop.state.checkout import CheckoutState
+from rxshop.state.visitor import VisitorState
 
 
 def cart_summary() -> rx.Component:
@@ -65,7 +66,8 @@ def cart_summary() -> rx.Component:
                     rx.text("Buy"),
                 ),
                 on_click=CheckoutState.buy,
-                disabled=CartState.is_empty | CheckoutState.busy,
+                # Until this browser's identity is known (a first visit reloads once to get it).
+                disabled=CartState.is_empty | CheckoutState.busy | ~VisitorState.ready,
                 size="3",
                 width="100%",
                 id="buy-button",

@@ -108,6 +108,7 @@ def page_frame(*children: rx.Component) -> rx.Component:
             rx.box(*children, width="100%", max_width="1100px", margin_x="auto", padding="1.5em 1em 3em"),
             id="main",
             tab_index=-1,
+            data_visitor_ready=VisitorState.ready,
         ),
         rx.el.footer(
             rx.text(

@@ -50,11 +50,13 @@ def _forget_script(url: str) -> str:
 
 class VisitorState(rx.State):
     notice: str = ""  # shown when this browser cannot keep an identity (cookies blocked)
+    ready: bool = False  # this connection carries a valid credential (Buy waits for it)
 
     @rx.event
     def identify(self):
         """On every page load: fetch a credential if this connection has none; renew an old one."""
         credential = self._credential()
+        self.ready = credential is not None
         backend = get_settings().backend_url
         if credential is None:
             return rx.call_script(

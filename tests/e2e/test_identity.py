@@ -1,0 +1,121 @@
+"""Who a browser is comes from the server: an HttpOnly credential that page scripts can neither read nor
+forge. Everything a script could copy out of a buyer's browser shows a stranger none of the buyer's
+orders; the buyer's own browser profile, restarted, still shows them."""
+
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from rxshop.identity import COOKIE_NAME, new_visitor_id
+from tests.fixtures.browser import choose, pay_and_return, press_buy, visitor_id_of
+from tests.fixtures.servers import RunningShop
+
+# What a page script, an XSS payload or an extension could read in the buyer's tab.
+READABLE = """() => ({
+  local: Object.fromEntries(Object.entries(localStorage)),
+  session: Object.fromEntries(Object.entries(sessionStorage)),
+  cookies: document.cookie,
+})"""
+
+
+def _buy_one(context: BrowserContext, shop: RunningShop) -> str:
+    page = context.new_page()
+    page.goto(shop.url + "/")
+    visitor = visitor_id_of(page)
+    choose(page, "Canvas Tote", 1)
+    press_buy(page)
+    pay_and_return(page)
+    expect(page.locator(".order-item")).to_have_count(1)
+    return visitor
+
+
+def test_what_scripts_can_read_gives_a_stranger_none_of_the_buyers_orders(
+    context: BrowserContext, browser: Browser, shop: RunningShop, tmp_path
+):
+    visitor = _buy_one(context, shop)
+    page = context.pages[-1]
+    page.goto(shop.url + "/orders")
+    expect(page.locator(".order-item")).to_have_count(1)
+    stolen = page.evaluate(READABLE)
+    assert COOKIE_NAME not in stolen["cookies"]  # HttpOnly: invisible to scripts
+    assert visitor not in repr(stolen)  # nothing readable names the visitor
+
+    stranger_context = browser.new_context()
+    try:
+        # Everything readable, planted in a fresh browser before any page of the shop runs.
+        stranger_context.add_init_script(
+            "(([local, session]) => {"
+            " for (const [k, v] of Object.entries(local)) localStorage.setItem(k, v);"
+            " for (const [k, v] of Object.entries(session)) sessionStorage.setItem(k, v); })"
+            f"({[stolen['local'], stolen['session']]!r})".replace("'", '"')
+        )
+        for pair in filter(None, stolen["cookies"].split("; ")):
+            name, _, value = pair.partition("=")
+            stranger_context.add_cookies([{"name": name, "value": value, "url": shop.url}])
+        stranger = stranger_context.new_page()
+        stranger.goto(shop.url + "/orders")
+        assert visitor_id_of(stranger) != visitor
+        expect(stranger.get_by_text("No orders yet.")).to_be_visible()
+
+        # An id the server never signed, set as the cookie itself, is refused: a fresh identity instead.
+        forged = browser.new_context()
+        forged.add_cookies([{"name": COOKIE_NAME, "value": visitor, "url": shop.url}])
+        forger = forged.new_page()
+        forger.goto(shop.url + "/orders")
+        assert visitor_id_of(forger) not in (visitor, "")
+        expect(forger.get_by_text("No orders yet.")).to_be_visible()
+        forged.close()
+    finally:
+        stranger_context.close()
+
+    # The buyer's own profile, closed and opened again (its cookies kept, as a browser keeps them).
+    profile = tmp_path / "profile.json"
+    context.storage_state(path=str(profile))
+    restarted = browser.new_context(storage_state=str(profile))
+    try:
+        again = restarted.new_page()
+        again.goto(shop.url + "/orders")
+        assert visitor_id_of(again) == visitor
+        expect(again.locator(".order-item")).to_have_count(1)
+    finally:
+        restarted.close()
+
+
+def test_an_old_localstorage_id_keeps_its_orders_once(browser: Browser, shop: RunningShop):
+    """A browser from before the credential (an id in localStorage) keeps its orders on its next visit;
+    the old key is then gone, and the same id presented by another browser brings nothing."""
+    legacy = new_visitor_id()
+    shop.make_order(legacy)
+    old = browser.new_context()
+    old.add_init_script(f"localStorage.setItem('rxshop_visitor', '{legacy}')")
+    try:
+        page = old.new_page()
+        page.goto(shop.url + "/orders")
+        visitor = visitor_id_of(page)
+        assert visitor != legacy
+        expect(page.locator(".order-item")).to_have_count(1)
+    finally:
+        old.close()
+    copycat = browser.new_context()
+    copycat.add_init_script(f"localStorage.setItem('rxshop_visitor', '{legacy}')")
+    try:
+        page = copycat.new_page()
+        page.goto(shop.url + "/orders")
+        visitor_id_of(page)
+        expect(page.get_by_text("No orders yet.")).to_be_visible()
+    finally:
+        copycat.close()
+
+
+def test_forget_this_browser_starts_again_as_a_new_visitor(context: BrowserContext, shop: RunningShop):
+    visitor = _buy_one(context, shop)
+    page = context.pages[-1]
+    page.goto(shop.url + "/orders")
+    expect(page.locator(".order-item")).to_have_count(1)
+    page.get_by_role("button", name="Forget this browser").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("will no longer show these orders")
+    dialog.get_by_role("button", name="Forget this browser").click()
+    page.wait_for_url(shop.url + "/")
+    assert visitor_id_of(page) != visitor
+    page.goto(shop.url + "/orders")
+    expect(page.get_by_text("No orders yet.")).to_be_visible()
+    assert [o["status"] for o in shop.orders(visitor)] == ["paid"]  # the shop keeps the order itself
