@@ -263,6 +263,7 @@ def test_keyboard_focus_is_always_visible(page: Page, shop: RunningShop):
         "getComputedStyle(document.querySelector('main').parentElement).backgroundColor"
     )
     choose(page, "Morning Mug", 1)
+    expect(page.get_by_role("button", name="Buy")).to_be_enabled()  # the cart's update has arrived
     shop_controls = tab_through(page)
     page.get_by_role("button", name="Buy").click()
     expect(page.get_by_role("heading", name="Pay 18.00 USD")).to_be_visible()
