@@ -66,7 +66,7 @@ reconcile: migrate
 # Only paths that exist: reflex refuses to exclude a missing one (a fresh clone has no test-artifacts/).
 EXPORT_EXCLUDE = $(wildcard tests bench docs test-artifacts .data *.db-wal *.db-shm)
 export: deps
-	$(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
+	RXSHOP_EXPORT_ONLY=true $(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
 	@$(PY) -c 'import json; print("Backend URL baked into frontend.zip:", json.load(open(".web/env.json"))["EVENT"])'
 
 bench: dev-deps

@@ -158,7 +158,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         errors.append("REDIS_URL must look like redis://127.0.0.1:6379/0.")
 
-    production = (env.get("REFLEX_ENV_MODE") or "").strip().lower() == "prod"
+    # `make export` builds the static pages in production mode but serves nothing: the serving checks
+    # (where payments go, the signing key) belong to the backend's start, not to the build.
+    exporting = _truthy(env.get("RXSHOP_EXPORT_ONLY"))
+    production = (env.get("REFLEX_ENV_MODE") or "").strip().lower() == "prod" and not exporting
     simulated = secret_key is None or api_base is not None
     mode = (get("PAYMENTS_MODE") or "").lower()
     if mode and mode not in PAYMENTS_MODES:
@@ -171,11 +174,16 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         errors.append(
             "PAYMENTS_MODE=simulator with a Stripe key: remove STRIPE_SECRET_KEY or set STRIPE_API_BASE."
         )
-    elif not mode and simulated and production:
+    elif not mode and simulated and production and secret_key is None:
         # Fail closed: a missing or misspelled key must never turn a real shop into a simulated one.
         errors.append(
             "STRIPE_SECRET_KEY is not set in production: set it, or set PAYMENTS_MODE=simulator "
             "for a demo that takes no real payments."
+        )
+    elif not mode and simulated and production:
+        errors.append(
+            "STRIPE_API_BASE sends payments to a simulator in production: remove it, or set "
+            "PAYMENTS_MODE=simulator for a demo that takes no real payments."
         )
     mode = mode or ("simulator" if simulated else "stripe")
     live = secret_key is not None and secret_key.startswith(("sk_live_", "rk_live_"))

@@ -39,7 +39,12 @@ def shop(tmp_path_factory) -> Iterator[RunningShop]:
     url = f"http://127.0.0.1:{port}"
     db_path = tmp / "shop.db"
     env = app_env(
-        DATABASE_URL=f"sqlite:///{db_path}", APP_URL=url, BACKEND_URL=url, SIMULATOR_CONTROL_API="true"
+        DATABASE_URL=f"sqlite:///{db_path}",
+        APP_URL=url,
+        BACKEND_URL=url,
+        # Production mode fails closed without a Stripe key: a test shop says it simulates, on purpose.
+        PAYMENTS_MODE="simulator",
+        SIMULATOR_CONTROL_API="true",
     )
     subprocess.run(
         [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True

@@ -207,3 +207,14 @@ def test_tests_read_no_dotenv(monkeypatch, tmp_path):
 def test_the_simulator_control_api_is_off_unless_asked_for():
     assert parse_settings({}).simulator_control_api is False
     assert parse_settings({"SIMULATOR_CONTROL_API": "true"}).simulator_control_api is True
+
+
+def test_a_simulator_base_in_production_needs_payments_mode():
+    with pytest.raises(SettingsError, match="STRIPE_API_BASE sends payments to a simulator"):
+        parse_settings({**PROD, "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_API_BASE": "http://sim:1"})
+
+
+def test_the_export_build_serves_nothing_so_it_needs_no_serving_settings():
+    """`make export` compiles the pages in production mode; the backend's start checks the rest."""
+    built = parse_settings({"REFLEX_ENV_MODE": "prod", "RXSHOP_EXPORT_ONLY": "true"})
+    assert not built.production
