@@ -30,12 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bare.schema import SCHEMA
+
 PRICES = {"mug": 1800, "tote": 2400, "notebook": 1200}
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS bare_orders (id VARCHAR(32) PRIMARY KEY, session_id VARCHAR(255) UNIQUE,"
-    " status VARCHAR(16) NOT NULL, amount_total INTEGER NOT NULL, created_at FLOAT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS bare_events (id VARCHAR(255) PRIMARY KEY)",
-)
 _lock = threading.Lock()
 _engine: sa.Engine | None = None
 _client: stripe.StripeClient | None = None
