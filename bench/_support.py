@@ -284,9 +284,10 @@ def start_backend(
     use_redis: bool = False,
     extra_env: dict[str, str] | None = None,
     wrapper: list[str] | None = None,
+    port: int | None = None,
 ) -> Backend:
     """rxshop or the bare app on granian, prod mode without compiling (as deploy/rxshop-backend.service)."""
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     cwd = REPO if app == "rxshop" else BARE_DIR
     shutil.rmtree(cwd / ".states", ignore_errors=True)  # the disk state manager's files of earlier runs

@@ -19,8 +19,18 @@ import asyncio
 import statistics
 import time
 
-from _support import abba, check, finish, loadavg, new_database, processes, rss_kib, start_backend
-from _support import start_simulator, stop_backend
+from _support import (
+    abba,
+    check,
+    finish,
+    loadavg,
+    new_database,
+    processes,
+    rss_kib,
+    start_backend,
+    start_simulator,
+    stop_backend,
+)
 from buy_burst import RXSHOP_LOCAL_STORAGE
 from reflex_client import Browser, close_tabs, open_tabs
 

@@ -28,8 +28,19 @@ import time
 from pathlib import Path
 
 from _seed import rxshop_orders
-from _support import BENCH, REPO, check, finish, loadavg, new_database, percentile, processes, start_backend
-from _support import start_simulator, stop_backend
+from _support import (
+    BENCH,
+    REPO,
+    check,
+    finish,
+    loadavg,
+    new_database,
+    percentile,
+    processes,
+    start_backend,
+    start_simulator,
+    stop_backend,
+)
 from reflex_client import Browser, Tab, changes
 
 ORDERS = "___orders____orders_state"
