@@ -1,0 +1,236 @@
+"""Where the backend's time goes under the Buy burst and under webhook load: py-spy on the running worker.
+
+The same stack as the benchmarks (granian, one worker, SQLite WAL, simulator with L ms): py-spy
+(`record --threads --gil --format raw`, 250 Hz) attaches to the backend worker just before the load and
+stops right after it. --gil keeps only samples of the thread holding the GIL: that is what bounds a
+CPU-bound asyncio worker (without it, threads queued on the GIL count as busy); SQLite's own C work
+releases the GIL and is not in them. The collapsed stacks are kept under test-artifacts/bench/profile/
+and summarised here: share of GIL samples per thread, per area (inclusive: a sample counts for every
+area its stack passes through) and the heaviest functions (self and inclusive).
+
+    python bench/profile.py --scenario buy|webhook [--app rxshop|bare] [--bursts 3] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from _support import (
+    BIN,
+    LOGS,
+    cpu_seconds,
+    group_pids,
+    new_database,
+    processes,
+    start_backend,
+    start_simulator,
+    stop_backend,
+)
+
+OUT = LOGS / "profile"
+# (area, regular expression on a frame "function (file:line)"); inclusive, so areas overlap.
+AREAS = [
+    ("stripe SDK: request building + response parsing (not the wait)", r"\(stripe/"),
+    ("httpx / httpcore (the SDK's transport)", r"\((httpx|httpcore|h11)/"),
+    ("SQLAlchemy ORM (Session, select, identity map, loading)", r"\(sqlalchemy/orm/"),
+    ("SQLAlchemy Core + engine (compile, execute, pool)", r"\(sqlalchemy/(engine|sql|pool|dialects)/"),
+    (
+        "sqlite3 / psycopg driver calls",
+        r"(execute|commit|fetch\w*|executemany) \((sqlalchemy/engine/default|psycopg/)",
+    ),
+    ("sqlmodel", r"\(sqlmodel/"),
+    ("alembic", r"\(alembic/"),
+    ("logging", r"\(logging/"),
+    ("Reflex state manager (load/save state: disk/redis/pickle)", r"\(reflex/istate/manager/"),
+    (
+        "Reflex state + delta (get_state, dirty vars, computed vars, serialise)",
+        r"\(reflex/(state|istate/(proxy|delta|data|shared))\.py",
+    ),
+    ("Reflex event processing (app/event processor)", r"\(reflex/(app|event|utils/tasks|istate/.*processor)"),
+    ("socket.io / engine.io (emit, encode)", r"\((socketio|engineio)/"),
+    ("json / pickle", r"\((json|pickle)/|dumps|loads"),
+    ("granian / ASGI / starlette", r"\((granian|starlette)/"),
+    ("asyncio machinery", r"\(asyncio/"),
+    ("rxshop code", r"\(rxshop/"),
+    ("rxshop.webhooks", r"\(rxshop/webhooks\.py"),
+    ("rxshop.live (push to My Orders after a webhook)", r"\(rxshop/live\.py"),
+    ("rxshop.state.orders (_refresh / _read)", r"\(rxshop/state/orders\.py"),
+    ("rxshop.orders (order service)", r"\(rxshop/orders\.py"),
+    ("rxshop.checkout (start_checkout)", r"\(rxshop/checkout\.py"),
+    ("rxshop.db (run_sync, sessions)", r"\(rxshop/db\.py"),
+    ("signature check (hmac)", r"hmac|verify_header|compute_signature"),
+]
+
+
+def worker_pid(group: int) -> int:
+    """The busiest process of the backend's group after warm-up: granian's worker, not its supervisor."""
+    pids = [p for p in group_pids(group) if p != group]
+    return max(pids or [group], key=lambda p: cpu_seconds_of(p))
+
+
+def cpu_seconds_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class Recorder:
+    def __init__(self, pid: int, name: str) -> None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.path = OUT / f"{name}.txt"
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--threads",
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+            ]
+            + ["--output", str(self.path), "--duration", "120"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(1.0)  # attached
+
+    def stop(self) -> Path:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.path
+
+
+def summarise(paths: list[Path], top: int = 25) -> str:
+    stacks: collections.Counter[tuple[str, ...]] = collections.Counter()
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack and count.isdigit():
+                stacks[tuple(stack.split(";"))] += int(count)
+    total = sum(stacks.values()) or 1
+    lines = [f"{total} GIL-holding samples at 250 Hz ({total / 250:.1f} s)", "", "By thread:"]
+    threads: collections.Counter[str] = collections.Counter()
+    for stack, n in stacks.items():
+        threads[re.sub(r"0x[0-9a-f]+", "", stack[0])] += n
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in threads.most_common(6)]
+    lines += ["", "By area (inclusive):"]
+    area_counts = []
+    for area, pattern in AREAS:
+        rx = re.compile(pattern)
+        n = sum(c for stack, c in stacks.items() if any(rx.search(f) for f in stack))
+        area_counts.append((n, area))
+    lines += [f"  {n / total:6.1%}  {area}" for n, area in sorted(area_counts, reverse=True) if n]
+    self_time: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    for stack, n in stacks.items():
+        self_time[re.sub(r":\d+\)", ")", stack[-1])] += n
+        for frame in {re.sub(r":\d+\)", ")", f) for f in stack[1:]}:
+            inclusive[frame] += n
+    lines += ["", f"Top {top} functions by self time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in self_time.most_common(top)]
+    lines += ["", f"Top {top} app/framework functions by inclusive time:"]
+    interesting = [
+        (f, n)
+        for f, n in inclusive.most_common()
+        if re.search(r"\((rxshop|reflex|stripe|sqlalchemy/orm|sqlmodel|bare)/", f)
+    ]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in interesting[:top]]
+    return "\n".join(lines)
+
+
+def profile_buy(procs, app: str, sim: str, bursts: int, tabs: int) -> list[Path]:
+    from buy_burst import press_buy, ready_tabs
+    from reflex_client import close_tabs
+
+    backend = start_backend(procs, app, sim_url=sim, database=new_database("sqlite", app))
+    paths = []
+    try:
+
+        async def burst(i: int, record: bool) -> None:
+            tab_list = await ready_tabs(app, backend.url, tabs)
+            recorder = Recorder(worker_pid(backend.group), f"buy-{app}-{i}") if record else None
+            cpu = cpu_seconds(backend.group)
+            try:
+                latencies = await press_buy(app, tab_list)
+            finally:
+                if recorder:
+                    paths.append(recorder.stop())
+                await close_tabs(tab_list)
+            print(
+                f"  burst {i}: p95 {sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms,"
+                f" backend CPU {(cpu_seconds(backend.group) - cpu) / tabs * 1000:.1f} ms/Buy (py-spy attached)",
+                flush=True,
+            )
+
+        asyncio.run(burst(-1, False))
+        for i in range(bursts):
+            asyncio.run(burst(i, True))
+    finally:
+        stop_backend(procs, backend)
+    return paths
+
+
+def profile_webhook(procs, app: str, sim: str, seconds: float) -> list[Path]:
+    from _http import post_all
+    from _seed import bare_orders, rxshop_orders
+    from webhooks import deliveries
+
+    backend = start_backend(procs, app, sim_url=sim, database=new_database("sqlite", app))
+    try:
+        seed = rxshop_orders if app == "rxshop" else bare_orders
+        orders = seed(backend.database.url, 15000)
+        requests, _ = deliveries(orders, 15000, 0.3, random.Random(3))
+        url = f"{backend.url}/stripe/webhook"
+        asyncio.run(post_all(url, requests[:200], 20))  # warm-up
+        recorder = Recorder(worker_pid(backend.group), f"webhook-{app}")
+        elapsed, latencies, statuses = asyncio.run(post_all(url, requests[200:], 50, seconds))
+        path = recorder.stop()
+        print(f"  {len(statuses) / elapsed:,.0f} events/s with py-spy attached", flush=True)
+    finally:
+        stop_backend(procs, backend)
+    return [path]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", choices=("buy", "webhook"), required=True)
+    parser.add_argument("--app", choices=("rxshop", "bare"), default="rxshop")
+    parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--tabs", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--latency-ms", type=int, default=200)
+    args = parser.parse_args()
+    with processes() as procs:
+        sim = start_simulator(procs, args.latency_ms if args.scenario == "buy" else 0)
+        if args.scenario == "buy":
+            paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs)
+        else:
+            paths = profile_webhook(procs, args.app, sim, args.seconds)
+    report = summarise(paths)
+    out = OUT / f"summary-{args.scenario}-{args.app}.txt"
+    out.write_text(report + "\n")
+    print(report)
+    print(f"\n(raw stacks: {', '.join(str(p) for p in paths)}; summary: {out})")
+
+
+if __name__ == "__main__":
+    main()
