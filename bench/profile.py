@@ -70,6 +70,14 @@ AREAS = [
 ]
 
 
+IDLE_LEAVES = {
+    "_worker (concurrent/futures/thread.py)",
+    "Condition.wait (threading.py)",
+    "EpollSelector.select (selectors.py)",
+    "Queue.get (queue.py)",
+}
+
+
 def worker_pid(group: int) -> int:
     """The busiest process of the backend's group after warm-up: granian's worker, not its supervisor."""
     pids = [p for p in group_pids(group) if p != group]
@@ -117,15 +125,26 @@ class Recorder:
 
 def summarise(paths: list[Path], top: int = 25) -> str:
     stacks: collections.Counter[tuple[str, ...]] = collections.Counter()
+    idle = 0
     for path in paths:
         if not path.exists():
             continue
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            if stack and count.isdigit():
-                stacks[tuple(stack.split(";"))] += int(count)
+            if not (stack and count.isdigit()):
+                continue
+            frames = tuple(stack.split(";"))
+            if re.sub(r":\d+\)", ")", frames[-1]) in IDLE_LEAVES:
+                idle += int(count)
+            else:
+                stacks[frames] += int(count)
     total = sum(stacks.values()) or 1
-    lines = [f"{total} GIL-holding samples at 250 Hz ({total / 250:.1f} s)", "", "By thread:"]
+    lines = [
+        f"{total} GIL-holding samples at 250 Hz ({total / 250:.1f} s); left out as idle (a pool thread waiting"
+        f" for work, which py-spy's GIL detection counts): {idle}",
+        "",
+        "By thread (a thread without Python frames is granian's runtime calling into Python):",
+    ]
     threads: collections.Counter[str] = collections.Counter()
     for stack, n in stacks.items():
         threads[re.sub(r"0x[0-9a-f]+", "", stack[0])] += n
@@ -218,7 +237,11 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--latency-ms", type=int, default=200)
+    parser.add_argument("--summarise", nargs="+", type=Path, help="only summarise these raw py-spy files")
     args = parser.parse_args()
+    if args.summarise:
+        print(summarise(args.summarise))
+        return
     with processes() as procs:
         sim = start_simulator(procs, args.latency_ms if args.scenario == "buy" else 0)
         if args.scenario == "buy":
