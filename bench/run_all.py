@@ -190,9 +190,8 @@ def history_row(results: dict, commit: str) -> str:
 def write_markdown(
     results: dict, failed: list[str], loads: tuple[list, list], quick: bool, started: float
 ) -> None:
-    commit = git("rev-parse", "--short", "HEAD") + (
-        " (+ uncommitted changes)" if git("status", "--porcelain") else ""
-    )
+    dirty = git("status", "--porcelain", "--", ".", ":!bench/results", ":!bench/RESULTS.md")
+    commit = git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
     lines = [
         "# Benchmark results",
         "",
@@ -232,12 +231,13 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="each benchmark's --quick (no history row)")
     parser.add_argument("--only", default=",".join(BENCHMARKS))
+    parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results")
     args = parser.parse_args()
     started = time.time()
     before = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(exist_ok=True)
     failed, missed = [], []
-    for name in args.only.split(","):
+    for name in [] if args.render else args.only.split(","):
         (RESULTS / f"{name}.json").unlink(missing_ok=True)
         print(f"\n######## {name}", flush=True)
         argv = [sys.executable, str(HERE / f"{name}.py"), *(["--quick"] if args.quick else [])]
@@ -252,7 +252,7 @@ def main() -> None:
         for name in BENCHMARKS
         if (RESULTS / f"{name}.json").exists()
     }
-    write_markdown(results, failed, (before, after), args.quick, started)
+    write_markdown(results, failed, (before, after), args.quick or args.render, started)
     print(
         f"\nwrote {MARKDOWN.relative_to(REPO)}; targets missed in: {', '.join(missed) or 'none'};"
         f" did not finish: {', '.join(failed) or 'none'}"
