@@ -188,7 +188,12 @@ def history_row(results: dict, commit: str) -> str:
 
 
 def write_markdown(
-    results: dict, failed: list[str], loads: tuple[list, list], quick: bool, started: float
+    results: dict,
+    failed: list[str],
+    loads: tuple[list, list],
+    quick: bool,
+    started: float,
+    history: bool = True,
 ) -> None:
     dirty = git("status", "--porcelain", "--", ".", ":!bench/results", ":!bench/RESULTS.md")
     commit = git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
@@ -219,7 +224,7 @@ def write_markdown(
     head, sep, rest = kept.partition(HISTORY_HEAD + "\n| --- | --- | --- | --- | --- |\n")
     table_end = rest.find("\n\n")
     table, after = (rest, "") if table_end < 0 else (rest[: table_end + 1], rest[table_end + 1 :])
-    if not quick:
+    if history:
         table += history_row(results, commit.split()[0]) + "\n"
     kept = head + sep + table + after
     MARKDOWN.write_text("\n".join(lines) + "\n" + GENERATED_END + kept)
@@ -252,7 +257,11 @@ def main() -> None:
         for name in BENCHMARKS
         if (RESULTS / f"{name}.json").exists()
     }
-    write_markdown(results, failed, (before, after), args.quick or args.render, started)
+    if args.render:  # the figures of the last run, as they were: its header and history row stand
+        started = min(os.path.getmtime(RESULTS / f"{name}.json") for name in results) if results else started
+    write_markdown(
+        results, failed, (before, after), args.quick, started, history=not (args.quick or args.render)
+    )
     print(
         f"\nwrote {MARKDOWN.relative_to(REPO)}; targets missed in: {', '.join(missed) or 'none'};"
         f" did not finish: {', '.join(failed) or 'none'}"
