@@ -9,6 +9,7 @@ and summarised here: share of GIL samples per thread, per area (inclusive: a sam
 area its stack passes through) and the heaviest functions (self and inclusive).
 
     python bench/profile.py --scenario buy|webhook [--app rxshop|bare] [--bursts 3] [--seconds 8]
+    python bench/profile.py --scenario census   # SQL statements and commits per Buy and per webhook event
 """
 
 from __future__ import annotations
@@ -227,11 +228,72 @@ def profile_webhook(procs, app: str, sim: str, seconds: float) -> list[Path]:
     return [path]
 
 
+def census(procs, sim: str, n: int = 10) -> str:
+    """SQL statements and commits per Buy and per webhook event, for each app (sequential, so nothing
+    else runs meanwhile): the query log of bench/_querylog inside the backend."""
+    import tempfile
+
+    from _http import post_all
+    from _seed import bare_orders, rxshop_orders
+    from _support import BENCH, REPO
+    from buy_burst import APPS, ready_tabs
+    from my_orders import query_lines
+    from reflex_client import close_tabs, script_of
+    from webhooks import deliveries
+
+    out = []
+    for app in ("rxshop", "bare"):
+        log = Path(tempfile.mkdtemp(prefix="bench-census-")) / "queries"
+        cwd = REPO if app == "rxshop" else BENCH / "bare_app"
+        backend = start_backend(
+            procs,
+            app,
+            sim_url=sim,
+            database=new_database("sqlite", app),
+            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{cwd}:{BENCH / '_querylog'}"},
+        )
+        try:
+
+            async def buys(app: str, backend, log: Path) -> list[str]:
+                tabs = await ready_tabs(app, backend.url, n)
+                try:
+                    start = len(query_lines(log))
+                    for tab in tabs:
+                        await tab.call(APPS[app]["checkout"], "buy", lambda u: bool(script_of(u)), 30)
+                    await asyncio.sleep(0.3)
+                    return query_lines(log)[start:]
+                finally:
+                    await close_tabs(tabs)
+
+            buy = asyncio.run(buys(app, backend, log))
+            seed = rxshop_orders if app == "rxshop" else bare_orders
+            requests, _ = deliveries(seed(backend.database.url, n), n, 0.0, random.Random(1))
+            start = len(query_lines(log))
+            asyncio.run(post_all(f"{backend.url}/stripe/webhook", requests, 1))
+            time.sleep(0.5)  # rxshop's live push runs after the answer
+            hook = query_lines(log)[start:]
+            dup_start = len(query_lines(log))
+            asyncio.run(post_all(f"{backend.url}/stripe/webhook", requests, 1))
+            time.sleep(0.3)
+            dup = query_lines(log)[dup_start:]
+        finally:
+            stop_backend(procs, backend)
+        for label, lines in (("Buy", buy), ("webhook, new event", hook), ("webhook, repeated event", dup)):
+            commits = lines.count("COMMIT")
+            out.append(
+                f"{app} per {label}: {(len(lines) - commits) / n:.1f} statements, {commits / n:.1f} commits"
+            )
+            if label != "webhook, repeated event":
+                one = lines[: len(lines) // n]
+                out += [f"    {q[:120]}" for q in one]
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scenario", choices=("buy", "webhook"), required=True)
+    parser.add_argument("--scenario", choices=("buy", "webhook", "census"), required=True)
     parser.add_argument("--app", choices=("rxshop", "bare"), default="rxshop")
     parser.add_argument("--bursts", type=int, default=3)
     parser.add_argument("--tabs", type=int, default=100)
@@ -244,6 +306,12 @@ def main() -> None:
         return
     with processes() as procs:
         sim = start_simulator(procs, args.latency_ms if args.scenario == "buy" else 0)
+        if args.scenario == "census":
+            report = census(procs, sim)
+            (OUT / "census.txt").parent.mkdir(parents=True, exist_ok=True)
+            (OUT / "census.txt").write_text(report + "\n")
+            print(report)
+            return
         if args.scenario == "buy":
             paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs)
         else:

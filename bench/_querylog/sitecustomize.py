@@ -15,4 +15,8 @@ if os.environ.get("BENCH_QUERY_LOG"):
             _log = open(f"{os.environ['BENCH_QUERY_LOG']}.{os.getpid()}", "a", buffering=1)
         _log.write(" ".join(statement.split())[:160] + "\n")
 
+    def _commit(conn):
+        _count(conn, None, "COMMIT", None, None, False)
+
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", _count)
+    sa.event.listen(sa.engine.Engine, "commit", _commit)
