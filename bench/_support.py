@@ -28,7 +28,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 BARE_DIR = BENCH / "bare_app"
-RESULTS_DIR = BENCH / "results"
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH / "results")
 LOGS = REPO / "test-artifacts" / "bench"
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -37,6 +37,9 @@ REDIS_DBS = {"rxshop": 10, "bare": 11}  # our own databases on the shared Redis,
 API_KEY = "sk_test_bench"
 WEBHOOK_SECRET = "whsec_bench_side_by_side"
 APPS = ("rxshop", "bare")
+# Another checkout of rxshop to measure instead of this one (a candidate change, side by side with the bare
+# app as always): BENCH_RXSHOP_DIR=/path/to/tree python bench/webhooks.py
+RXSHOP_DIR = Path(os.environ.get("BENCH_RXSHOP_DIR") or REPO).resolve()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -236,7 +239,7 @@ def migrate_rxshop(database_url: str) -> None:
     """rxshop's own migrations, through its CLI (`python -m rxshop migrate`)."""
     subprocess.run(
         [str(BIN / "python"), "-m", "rxshop", "migrate"],
-        cwd=REPO,
+        cwd=RXSHOP_DIR,
         env=base_env(DATABASE_URL=database_url),
         check=True,
         capture_output=True,
@@ -289,7 +292,7 @@ def start_backend(
     """rxshop or the bare app on granian, prod mode without compiling (as deploy/rxshop-backend.service)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    cwd = REPO if app == "rxshop" else BARE_DIR
+    cwd = RXSHOP_DIR if app == "rxshop" else BARE_DIR
     shutil.rmtree(cwd / ".states", ignore_errors=True)  # the disk state manager's files of earlier runs
     env = base_env(
         REFLEX_ENV_MODE="prod",

@@ -30,7 +30,7 @@ from pathlib import Path
 from _seed import rxshop_orders
 from _support import (
     BENCH,
-    REPO,
+    RXSHOP_DIR,
     check,
     finish,
     loadavg,
@@ -114,7 +114,7 @@ def main() -> None:
             "rxshop",
             sim_url=sim,
             database=database,
-            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{REPO}:{BENCH / '_querylog'}"},
+            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{RXSHOP_DIR}:{BENCH / '_querylog'}"},
         )
         try:
             started = time.perf_counter()

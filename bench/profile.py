@@ -235,7 +235,7 @@ def census(procs, sim: str, n: int = 10) -> str:
 
     from _http import post_all
     from _seed import bare_orders, rxshop_orders
-    from _support import BENCH, REPO
+    from _support import BENCH, RXSHOP_DIR
     from buy_burst import APPS, ready_tabs
     from my_orders import query_lines
     from reflex_client import close_tabs, script_of
@@ -244,7 +244,7 @@ def census(procs, sim: str, n: int = 10) -> str:
     out = []
     for app in ("rxshop", "bare"):
         log = Path(tempfile.mkdtemp(prefix="bench-census-")) / "queries"
-        cwd = REPO if app == "rxshop" else BENCH / "bare_app"
+        cwd = RXSHOP_DIR if app == "rxshop" else BENCH / "bare_app"
         backend = start_backend(
             procs,
             app,
