@@ -197,13 +197,17 @@ def write_markdown(
 ) -> None:
     dirty = git("status", "--porcelain", "--", ".", ":!bench/results", ":!bench/RESULTS.md")
     commit = git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
+    app_commit = git("log", "-1", "--format=%h", "--", "rxshop", "rxconfig.py", "alembic")
+    other = os.environ.get("BENCH_RXSHOP_DIR")
+    rxshop_dir = f"; **rxshop measured from BENCH_RXSHOP_DIR={other}**" if other else ""
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` (`bench/run_all.py{' --quick' if quick else ''}`) on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {(time.time() - started) / 60:.0f} min.",
         "",
-        f"- Commit: `{commit}` (branch `{git('rev-parse', '--abbrev-ref', 'HEAD')}`)",
+        f"- Commit: `{commit}` (branch `{git('rev-parse', '--abbrev-ref', 'HEAD')}`); the app measured is rxshop as"
+        f" of `{app_commit}` (the last commit touching it){rxshop_dir}",
         f"- Machine: {machine()}; shared with other work, so every figure is side by side with the bare app "
         "(bench/bare_app) in alternating rounds, medians and ratios.",
         f"- Load average (1, 5, 15 min) before: {', '.join(map(str, loads[0]))}; after: {', '.join(map(str, loads[1]))}",
