@@ -6,7 +6,7 @@ visitor id) opens /orders through the websocket: hydrate_and_load runs VisitorSt
 OrdersState.load. Then the tab turns pages (OrdersState.go_to_page 0 / 1) repeatedly; each is timed from
 sending the event to receiving the delta with the rows (websocket round trip on loopback: an upper bound of
 the server time; Reflex's own share is ~2 ms). Queries are counted in the backend process itself: a
-sitecustomize (bench/_querylog) registers a SQLAlchemy `before_cursor_execute` listener on every engine and
+sitecustomize (bench/_hooks) registers a SQLAlchemy `before_cursor_execute` listener on every engine and
 appends each statement to a log file; the bench counts the lines each event adds. (pg_stat_statements
 would need a server restart with shared_preload_libraries on the shared PostgreSQL; the listener works the
 same on SQLite and PostgreSQL and shows the statements themselves.)
@@ -114,7 +114,7 @@ def main() -> None:
             "rxshop",
             sim_url=sim,
             database=database,
-            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{RXSHOP_DIR}:{BENCH / '_querylog'}"},
+            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{RXSHOP_DIR}:{BENCH / '_hooks'}"},
         )
         try:
             started = time.perf_counter()

@@ -37,37 +37,51 @@ from _support import (
 )
 
 OUT = LOGS / "profile"
-# (area, regular expression on a frame "function (file:line)"); inclusive, so areas overlap.
+# (area, regular expression on a frame "function (file:line)", how): "incl" counts a sample when any frame of
+# its stack matches (areas overlap), "self" only when its innermost frame does. Frames every sample of a
+# thread passes through (granian's worker loop, asyncio's run_forever) are deliberately not areas.
 AREAS = [
-    ("stripe SDK: request building + response parsing (not the wait)", r"\(stripe/"),
-    ("httpx / httpcore (the SDK's transport)", r"\((httpx|httpcore|h11)/"),
-    ("SQLAlchemy ORM (Session, select, identity map, loading)", r"\(sqlalchemy/orm/"),
-    ("SQLAlchemy Core + engine (compile, execute, pool)", r"\(sqlalchemy/(engine|sql|pool|dialects)/"),
+    ("stripe SDK (request building, response parsing; not the wait)", r"\(stripe/", "incl"),
+    ("httpx / httpcore / anyio transport (under the SDK)", r"\((httpx|httpcore|anyio)/", "incl"),
     (
-        "sqlite3 / psycopg driver calls",
-        r"(execute|commit|fetch\w*|executemany) \((sqlalchemy/engine/default|psycopg/)",
+        "  of which httpcore's failed `import sniffio` per lock/event",
+        r"current_async_library \(httpcore/",
+        "incl",
     ),
-    ("sqlmodel", r"\(sqlmodel/"),
-    ("alembic", r"\(alembic/"),
-    ("logging", r"\(logging/"),
-    ("Reflex state manager (load/save state: disk/redis/pickle)", r"\(reflex/istate/manager/"),
+    ("SQLAlchemy ORM + sqlmodel (Session, ORM statements, loading)", r"\((sqlalchemy/orm|sqlmodel)/", "incl"),
     (
-        "Reflex state + delta (get_state, dirty vars, computed vars, serialise)",
+        "SQLAlchemy Core + engine (compile, execute, pool)",
+        r"\(sqlalchemy/(engine|sql|pool|dialects)/",
+        "incl",
+    ),
+    ("database driver itself (innermost frame do_execute/do_commit)", r"^DefaultDialect\.do_", "self"),
+    ("logging", r"\(logging/", "incl"),
+    (
+        "Reflex state manager (load/save/lock state: disk or Redis, pickle)",
+        r"\(reflex/istate/manager/",
+        "incl",
+    ),
+    (
+        "Reflex state + delta (get_state, dirty vars, computed vars)",
         r"\(reflex/(state|istate/(proxy|delta|data|shared))\.py",
+        "incl",
     ),
-    ("Reflex event processing (app/event processor)", r"\(reflex/(app|event|utils/tasks|istate/.*processor)"),
-    ("socket.io / engine.io (emit, encode)", r"\((socketio|engineio)/"),
-    ("json / pickle", r"\((json|pickle)/|dumps|loads"),
-    ("granian / ASGI / starlette", r"\((granian|starlette)/"),
-    ("asyncio machinery", r"\(asyncio/"),
-    ("rxshop code", r"\(rxshop/"),
-    ("rxshop.webhooks", r"\(rxshop/webhooks\.py"),
-    ("rxshop.live (push to My Orders after a webhook)", r"\(rxshop/live\.py"),
-    ("rxshop.state.orders (_refresh / _read)", r"\(rxshop/state/orders\.py"),
-    ("rxshop.orders (order service)", r"\(rxshop/orders\.py"),
-    ("rxshop.checkout (start_checkout)", r"\(rxshop/checkout\.py"),
-    ("rxshop.db (run_sync, sessions)", r"\(rxshop/db\.py"),
-    ("signature check (hmac)", r"hmac|verify_header|compute_signature"),
+    ("socket.io / engine.io (emit, encode)", r"\((socketio|engineio)/", "incl"),
+    ("Starlette + Reflex HTTP middleware (webhook requests)", r"\(starlette/", "incl"),
+    ("asyncio / selectors themselves (innermost frame)", r"\((asyncio|selectors)/|\(selectors\.py", "self"),
+    ("JSON", r"\(json/", "incl"),
+    ("signature check (hmac)", r"hmac|verify_header|compute_signature", "incl"),
+    ("rxshop.checkout (start_checkout)", r"\(rxshop/checkout\.py", "incl"),
+    ("rxshop.webhooks (_record, stripe_webhook)", r"\(rxshop/webhooks\.py", "incl"),
+    ("rxshop.orders (order service)", r"\(rxshop/orders\.py", "incl"),
+    ("rxshop.live (push to My Orders after a webhook: modify_state)", r"\(rxshop/live\.py", "incl"),
+    (
+        "rxshop.state.orders._read (the push's re-read of My Orders)",
+        r"_read \(rxshop/state/orders\.py",
+        "incl",
+    ),
+    ("rxshop.state.checkout (CheckoutState.buy)", r"\(rxshop/state/checkout\.py", "incl"),
+    ("bare app code", r"\(bare/", "incl"),
 ]
 
 
@@ -152,11 +166,17 @@ def summarise(paths: list[Path], top: int = 25) -> str:
     lines += [f"  {n / total:6.1%}  {name}" for name, n in threads.most_common(6)]
     lines += ["", "By area (inclusive):"]
     area_counts = []
-    for area, pattern in AREAS:
+    for area, pattern, how in AREAS:
         rx = re.compile(pattern)
-        n = sum(c for stack, c in stacks.items() if any(rx.search(f) for f in stack))
+        n = sum(
+            c
+            for stack, c in stacks.items()
+            if (rx.search(stack[-1]) if how == "self" else any(rx.search(f) for f in stack[1:]))
+        )
         area_counts.append((n, area))
-    lines += [f"  {n / total:6.1%}  {area}" for n, area in sorted(area_counts, reverse=True) if n]
+    frameless = sum(c for stack, c in stacks.items() if len(stack) == 1)
+    area_counts.append((frameless, "granian's runtime (a thread without Python frames: HTTP/websocket I/O)"))
+    lines += [f"  {n / total:6.1%}  {area}" for n, area in area_counts if n]
     self_time: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     for stack, n in stacks.items():
@@ -230,7 +250,7 @@ def profile_webhook(procs, app: str, sim: str, seconds: float) -> list[Path]:
 
 def census(procs, sim: str, n: int = 10) -> str:
     """SQL statements and commits per Buy and per webhook event, for each app (sequential, so nothing
-    else runs meanwhile): the query log of bench/_querylog inside the backend."""
+    else runs meanwhile): the query log of bench/_hooks inside the backend."""
     import tempfile
 
     from _http import post_all
@@ -250,7 +270,7 @@ def census(procs, sim: str, n: int = 10) -> str:
             app,
             sim_url=sim,
             database=new_database("sqlite", app),
-            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{cwd}:{BENCH / '_querylog'}"},
+            extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{cwd}:{BENCH / '_hooks'}"},
         )
         try:
 
