@@ -303,8 +303,11 @@ def start_backend(
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         APP_URL=url,
         BACKEND_URL=url,
-        PYTHONPATH=str(cwd),
+        PYTHONPATH=f"{cwd}:{BENCH / '_hooks'}",  # inert unless a BENCH_ variable asks (bench/_hooks)
     )
+    if app == "rxshop":  # BENCH_RXSHOP_ENV_X=1 sets X=1 for rxshop's backend only (experiments)
+        prefix = "BENCH_RXSHOP_ENV_"
+        env.update({k.removeprefix(prefix): v for k, v in os.environ.items() if k.startswith(prefix)})
     if use_redis:
         flush_redis(app)
         env["REDIS_URL"] = redis_url(app)
