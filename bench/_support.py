@@ -325,6 +325,7 @@ def start_backend(
 def stop_backend(procs: Processes, backend: Backend) -> None:
     procs.stop(backend.proc)
     backend.database.drop()
+    shutil.rmtree((RXSHOP_DIR if backend.app == "rxshop" else BARE_DIR) / ".states", ignore_errors=True)
     if backend.redis:
         flush_redis(backend.app)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -130,6 +131,7 @@ def main() -> None:
             result["loadavg"] = load
         finally:
             stop_backend(procs, backend)
+            shutil.rmtree(log.parent, ignore_errors=True)
     print(
         f"  open /orders (hydrate + on_load): {result['open_ms']:.1f} ms, {result['open_queries']} queries;"
         f" page read: median {result['read_ms_median']:.1f} ms, p95 {result['read_ms_p95']:.1f} ms,"

@@ -19,6 +19,7 @@ import asyncio
 import collections
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -298,6 +299,7 @@ def census(procs, sim: str, n: int = 10) -> str:
             dup = query_lines(log)[dup_start:]
         finally:
             stop_backend(procs, backend)
+            shutil.rmtree(log.parent, ignore_errors=True)
         for label, lines in (("Buy", buy), ("webhook, new event", hook), ("webhook, repeated event", dup)):
             commits = lines.count("COMMIT")
             out.append(
