@@ -15,6 +15,11 @@ state.js, `connect` and `applyEvent`):
   -> 42/_event,["event",{"name": "<state full name>.<handler>", "payload": {...}, "router_data": {...}}]
   <- 2 / -> 3                                                          Engine.IO ping / pong
 
+One difference from the browser, on purpose: the boot event carries no `hashes` of the compiled initial
+state (they exist only in a compiled frontend, and the benchmarks run the backends without compiling), so
+the first delta is the full state, as on a browser's reconnect. It costs the tab-opening phase a little more,
+never a timed event.
+
 A `Browser` holds what a browser profile keeps for its tabs: a cookie jar (sent on every handshake, updated
 from Set-Cookie) and localStorage (Reflex `rx.LocalStorage` vars: sent in the hydrate payload, updated from
 deltas). A `Tab` is one page: its own token and websocket. Handler names are found in the hydrate delta by
