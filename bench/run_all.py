@@ -244,6 +244,11 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     before = [round(x, 2) for x in os.getloadavg()]
+    if before[0] > (os.cpu_count() or 1) and not args.render:
+        print(
+            f"warning: load average {before} on {os.cpu_count()} cores: absolute figures will be noisy",
+            flush=True,
+        )
     RESULTS.mkdir(exist_ok=True)
     failed, missed = [], []
     for name in [] if args.render else args.only.split(","):
