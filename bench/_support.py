@@ -305,8 +305,8 @@ def start_backend(
         BACKEND_URL=url,
         PYTHONPATH=f"{cwd}:{BENCH / '_hooks'}",  # inert unless a BENCH_ variable asks (bench/_hooks)
     )
-    if app == "rxshop":  # BENCH_RXSHOP_ENV_X=1 sets X=1 for rxshop's backend only (experiments)
-        prefix = "BENCH_RXSHOP_ENV_"
+    # Experiments: BENCH_ENV_X=1 sets X=1 for both backends, BENCH_RXSHOP_ENV_X / BENCH_BARE_ENV_X for one.
+    for prefix in ("BENCH_ENV_", f"BENCH_{app.upper()}_ENV_"):
         env.update({k.removeprefix(prefix): v for k, v in os.environ.items() if k.startswith(prefix)})
     if use_redis:
         flush_redis(app)
