@@ -97,6 +97,10 @@ def rxshop_orders(
             conn.execute(table_orders.insert(), rows[start : start + batch])
         for start in range(0, len(line_rows), batch):
             conn.execute(table_lines.insert(), line_rows[start : start + batch])
+    if eng.dialect.name == "postgresql":  # planner statistics, as autovacuum keeps them on a live database
+        with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE orders")
+            conn.exec_driver_sql("ANALYZE order_lines")
     eng.dispose()
     return rows
 
