@@ -69,8 +69,10 @@ export: deps
 	RXSHOP_EXPORT_ONLY=true $(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
 	@$(PY) -c 'import json; print("Backend URL baked into frontend.zip:", json.load(open(".web/env.json"))["EVENT"])'
 
+# rxshop and the bare app (bench/bare_app) side by side through the websocket and HTTP; writes bench/RESULTS.md.
+# ARGS="--quick" for a short pass, ARGS="--only webhooks" for one benchmark. Never part of `make test`.
 bench: dev-deps
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip test-artifacts
