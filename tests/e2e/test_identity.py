@@ -119,3 +119,20 @@ def test_forget_this_browser_starts_again_as_a_new_visitor(context: BrowserConte
     page.goto(shop.url + "/orders")
     expect(page.get_by_text("No orders yet.")).to_be_visible()
     assert [o["status"] for o in shop.orders(visitor)] == ["paid"]  # the shop keeps the order itself
+
+
+def test_only_the_shops_own_pages_may_call_the_backend_with_its_cookie(shop: RunningShop):
+    """CORS: Reflex's default echoes any origin with credentials; this shop allows its own only."""
+    import httpx
+
+    for origin, allowed in ((shop.url, True), ("https://evil.example", False)):
+        preflight = httpx.options(
+            f"{shop.url}/visitor",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+            timeout=10,
+        )
+        echoed = preflight.headers.get("access-control-allow-origin")
+        assert (echoed == origin) is allowed, (origin, dict(preflight.headers))
+        claim = httpx.post(f"{shop.url}/visitor", json={}, headers={"Origin": origin}, timeout=10)
+        assert (claim.status_code == 200) is allowed
+        assert ("set-cookie" in claim.headers) is allowed

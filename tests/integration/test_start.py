@@ -1,0 +1,46 @@
+"""A start in production mode fails closed with one line, and every start says where payments go."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures.servers import REPO
+
+
+def _start(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Import what `reflex run` / granian import first (rxconfig, then the app) in a fresh process."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY"))}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**base, "RXSHOP_ENV_FILE": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("code", ["import rxconfig", "import rxshop.rxshop"])
+@pytest.mark.parametrize("key", ["", "sk_tset_misspelled"])
+def test_production_without_a_usable_key_refuses_to_start_with_one_line(code, key):
+    started = _start(code, REFLEX_ENV_MODE="prod", STRIPE_SECRET_KEY=key, SECRET_KEY="s" * 40)
+    assert started.returncode != 0
+    [line] = started.stderr.strip().splitlines()  # one clear line, no traceback
+    assert line.startswith("rxshop cannot start:") and "STRIPE_SECRET_KEY" in line, line
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    started = _start("import rxshop.rxshop", REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator")
+    [line] = started.stderr.strip().splitlines()
+    assert started.returncode != 0 and "SECRET_KEY is not set in production" in line
+
+
+def test_a_demo_starts_and_says_its_payments_are_simulated():
+    code = "import asyncio, rxshop.rxshop as app; asyncio.run(app.log_payment_mode())"
+    started = _start(code, REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator", SECRET_KEY="s" * 40)
+    assert started.returncode == 0, started.stderr
+    assert "Payments: SIMULATED" in started.stderr and "no real card is charged" in started.stderr
