@@ -161,8 +161,12 @@ def test_the_policy_blocks_an_injected_inline_script_and_the_test_sees_it(
 ):
     """What the journey's violation check relies on: the browser enforces the header, and says so."""
     seen: list[str] = []
+
+    def collect(message: ConsoleMessage) -> None:
+        seen.append(message.text)
+
     context.add_init_script(REPORT_VIOLATIONS)
-    context.on("console", lambda message: seen.append(message.text))
+    context.on("console", collect)
     page.goto(deployment.url + "/orders")
     ran = page.evaluate(
         """() => { const s = document.createElement("script"); s.textContent = "window.__injected = 1";
@@ -173,6 +177,7 @@ def test_the_policy_blocks_an_injected_inline_script_and_the_test_sees_it(
     while not any("CSP violation: script-src" in text for text in seen):
         assert time.monotonic() < deadline, seen
         page.wait_for_timeout(50)
+    context.remove_listener("console", collect)  # nothing left to call back while the context closes
 
 
 def test_the_demo_variant_forwards_only_the_pay_page(deployment: Deployment, tmp_path: Path):
@@ -290,6 +295,7 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
         expect(tab.locator(".order-item")).to_contain_text("Refunded")
     [order] = deployment.orders(visitor)
     assert (order["status"], order["amount_refunded"]) == ("refunded", 4850)
+    context.remove_listener("console", collect)
     assert violations == [], violations  # the whole journey under the policy, nothing blocked
     deployment.timings["journey_s"] = time.monotonic() - started
     print("\ndeployment timings:", {k: round(v, 2) for k, v in deployment.timings.items()})
