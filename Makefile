@@ -64,10 +64,13 @@ reconcile: migrate
 # app without tests). The public backend URL is baked into the pages now: REFLEX_API_URL if set, else
 # BACKEND_URL (environment or .env, as rxconfig.py reads it). Run it with the production settings.
 # Only paths that exist: reflex refuses to exclude a missing one (a fresh clone has no test-artifacts/).
-EXPORT_EXCLUDE = $(wildcard tests bench docs test-artifacts .data *.db-wal *.db-shm)
+# Then rxshop-csp.conf: the nginx Content-Security-Policy with the hashes of THIS export's inline scripts
+# (deploy/csp.py); made anew every time, never committed, installed together with frontend.zip.
+EXPORT_EXCLUDE = $(wildcard tests bench docs test-artifacts .data *.db-wal *.db-shm rxshop-csp.conf)
 export: deps
 	RXSHOP_EXPORT_ONLY=true $(VENV)/bin/reflex export --env prod $(foreach path,$(EXPORT_EXCLUDE),--exclude-from-backend $(path))
 	@$(PY) -c 'import json; print("Backend URL baked into frontend.zip:", json.load(open(".web/env.json"))["EVENT"])'
+	$(PY) deploy/csp.py frontend.zip .web/env.json rxshop-csp.conf
 
 # rxshop and the bare app (bench/bare_app) side by side through the websocket and HTTP; writes bench/RESULTS.md.
 # ARGS="--quick" for a short pass, ARGS="--only webhooks" for one benchmark. Never part of `make test`.
@@ -75,4 +78,4 @@ bench: dev-deps
 	$(PY) bench/run_all.py $(ARGS)
 
 clean:
-	rm -rf .web .states frontend.zip backend.zip test-artifacts
+	rm -rf .web .states frontend.zip backend.zip rxshop-csp.conf test-artifacts

@@ -63,23 +63,31 @@ class BodyLimit:
             return await too_large()(scope, receive, send)
         received = 0
         started = False
+        refused = False
 
         async def limited_receive() -> dict:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    # Answer now: the app's own error handling (Starlette's ServerErrorMiddleware) would
+                    # otherwise turn the exception below into a 500 before it reaches us.
+                    if not started and not refused:
+                        refused = True
+                        await too_large()(scope, receive, send)
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: dict) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 went out; drop what the app answers to the exception
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
+            if not started and not refused:
                 await too_large()(scope, receive, send)

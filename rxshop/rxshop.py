@@ -58,6 +58,7 @@ def backend_routes(settings: Settings) -> Starlette:
     ]
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator
+        from rxshop.stripe_sim.access import origin_of
 
         simulator = Simulator(
             public_url=settings.simulator_base,
@@ -66,6 +67,9 @@ def backend_routes(settings: Settings) -> Starlette:
             enabled_events=sorted(HANDLED_EVENTS),  # as the shop's endpoint is set up at Stripe
             # Unauthenticated by design (pay, expire, reset...): off unless asked for.
             control_api=settings.simulator_control_api,
+            # Not a public API: only the key it shares with this process, and buyers go back to the shop only.
+            api_keys={settings.stripe_secret_key},
+            redirect_origins={origin_of(settings.app_url)},
         )
         routes.append(Mount(SIMULATOR_MOUNT, app=BodyLimit(simulator.app)))
     return Starlette(routes=routes)

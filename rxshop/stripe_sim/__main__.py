@@ -1,4 +1,9 @@
-"""`python -m rxshop.stripe_sim --port 12111 --webhook-url URL --webhook-secret whsec_...` serves it with uvicorn."""
+"""`python -m rxshop.stripe_sim --port 12111 --webhook-url URL --webhook-secret whsec_...` serves it with uvicorn.
+
+Bodies over 256 KiB are answered 413 (rxshop.limits.BodyLimit), as in the shop's mount: a simulator others
+can reach must not hold a 200 MiB POST in memory. `--api-key` and `--redirect-origin` restrict who may use
+it and where its sessions send buyers, as the shop's mount does (deploy/README.md, the demo).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import logging
 
 import uvicorn
 
+from rxshop.limits import BodyLimit
 from rxshop.stripe_sim import Simulator
+from rxshop.stripe_sim.access import redirect_origins
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,6 +40,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="0.5,1,2,4,8",
         help="webhook retry back-off in seconds, comma-separated (default 0.5,1,2,4,8)",
     )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        help="accept only this sk_test_ key (repeatable; default: any well-formed test key)",
+    )
+    parser.add_argument(
+        "--redirect-origin",
+        action="append",
+        help="success_url/cancel_url must be on this origin, e.g. https://shop.example.com (repeatable)",
+    )
+    parser.add_argument(
+        "--no-control-api",
+        action="store_true",
+        help="leave out the unauthenticated /_sim control API (anything others can reach)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.webhook_secret is not None and not args.webhook_secret.startswith("whsec_"):
@@ -41,6 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.retry_delays = tuple(float(d) for d in args.retry_delays.split(",") if d.strip())
     except ValueError:
         parser.error("--retry-delays must be numbers separated by commas")
+    if args.api_key and not all(key.startswith(("sk_test_", "rk_test_")) for key in args.api_key):
+        parser.error("--api-key must be a test key (sk_test_...)")
+    try:
+        redirect_origins(args.redirect_origin)
+    except ValueError as err:
+        parser.error(str(err))
     return args
 
 
@@ -54,13 +82,17 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         retry_delays=args.retry_delays,
         async_settle_seconds=args.async_settle_seconds or None,
+        control_api=not args.no_control_api,
+        api_keys=args.api_key,
+        redirect_origins=args.redirect_origin,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     print(f"Stripe simulator (test mode, no money moves) at {sim.public_url}")
-    print(f"  SDK:      stripe.StripeClient('sk_test_...', base_addresses={{'api': '{sim.public_url}'}})")
+    key = "the --api-key" if args.api_key else "'sk_test_...'"
+    print(f"  SDK:      stripe.StripeClient({key}, base_addresses={{'api': '{sim.public_url}'}})")
     print(f"  webhooks: {args.webhook_url or 'none (recorded only, see /_sim/events)'}")
     print(f"  secret:   {sim.webhook_secret}", flush=True)
-    uvicorn.run(sim.app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(BodyLimit(sim.app), host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

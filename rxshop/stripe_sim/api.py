@@ -20,6 +20,7 @@ from starlette.routing import Route
 from stripe._api_version import _ApiVersion
 
 from rxshop.stripe_sim import params as p
+from rxshop.stripe_sim.access import check_key, check_redirect, mask
 from rxshop.stripe_sim.api_catalog import CatalogApi
 from rxshop.stripe_sim.errors import StripeAPIError, authentication, idempotency, invalid, no_such
 from rxshop.stripe_sim.forms import decode_query
@@ -78,7 +79,7 @@ def api_key_from(request: Request) -> str:
             "it refuses live keys so they never leave your machine for a fake server."
         )
     if not _TEST_KEY.match(key):
-        raise authentication(f"Invalid API Key provided: {key[:8]}****{key[-4:] if len(key) > 12 else ''}")
+        raise authentication(f"Invalid API Key provided: {mask(key)}")
     return key
 
 
@@ -124,6 +125,7 @@ class Api:
         post = request.method == "POST"
         try:
             api_key = api_key_from(request)
+            check_key(api_key, self.sim.api_keys)
             body = (await request.body()).decode("utf-8", errors="replace") if post else ""
             params = decode_query(body if post else request.url.query)
             key = request.headers.get("idempotency-key") if post else None
@@ -252,6 +254,8 @@ class Api:
 
     def create_session(self, call: Call) -> tuple[int, dict[str, Any]]:
         spec, expand = p.session_create(call.params, self.sim.clock.timestamp())
+        check_redirect(spec.success_url, "success_url", self.sim.redirect_origins)
+        check_redirect(spec.cancel_url, "cancel_url", self.sim.redirect_origins)
         check_expand("checkout.session", expand)
         return 200, self.expand(self.store.create_session(spec), expand)
 

@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from stripe._api_version import _ApiVersion
 
 from rxshop.stripe_sim import control, hosted
+from rxshop.stripe_sim.access import redirect_origins as checked_origins
 from rxshop.stripe_sim.api import Api
 from rxshop.stripe_sim.store import Clock, Store, new_id
 from rxshop.stripe_sim.webhooks import WebhookDispatcher
@@ -166,8 +167,18 @@ class Simulator:
         async_settle_seconds: float | None = 10.0,
         control_api: bool = True,
         enabled_events: Sequence[str] = ("*",),
+        api_keys: Collection[str] | None = None,
+        redirect_origins: Collection[str] | None = None,
     ) -> None:
+        """`api_keys`: only these keys are accepted (None: any well-formed test key, for local use).
+        `redirect_origins`: success_url/cancel_url must be on one of these origins (None: anywhere)."""
         self.public_url = public_url.rstrip("/")
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        if self.api_keys is not None and not all(
+            k.startswith(("sk_test_", "rk_test_")) for k in self.api_keys
+        ):
+            raise ValueError("api_keys must be test keys (sk_test_...)")
+        self.redirect_origins = checked_origins(redirect_origins)
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"public_url must be an absolute http(s) URL, got {public_url!r}")
@@ -221,6 +232,10 @@ class Simulator:
             "now": self.clock.timestamp(),
             "clock_offset_seconds": self.clock.offset,
             "api_version": _ApiVersion.CURRENT,
+            # The key the SDK must use when only some are accepted (None: any test key). The control API is
+            # unauthenticated and for tests only, which is why it may say so.
+            "api_key": min(self.api_keys) if self.api_keys else None,
+            "redirect_origins": sorted(self.redirect_origins) if self.redirect_origins is not None else None,
         }
 
     def _emit(

@@ -4,15 +4,27 @@ workers sharing state through Redis, the standalone simulator as Stripe. The pur
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import re
+import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from tests.fixtures.browser import choose, pay_on_hosted_page, visitor_id_of
-from tests.fixtures.deployment import Deployment
+from tests.fixtures.deployment import (
+    DEMO_SNIPPET,
+    NGINX,
+    SITE_TEMPLATE,
+    Deployment,
+    nginx_main_conf,
+    render,
+)
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -21,12 +33,27 @@ SECURITY_HEADERS = {
 }
 PLAIN = {"Accept-Encoding": "identity"}
 MAX_TAB_ATTEMPTS = 40  # each lands on either worker; 40 misses in a row would take a broken balancer
+# deploy/nginx.conf's webhook limit: 30 r/s per address, bursts of 120 answered at once, then 429.
+WEBHOOK_RATE, WEBHOOK_BURST = 30, 120
+# Every page reports a CSP violation to the console, where the test collects it (init scripts are exempt).
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) =>
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));"""
 
 
-def _assert_security_headers(response: httpx.Response) -> None:
+def _policy(deployment: Deployment) -> str:
+    """The Content-Security-Policy value `make export` wrote for this export."""
+    match = re.search(
+        r'add_header Content-Security-Policy "([^"]+)" always;', deployment.csp_conf.read_text()
+    )
+    assert match, deployment.csp_conf.read_text()
+    return match.group(1)
+
+
+def _assert_security_headers(response: httpx.Response, deployment: Deployment) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, f"{response.url}: {name} = {response.headers.get(name)!r}"
-    assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+    assert response.headers.get("content-security-policy") == _policy(deployment), response.url
+    assert "strict-transport-security" not in response.headers  # plain http: never HSTS
 
 
 def _worker_of_tab(tab: Page, deployment: Deployment) -> str:
@@ -54,7 +81,7 @@ def test_nginx_serves_every_route_from_the_export(deployment: Deployment):
         assert response.headers["content-type"].startswith("text/html"), path
         assert response.content == file.read_bytes(), f"{path} is not {file.name}"
         assert response.headers["cache-control"] == "no-cache", path
-        _assert_security_headers(response)
+        _assert_security_headers(response, deployment)
     # The backend URL baked in at export time is nginx's: the browser never talks to granian directly.
     env_js = next((root / "assets").glob("reflex-env-*.js")).read_text()
     assert f"ws://127.0.0.1:{deployment.url.rsplit(':', 1)[1]}/_event" in env_js
@@ -86,7 +113,7 @@ def test_nginx_sends_the_exported_gz_siblings(deployment: Deployment):
 def test_nginx_proxies_the_backend_routes(deployment: Deployment):
     ping = httpx.get(f"{deployment.url}/ping")
     assert ping.status_code == 200 and ping.json() == "pong"
-    _assert_security_headers(ping)
+    _assert_security_headers(ping, deployment)
     # Reflex's own health check, for monitoring: the workers reach the database and Redis.
     health = httpx.get(f"{deployment.url}/_health")
     assert health.status_code == 200 and health.json() == {"status": True, "db": True, "redis": True}
@@ -98,14 +125,117 @@ def test_nginx_proxies_the_backend_routes(deployment: Deployment):
     )
     assert refused.status_code == 400 and "signature" in refused.json()["error"]
     assert httpx.get(f"{deployment.url}/stripe/webhook").status_code == 403
-    # With a Stripe key set, the backend mounts no simulator: nginx forwards and the backend says 404.
-    assert httpx.get(f"{deployment.url}/stripe-sim/_sim/config").status_code == 404
+    # The production site forwards nothing under /stripe-sim/: nginx itself answers 404 (not the SPA).
+    for method, path in (("GET", "/stripe-sim/_sim/config"), ("POST", "/stripe-sim/v1/checkout/sessions")):
+        response = httpx.request(
+            method, f"{deployment.url}{path}", headers={"Authorization": "Bearer sk_test_x"}
+        )
+        assert response.status_code == 404 and "<center>nginx</center>" in response.text, path
+    # The visitor routes are the backend's (POST only), and no body above 256 KiB gets past nginx.
+    assert httpx.get(f"{deployment.url}/visitor").status_code == 403
+    assert httpx.post(f"{deployment.url}/visitor", headers={"Origin": "https://evil.test"}).status_code == 403
+    big = httpx.post(f"{deployment.url}/stripe/webhook", content=b"x" * (256 * 1024 + 1))
+    assert big.status_code == 413
+
+
+def test_the_content_security_policy_covers_the_export(deployment: Deployment):
+    policy = dict(d.strip().split(" ", 1) for d in _policy(deployment).split(";"))
+    hashes = set(re.findall(r"'sha256-[A-Za-z0-9+/=]+'", policy["script-src"]))
+    assert len(hashes) >= 3 and "'unsafe-inline'" not in policy["script-src"]
+    for page in deployment.frontend_dir.rglob("*.html"):  # every inline script of the export is allowed
+        for script in re.findall(r"<script>(.*?)</script>", page.read_text(), re.S):
+            digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in hashes, f"{page}: {script[:80]}"
+    port = deployment.url.rsplit(":", 1)[1]
+    assert f"ws://127.0.0.1:{port}" in policy["connect-src"].split()
+    assert policy["form-action"] == "'self' https://checkout.stripe.com"
+    assert (policy["default-src"], policy["frame-ancestors"], policy["base-uri"]) == (
+        "'self'",
+        "'none'",
+        "'self'",
+    )
+
+
+def test_the_policy_blocks_an_injected_inline_script_and_the_test_sees_it(
+    context: BrowserContext, page: Page, deployment: Deployment
+):
+    """What the journey's violation check relies on: the browser enforces the header, and says so."""
+    seen: list[str] = []
+
+    def collect(message: ConsoleMessage) -> None:
+        seen.append(message.text)
+
+    context.add_init_script(REPORT_VIOLATIONS)
+    context.on("console", collect)
+    page.goto(deployment.url + "/orders")
+    ran = page.evaluate(
+        """() => { const s = document.createElement("script"); s.textContent = "window.__injected = 1";
+                   document.body.appendChild(s); return window.__injected === 1; }"""
+    )
+    assert ran is False
+    deadline = time.monotonic() + 5
+    while not any("CSP violation: script-src" in text for text in seen):
+        assert time.monotonic() < deadline, seen
+        page.wait_for_timeout(50)
+    context.remove_listener("console", collect)  # nothing left to call back while the context closes
+
+
+def test_the_demo_variant_forwards_only_the_pay_page(deployment: Deployment, tmp_path: Path):
+    """deploy/nginx-simulator.conf included in the site as the README says: nginx accepts it."""
+    snippet = tmp_path / "rxshop-simulator.conf"
+    snippet.write_text(render(DEMO_SNIPPET, simulator="127.0.0.1:12111"))
+    site = deployment.site_conf.read_text()
+    commented = "# include /etc/nginx/rxshop-simulator.conf;"
+    assert commented in site and commented in SITE_TEMPLATE.read_text()
+    demo = tmp_path / "site.conf"
+    demo.write_text(site.replace(commented, f"include {snippet};"))
+    main = tmp_path / "nginx.conf"
+    main.write_text(nginx_main_conf(tmp_path, demo))
+    check = subprocess.run(
+        [NGINX, "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert (
+        "location /stripe-sim/pay/" in snippet.read_text() and "/v1" not in snippet.read_text().split("{")[1]
+    )
+
+
+def test_the_webhook_limit_answers_429_past_the_burst(deployment: Deployment):
+    """A bounded burst to 127.0.0.1 only: 200 unsigned POSTs, 8 at a time. The first ~burst reach the
+    backend (400: no valid signature); past it nginx answers 429 without asking the backend."""
+    url = f"{deployment.url}/stripe/webhook"
+    with httpx.Client() as client:
+
+        def post(_: int) -> int:
+            return client.post(url, content=b"{}", headers={"Stripe-Signature": "t=1,v1=00"}).status_code
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(post, range(200)))
+        elapsed = time.monotonic() - started
+        assert set(statuses) <= {400, 429}, statuses
+        passed = statuses.count(400)
+        assert statuses.count(429) > 0
+        assert WEBHOOK_BURST <= passed <= WEBHOOK_BURST + WEBHOOK_RATE * elapsed + 2, (passed, elapsed)
+        # The bucket refills: Stripe's retries of a 429 get through (and the next tests' webhooks too).
+        deadline = time.monotonic() + 10
+        while post(0) == 429:
+            assert time.monotonic() < deadline, "the webhook limit did not recover"
+            time.sleep(0.2)
 
 
 def test_purchase_through_nginx_and_live_refund_across_workers(
     context: BrowserContext, page: Page, deployment: Deployment
 ):
     started = time.monotonic()
+    violations: list[str] = []
+
+    def collect(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.add_init_script(REPORT_VIOLATIONS)
+    context.on("console", collect)
     page.goto(deployment.url + "/")
     visitor = visitor_id_of(page)
     page.get_by_label("Increase quantity of Morning Mug").click()
@@ -165,5 +295,7 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
         expect(tab.locator(".order-item")).to_contain_text("Refunded")
     [order] = deployment.orders(visitor)
     assert (order["status"], order["amount_refunded"]) == ("refunded", 4850)
+    context.remove_listener("console", collect)
+    assert violations == [], violations  # the whole journey under the policy, nothing blocked
     deployment.timings["journey_s"] = time.monotonic() - started
     print("\ndeployment timings:", {k: round(v, 2) for k, v in deployment.timings.items()})
