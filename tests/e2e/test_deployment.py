@@ -299,3 +299,23 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
     assert violations == [], violations  # the whole journey under the policy, nothing blocked
     deployment.timings["journey_s"] = time.monotonic() - started
     print("\ndeployment timings:", {k: round(v, 2) for k, v in deployment.timings.items()})
+
+
+def test_no_file_of_the_export_carries_a_secret(deployment: Deployment):
+    """Every file `make export` made (pages, assets, the backend archive, the CSP include) was built with
+    the production secrets in its environment; none of them may be in any file."""
+    files = [
+        p
+        for root in (deployment.frontend_dir, deployment.backend_dir)
+        for p in root.rglob("*")
+        if p.is_file()
+    ]
+    files.append(deployment.csp_conf)
+    assert len(files) > 20  # the whole export, not an empty folder
+    for path in files:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        for name, value in deployment.secret_values.items():
+            assert value.encode() not in data, f"{name} is in {path}"
+        assert not re.search(rb"(sk|rk)_live_\w{8,}|whsec_\w{16,}", data), path
