@@ -61,11 +61,30 @@ class Browser:
 
     def take_cookies(self, headers: Any) -> None:
         """Remember Set-Cookie headers of a response (handshake or page load), as a browser would."""
-        for value in headers.get_all("Set-Cookie") if hasattr(headers, "get_all") else []:
+        if hasattr(headers, "get_all"):
+            values = headers.get_all("Set-Cookie")
+        elif hasattr(headers, "get_list"):  # httpx
+            values = headers.get_list("set-cookie")
+        else:
+            values = []
+        for value in values:
             jar = SimpleCookie()
             jar.load(value)
             for name, morsel in jar.items():
                 self.cookies[name] = morsel.value
+
+    async def claim_visitor(self, base_url: str, legacy: str | None = None) -> dict:
+        """POST /visitor as rxshop's pages do (same origin): the server-issued credential cookie lands in
+        the jar, so every later handshake carries it; `legacy` hands an old localStorage id's orders over."""
+        import httpx
+
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            response = await client.post(
+                "/visitor", json={"legacy": legacy}, headers={"Origin": base_url.rstrip("/")}
+            )
+        response.raise_for_status()
+        self.take_cookies(response.headers)
+        return response.json()
 
     def hydrate_vars(self) -> dict[str, str]:
         return {
