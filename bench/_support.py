@@ -316,6 +316,9 @@ def start_backend(
         env["REDIS_URL"] = redis_url(app)
     env.update(extra_env or {})
     if app == "rxshop":
+        env.setdefault(
+            "TRUSTED_PROXY_HOPS", "1"
+        )  # as behind nginx: the benchmarks' X-Forwarded-For is believed
         migrate_rxshop(database.url)
     target = "rxshop.rxshop:app" if app == "rxshop" else "bare.bare:app"
     argv = [*(wrapper or []), str(BIN / "granian"), "--interface", "asgi", "--factory", "--host", "127.0.0.1"]

@@ -59,7 +59,14 @@ CART = (("mug", 2), ("notebook", 1))
 
 
 def browsers_for(app: str, n: int) -> list[Browser]:
-    return [Browser(local_storage_vars=dict(APPS[app]["local_storage"])) for _ in range(n)]
+    """N buyers, each from its own address (as behind nginx: rxshop caps open checkouts per address)."""
+    return [
+        Browser(
+            local_storage_vars=dict(APPS[app]["local_storage"]),
+            forwarded_for=f"127.1.{i // 250}.{i % 250 + 1}",
+        )
+        for i in range(n)
+    ]
 
 
 async def ready_tabs(app: str, url: str, n: int) -> list[Tab]:

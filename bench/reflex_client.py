@@ -53,11 +53,15 @@ class Browser:
     local_storage: dict[str, str] = field(default_factory=dict)
     # "<state full name>.<var>_rx_state_" -> localStorage key, as the compiled context.js `clientStorage`.
     local_storage_vars: dict[str, str] = field(default_factory=dict)
+    # The client address a reverse proxy would put in X-Forwarded-For (rxshop with TRUSTED_PROXY_HOPS=1
+    # caps open checkouts per address: 100 tabs are 100 buyers, not one address).
+    forwarded_for: str | None = None
 
     def cookie_header(self) -> dict[str, str]:
-        if not self.cookies:
-            return {}
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {"X-Forwarded-For": self.forwarded_for} if self.forwarded_for else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return headers
 
     def take_cookies(self, headers: Any) -> None:
         """Remember Set-Cookie headers of a response (handshake or page load), as a browser would."""
