@@ -100,14 +100,19 @@ async def has_listener(visitor_id: str) -> bool:
     if not tokens:
         return False
     gone = {token for token in tokens if not await manager.is_token_connected(token)}
-    if gone:
-        if redis is not None:
-            await redis.srem(key, *gone)
-        elif (local := _local.get(visitor_id)) is not None:
-            local.difference_update(gone)
-            if not local:
-                _local.pop(visitor_id, None)
-    return len(gone) < len(tokens)
+    listening = len(gone) < len(tokens)
+    if redis is not None:
+        async with redis.pipeline(transaction=False) as pipe:
+            if gone:
+                pipe.srem(key, *gone)
+            if listening:  # kept as long as the pushes keep Reflex's shared state alive
+                pipe.expire(key, _ttl_seconds())
+            await pipe.execute()
+    elif gone and (local := _local.get(visitor_id)) is not None:
+        local.difference_update(gone)
+        if not local:
+            _local.pop(visitor_id, None)
+    return listening
 
 
 async def publish_orders_changed(visitor_id: str, order_id: str) -> None:

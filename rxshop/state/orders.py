@@ -61,10 +61,11 @@ class OrdersState(rx.SharedState):
         and read them fresh. Listening comes first, so a change committed after the read is pushed."""
         from rxshop import live  # live imports this module
 
-        visitor_id = (await self.get_state(VisitorState))._checked_id()
+        visitor = await self.get_state(VisitorState)  # this tab's own state (self may be the shared one)
+        visitor_id = visitor._checked_id()
         if not visitor_id:
             return
-        await live.listen(visitor_id, self.router.session.client_token)
+        await live.listen(visitor_id, visitor.router.session.client_token)
         linked = await self._link_to(visitor_token(visitor_id))
         await linked._refresh(visitor_id)
 
