@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from rxshop.cart import Cart, price_cart
@@ -409,47 +408,33 @@ def list_orders(
 ) -> OrderPage:
     """One page of this visitor's orders, newest first, with their lines (only `statuses`, if given).
 
-    One query (every page turn and every live push runs this): the page, with `count(*) OVER ()` for the
-    total, joined with its lines; on indexes ((visitor_id, created_at), order_lines.order_id), the same
-    on SQLite and PostgreSQL. A count query only for a page past the end (no row carries the total).
+    Two queries (every page turn and every live push runs this): the page with `count(*) OVER ()` for the
+    total, then its lines; both on indexes ((visitor_id, created_at), order_lines.order_id). A count
+    query only when the page is past the end (no row to carry the total).
     """
     where = [Order.visitor_id == visitor_id]
     if statuses is not None:
         where.append(Order.status.in_(tuple(statuses)))
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
-    page = (
-        sa.select(*Order.__table__.c, sa.func.count().over().label("total"))
-        .where(*where)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .offset(offset)
-        .limit(limit)
-        .subquery("page")
-    )
-    listed = aliased(Order, page)
-    line = (OrderLine.product_id, OrderLine.name, OrderLine.unit_amount, OrderLine.quantity)
-    statement = (
-        select(listed, page.c.total, *line)
-        .outerjoin(OrderLine, OrderLine.order_id == listed.id)
-        .order_by(listed.created_at.desc(), listed.id.desc(), OrderLine.id)
-        .execution_options(populate_existing=True)
-    )
     with transaction(session):
-        rows = session.exec(statement).all()
-        orders: dict[str, Order] = {}
-        lines: dict[str, list[OrderLineView]] = {}
-        for order, _total, product_id, name, unit_amount, quantity in rows:
-            orders.setdefault(order.id, order)
-            found = lines.setdefault(order.id, [])
-            if product_id is not None:
-                found.append(OrderLineView(product_id, name, unit_amount, quantity))
+        rows = session.exec(
+            select(Order, sa.func.count().over().label("total"))
+            .where(*where)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .offset(offset)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        ).all()
+        orders = [order for order, _total in rows]
         if rows:
             total = rows[0][1]
         elif offset:
             total = session.exec(select(sa.func.count()).select_from(Order).where(*where)).one()
         else:
             total = 0
-        views = tuple(_view(order, lines[order_id]) for order_id, order in orders.items())
+        lines = lines_of(session, [o.id for o in orders])
+        views = tuple(_view(o, lines[o.id]) for o in orders)
     return OrderPage(orders=views, total=int(total), offset=offset, limit=limit)
 
 

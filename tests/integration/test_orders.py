@@ -248,8 +248,8 @@ def test_list_orders_pages_newest_first_with_lines(session):
     assert list_orders(session=session, visitor_id="nobody").orders == ()
 
 
-def test_list_orders_reads_a_page_in_one_query(session):
-    """My Orders' read (every page turn, every live push): the page with its total and its lines at once."""
+def test_list_orders_reads_a_page_in_two_queries(session):
+    """My Orders' read (every page turn, every live push): the page with its total, then its lines."""
     import sqlalchemy as sa
 
     from rxshop.lifecycle import LISTED_STATUSES
@@ -272,7 +272,7 @@ def test_list_orders_reads_a_page_in_one_query(session):
             list_orders(session=session, visitor_id=VISITOR, offset=o, limit=20, statuses=LISTED_STATUSES)
             for o in (0, 20)
         ]
-        assert len(statements) == 2, statements  # 1 per page
+        assert len(statements) == 4, statements  # 2 per page
         assert [len(p.orders) for p in pages] == [20, 3] and {p.total for p in pages} == {23}
         assert all(o.lines and o.status == S.PAID for p in pages for o in p.orders)
         statements.clear()
