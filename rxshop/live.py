@@ -7,14 +7,15 @@ webhook's cost, and one more state file per paying visitor (bench/RESULTS.md). N
 first: no connected tab, no state touched and no query.
 
 Where the record lives: in Redis when the app uses it (several workers: a webhook on one worker must see a
-tab connected to another), as a set per visitor expiring with Reflex's own state; otherwise in this
-process (one worker). A token whose socket is gone is dropped when a change finds it; a tab that comes
-back reconnects with hydrate_and_load, whose on_load records it again before it reads.
+tab connected to another), as a sorted set per visitor whose entries age out with Reflex's own state;
+otherwise in this process (one worker), where a token whose socket is gone is dropped when a change finds
+it. A tab that comes back reconnects with hydrate_and_load, whose on_load records it again before it reads.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import reflex as rx
 from reflex.config import get_config
@@ -68,7 +69,7 @@ async def listen(visitor_id: str, client_token: str) -> None:
     if isinstance(manager, RedisTokenManager):
         key = _redis_key(visitor_id)
         async with manager.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, client_token)
+            pipe.zadd(key, {client_token: time.time()})
             pipe.expire(key, _ttl_seconds())
             await pipe.execute()
         return
@@ -91,28 +92,36 @@ async def has_listener(visitor_id: str) -> bool:
     manager = _token_manager()
     if manager is None:
         return False
-    redis = manager.redis if isinstance(manager, RedisTokenManager) else None
-    if redis is not None:
-        key = _redis_key(visitor_id)
-        tokens = {t.decode() if isinstance(t, bytes) else t for t in await redis.smembers(key)}
-    else:
-        tokens = set(_local.get(visitor_id, ()))
+    if isinstance(manager, RedisTokenManager):
+        return await _has_listener_in_redis(manager, visitor_id)
+    tokens = _local.get(visitor_id)
     if not tokens:
         return False
-    gone = {token for token in tokens if not await manager.is_token_connected(token)}
-    listening = len(gone) < len(tokens)
-    if redis is not None:
-        async with redis.pipeline(transaction=False) as pipe:
-            if gone:
-                pipe.srem(key, *gone)
-            if listening:  # kept as long as the pushes keep Reflex's shared state alive
-                pipe.expire(key, _ttl_seconds())
-            await pipe.execute()
-    elif gone and (local := _local.get(visitor_id)) is not None:
-        local.difference_update(gone)
-        if not local:
-            _local.pop(visitor_id, None)
-    return listening
+    # A local token manager answers without awaiting anything: no other task runs between check and discard.
+    tokens.intersection_update([token for token in tokens if await manager.is_token_connected(token)])
+    if not tokens:
+        _local.pop(visitor_id, None)
+    return bool(tokens)
+
+
+async def _has_listener_in_redis(manager: RedisTokenManager, visitor_id: str) -> bool:
+    """The record is a sorted set: token -> when it last listened (or was found connected).
+
+    Nothing is removed for being disconnected: the tab may be reconnecting on another worker right now, its
+    load re-adding it between our check and a removal. Entries only age out (older than Reflex's state
+    lifetime), and one found connected is renewed, so a tab open for hours keeps hearing.
+    """
+    key, now, ttl = _redis_key(visitor_id), time.time(), _ttl_seconds()
+    members = await manager.redis.zrangebyscore(key, now - ttl, "+inf")
+    tokens = [t.decode() if isinstance(t, bytes) else t for t in members]
+    connected = [token for token in tokens if await manager.is_token_connected(token)]
+    async with manager.redis.pipeline(transaction=False) as pipe:
+        pipe.zremrangebyscore(key, "-inf", f"({now - ttl}")
+        if connected:
+            pipe.zadd(key, dict.fromkeys(connected, now), xx=True)
+            pipe.expire(key, ttl)
+        await pipe.execute()
+    return bool(connected)
 
 
 async def publish_orders_changed(visitor_id: str, order_id: str) -> None:

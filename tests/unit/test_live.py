@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -130,7 +131,18 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
         await worker_b.disconnect_token(tab, "sid-1")
         await live.publish_orders_changed(ALICE, "ord_a")
         assert app_a.modified == [f"visitor-{ALICE}"]  # no second push
-        assert await worker_a.redis.smembers(live._redis_key(ALICE)) == set()
+
+        # Reconnected (on worker A now): its load records it again, and it hears again.
+        await worker_a.link_token_to_sid(tab, "sid-2")
+        await live.listen(ALICE, tab)
+        await live.publish_orders_changed(ALICE, "ord_a")
+        assert app_a.modified == [f"visitor-{ALICE}"] * 2
+
+        # An entry older than Reflex's state lifetime ages out.
+        key = live._redis_key(ALICE)
+        await worker_a.redis.zadd(key, {"tab-old": time.time() - live._ttl_seconds() - 10})
+        assert await live.has_listener(ALICE)
+        assert await worker_a.redis.zrange(key, 0, -1) == [tab.encode()]
     finally:
         await worker_a.close()
         await worker_b.close()
