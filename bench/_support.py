@@ -32,6 +32,7 @@ RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH / "results")
 LOGS = REPO / "test-artifacts" / "bench"
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BENCH_SECRET_KEY = "bench-" + "0" * 58  # production requires a SECRET_KEY of 32+ characters
 REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_DBS = {"rxshop": 10, "bare": 11}  # our own databases on the shared Redis, flushed before and after
 API_KEY = "sk_test_bench"
@@ -303,6 +304,8 @@ def start_backend(
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         APP_URL=url,
         BACKEND_URL=url,
+        PAYMENTS_MODE="simulator",  # production refuses STRIPE_API_BASE otherwise
+        SECRET_KEY=BENCH_SECRET_KEY,  # signs visitor credentials; production requires one
         PYTHONPATH=f"{cwd}:{BENCH / '_hooks'}",  # inert unless a BENCH_ variable asks (bench/_hooks)
     )
     # Experiments: BENCH_ENV_X=1 sets X=1 for both backends, BENCH_RXSHOP_ENV_X / BENCH_BARE_ENV_X for one.
@@ -313,6 +316,9 @@ def start_backend(
         env["REDIS_URL"] = redis_url(app)
     env.update(extra_env or {})
     if app == "rxshop":
+        env.setdefault(
+            "TRUSTED_PROXY_HOPS", "1"
+        )  # as behind nginx: the benchmarks' X-Forwarded-For is believed
         migrate_rxshop(database.url)
     target = "rxshop.rxshop:app" if app == "rxshop" else "bare.bare:app"
     argv = [*(wrapper or []), str(BIN / "granian"), "--interface", "asgi", "--factory", "--host", "127.0.0.1"]

@@ -59,16 +59,26 @@ CART = (("mug", 2), ("notebook", 1))
 
 
 def browsers_for(app: str, n: int) -> list[Browser]:
-    return [Browser(local_storage_vars=dict(APPS[app]["local_storage"])) for _ in range(n)]
+    """N buyers, each from its own address (as behind nginx: rxshop caps open checkouts per address)."""
+    return [
+        Browser(
+            local_storage_vars=dict(APPS[app]["local_storage"]),
+            forwarded_for=f"127.1.{i // 250}.{i % 250 + 1}",
+        )
+        for i in range(n)
+    ]
 
 
 async def ready_tabs(app: str, url: str, n: int) -> list[Tab]:
     """N hydrated tabs of `/`, each with the cart filled through the app's own handlers."""
     spec = APPS[app]
-    tabs = await open_tabs(url, browsers_for(app, n), path="/")
+    browsers = browsers_for(app, n)
+    if app == "rxshop":  # the server-issued credential first, as a browser's first visit does (untimed)
+        await asyncio.gather(*(b.claim_visitor(url) for b in browsers))
+    tabs = await open_tabs(url, browsers, path="/")
     if app == "rxshop":
-        missing = [t for t in tabs if len(t.browser.local_storage.get("rxshop_visitor", "")) != 32]
-        assert not missing, f"{len(missing)} tabs got no visitor id from on_load"
+        ready = [t.var("___visitor____visitor_state", "ready") for t in tabs]
+        assert all(ready), f"{ready.count(False)} tabs have no visitor credential"
 
     async def fill(tab: Tab) -> None:
         for product, quantity in CART:

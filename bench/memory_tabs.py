@@ -37,16 +37,26 @@ from reflex_client import Browser, close_tabs, open_tabs
 PAGES = {"rxshop": "/orders", "bare": "/"}
 
 
-async def tabs_rss(app: str, url: str, group: int, n: int) -> dict:
+async def browsers(app: str, url: str, n: int) -> list[Browser]:
+    """N browser profiles; rxshop's each with its server-issued visitor credential (untimed)."""
     storage = RXSHOP_LOCAL_STORAGE if app == "rxshop" else {}
-    warm = await open_tabs(
-        url, [Browser(local_storage_vars=dict(storage)) for _ in range(10)], path=PAGES[app]
-    )
+    profiles = [Browser(local_storage_vars=dict(storage)) for _ in range(n)]
+    if app == "rxshop":
+        gate = asyncio.Semaphore(20)
+
+        async def claim(browser: Browser) -> None:
+            async with gate:
+                await browser.claim_visitor(url)
+
+        await asyncio.gather(*(claim(b) for b in profiles))
+    return profiles
+
+
+async def tabs_rss(app: str, url: str, group: int, n: int) -> dict:
+    warm = await open_tabs(url, await browsers(app, url, 10), path=PAGES[app])
     await asyncio.sleep(1)
     before = rss_kib(group)
-    tabs = await open_tabs(
-        url, [Browser(local_storage_vars=dict(storage)) for _ in range(n)], path=PAGES[app], timeout=120
-    )
+    tabs = await open_tabs(url, await browsers(app, url, n), path=PAGES[app], timeout=120)
     await asyncio.sleep(3)
     after = rss_kib(group)
     await close_tabs(tabs + warm)

@@ -83,7 +83,8 @@ def export(api_url: str) -> Path:
     result = subprocess.run(
         [str(BIN / "reflex"), "export", "--env", "prod", "--frontend-only", "--zip-dest-dir", str(dist)],
         cwd=app_dir,
-        env=base_env(REFLEX_API_URL=api_url, APP_URL=api_url, BACKEND_URL=api_url),
+        # RXSHOP_EXPORT_ONLY: the build serves nothing, so production asks for no keys (as `make export`).
+        env=base_env(RXSHOP_EXPORT_ONLY="true", REFLEX_API_URL=api_url, APP_URL=api_url, BACKEND_URL=api_url),
         capture_output=True,
         text=True,
         timeout=600,

@@ -53,19 +53,42 @@ class Browser:
     local_storage: dict[str, str] = field(default_factory=dict)
     # "<state full name>.<var>_rx_state_" -> localStorage key, as the compiled context.js `clientStorage`.
     local_storage_vars: dict[str, str] = field(default_factory=dict)
+    # The client address a reverse proxy would put in X-Forwarded-For (rxshop with TRUSTED_PROXY_HOPS=1
+    # caps open checkouts per address: 100 tabs are 100 buyers, not one address).
+    forwarded_for: str | None = None
 
     def cookie_header(self) -> dict[str, str]:
-        if not self.cookies:
-            return {}
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {"X-Forwarded-For": self.forwarded_for} if self.forwarded_for else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return headers
 
     def take_cookies(self, headers: Any) -> None:
         """Remember Set-Cookie headers of a response (handshake or page load), as a browser would."""
-        for value in headers.get_all("Set-Cookie") if hasattr(headers, "get_all") else []:
+        if hasattr(headers, "get_all"):
+            values = headers.get_all("Set-Cookie")
+        elif hasattr(headers, "get_list"):  # httpx
+            values = headers.get_list("set-cookie")
+        else:
+            values = []
+        for value in values:
             jar = SimpleCookie()
             jar.load(value)
             for name, morsel in jar.items():
                 self.cookies[name] = morsel.value
+
+    async def claim_visitor(self, base_url: str, legacy: str | None = None) -> dict:
+        """POST /visitor as rxshop's pages do (same origin): the server-issued credential cookie lands in
+        the jar, so every later handshake carries it; `legacy` hands an old localStorage id's orders over."""
+        import httpx
+
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            response = await client.post(
+                "/visitor", json={"legacy": legacy}, headers={"Origin": base_url.rstrip("/")}
+            )
+        response.raise_for_status()
+        self.take_cookies(response.headers)
+        return response.json()
 
     def hydrate_vars(self) -> dict[str, str]:
         return {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -21,7 +23,6 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
-_sqlite_thread: ThreadPoolExecutor | None = None
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -109,23 +110,88 @@ def migrate(url: str | None = None) -> None:
         command.upgrade(config, "head")
 
 
+class _SQLiteWorker:
+    """The one SQLite thread of this process: jobs run one at a time, in order, each committing itself.
+
+    Like a one-thread executor, except for the hand-back: a thread pool wakes the event loop once per
+    finished job (`call_soon_threadsafe`, 10 % of the webhook samples in bench/RESULTS.md's group-commit
+    profile); this thread settles every job finished since the queue was last empty in one wake-up (at
+    most _SETTLE_EVERY jobs, so the first of a long burst is not held back). Each job still answers only
+    after its own commit, and a failure is its own: nothing about transactions changes.
+    """
+
+    _SETTLE_EVERY = 16
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        # A daemon: a job cut off at exit is a transaction SQLite rolls back, and its caller never answered.
+        threading.Thread(target=self._run, name="sqlite", daemon=True).start()
+
+    def submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, job))
+        return future
+
+    def _run(self) -> None:
+        done: list[tuple[asyncio.AbstractEventLoop, asyncio.Future, bool, Any]] = []
+        while True:
+            try:
+                loop, future, job = self._jobs.get(block=not done)
+            except queue.Empty:  # nothing waiting: hand back what is finished
+                self._settle(done)
+                done = []
+                continue
+            if future.cancelled():  # its caller gave up before it started (as an executor skips it)
+                continue
+            try:
+                done.append((loop, future, True, job()))
+            except BaseException as error:  # handed to the caller, like an executor's future
+                done.append((loop, future, False, error))
+            if len(done) >= self._SETTLE_EVERY:
+                self._settle(done)
+                done = []
+
+    @staticmethod
+    def _settle(done: list[tuple[asyncio.AbstractEventLoop, asyncio.Future, bool, Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for loop, future, ok, value in done:
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, results in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_set_results, results)
+
+
+def _set_results(results: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for future, ok, value in results:
+        if future.done():  # cancelled while it ran
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+_sqlite_worker: _SQLiteWorker | None = None
+_sqlite_worker_pid = 0
+
+
 async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run blocking database work off the event loop (a plain session beats rx.asession() here).
 
     PostgreSQL: asyncio.to_thread. SQLite takes one writer at a time, so its work queues on one thread
     per process instead of threads sleeping in SQLite's busy handler: bench/webhook_ingest.py measured
-    p95 105 ms with one thread against 183-319 ms with the default pool.
+    p95 105 ms with one thread against 183-319 ms with the default pool (and every job in its own
+    `asyncio.to_thread` measured worse for Buy: bench/RESULTS.md).
     """
-    global _sqlite_thread
+    global _sqlite_worker, _sqlite_worker_pid
     if not get_settings().database_url.startswith("sqlite"):
         return await asyncio.to_thread(fn, *args, **kwargs)
-    if _sqlite_thread is None:
+    if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():  # made in the worker, never across a fork
         with _lock:
-            if _sqlite_thread is None:
-                _sqlite_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-    return await asyncio.get_running_loop().run_in_executor(
-        _sqlite_thread, functools.partial(fn, *args, **kwargs)
-    )
+            if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():
+                _sqlite_worker, _sqlite_worker_pid = _SQLiteWorker(), os.getpid()
+    return await _sqlite_worker.submit(functools.partial(fn, *args, **kwargs))
 
 
 async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:

@@ -406,22 +406,33 @@ def list_orders(
     limit: int = 20,
     statuses: Collection[str] | None = None,
 ) -> OrderPage:
-    """One page of this visitor's orders, newest first, with their lines (only `statuses`, if given)."""
+    """One page of this visitor's orders, newest first, with their lines (only `statuses`, if given).
+
+    Two queries (every page turn and every live push runs this): the page with `count(*) OVER ()` for the
+    total, then its lines; both on indexes ((visitor_id, created_at), order_lines.order_id). A count
+    query only when the page is past the end (no row to carry the total).
+    """
     where = [Order.visitor_id == visitor_id]
     if statuses is not None:
         where.append(Order.status.in_(tuple(statuses)))
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
     with transaction(session):
-        total = session.exec(select(sa.func.count()).select_from(Order).where(*where)).one()
-        orders = session.exec(
-            select(Order)
+        rows = session.exec(
+            select(Order, sa.func.count().over().label("total"))
             .where(*where)
             .order_by(Order.created_at.desc(), Order.id.desc())
             .offset(offset)
             .limit(limit)
             .execution_options(populate_existing=True)
         ).all()
+        orders = [order for order, _total in rows]
+        if rows:
+            total = rows[0][1]
+        elif offset:
+            total = session.exec(select(sa.func.count()).select_from(Order).where(*where)).one()
+        else:
+            total = 0
         lines = lines_of(session, [o.id for o in orders])
         views = tuple(_view(o, lines[o.id]) for o in orders)
     return OrderPage(orders=views, total=int(total), offset=offset, limit=limit)

@@ -1,8 +1,8 @@
 """OrdersState: the visitor's My Orders, one shared state per visitor so every open tab follows changes.
 
-Each tab links to the token `visitor-<id>` (rx.SharedState); when an order changes (rxshop.notify),
-rxshop.live refreshes that token's state and Reflex pushes the change to every linked tab, on any worker
-(Redis), and to no other visitor.
+Each tab links to the token `visitor-<id>` (rx.SharedState) and is recorded as listening (rxshop.live);
+when an order changes (rxshop.notify) and a tab of that visitor listens, rxshop.live refreshes that token's
+state and Reflex pushes the change to every linked tab, on any worker (Redis), and to no other visitor.
 """
 
 import dataclasses
@@ -57,10 +57,15 @@ class OrdersState(rx.SharedState):
 
     @rx.event
     async def load(self):
-        """On page load: join this visitor's shared orders and read them fresh."""
-        visitor_id = (await self.get_state(VisitorState))._checked_id()
+        """On page load (and every reconnect): listen for this visitor's changes, join the shared orders
+        and read them fresh. Listening comes first, so a change committed after the read is pushed."""
+        from rxshop import live  # live imports this module
+
+        visitor = await self.get_state(VisitorState)  # this tab's own state (self may be the shared one)
+        visitor_id = visitor._checked_id()
         if not visitor_id:
             return
+        await live.listen(visitor_id, visitor.router.session.client_token)
         linked = await self._link_to(visitor_token(visitor_id))
         await linked._refresh(visitor_id)
 

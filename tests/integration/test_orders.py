@@ -248,6 +248,42 @@ def test_list_orders_pages_newest_first_with_lines(session):
     assert list_orders(session=session, visitor_id="nobody").orders == ()
 
 
+def test_list_orders_reads_a_page_in_two_queries(session):
+    """My Orders' read (every page turn, every live push): the page with its total, then its lines."""
+    import sqlalchemy as sa
+
+    from rxshop.lifecycle import LISTED_STATUSES
+
+    for i in range(23):
+        fulfill_checkout(
+            session=session, checkout=checkout_for(_attached(session, cart=price_cart({"mug": 1 + i % 2})))
+        )
+    _attached(session)  # pending: not listed
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        pages = [
+            list_orders(session=session, visitor_id=VISITOR, offset=o, limit=20, statuses=LISTED_STATUSES)
+            for o in (0, 20)
+        ]
+        assert len(statements) == 4, statements  # 2 per page
+        assert [len(p.orders) for p in pages] == [20, 3] and {p.total for p in pages} == {23}
+        assert all(o.lines and o.status == S.PAID for p in pages for o in p.orders)
+        statements.clear()
+        past_end = list_orders(session=session, visitor_id=VISITOR, offset=40, statuses=LISTED_STATUSES)
+        assert (past_end.orders, past_end.total) == ((), 23) and len(statements) == 2  # page, count
+        statements.clear()
+        assert list_orders(session=session, visitor_id="nobody").total == 0 and len(statements) == 1
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
 def test_get_order_is_only_for_its_visitor(session):
     order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
     assert stored_order(session, order.id, VISITOR) == order

@@ -318,8 +318,9 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
 ) -> None:
     """After recording, the endpoint says the order changed (rxshop.notify); the app's start-up
     (rxshop.live.start_live_updates) subscribes publish_orders_changed to that. Here it is wired the same
-    way, with the app imported but not running. The push finds no open tab (or no running app) and ends in
-    a log line, never in Stripe's answer."""
+    way, with the app imported but not running. No tab of these visitors listens, so the push loads and
+    writes no Reflex state at all (it used to create one per paying visitor), and never touches Stripe's
+    answer."""
     from rxshop import live
 
     notified: list[str] = []
@@ -330,9 +331,18 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     # Start-up as production does it, and a second listener that notes whom each change was for.
     import rxshop.rxshop
 
+    app = rxshop.rxshop.app
+    modified: list[str] = []
+    real_modify_state = app.modify_state
+
+    def recording_modify_state(token, *args, **kwargs):
+        modified.append(str(token))
+        return real_modify_state(token, *args, **kwargs)
+
+    monkeypatch.setattr(app, "modify_state", recording_modify_state)
     monkeypatch.setattr(notify, "_listeners", [])
     monkeypatch.setattr(live, "_app", None)
-    live.start_live_updates(rxshop.rxshop.app)
+    live.start_live_updates(app)
     assert notify._listeners == [live.publish_orders_changed]
     notify.subscribe(noting)
     caplog.set_level(logging.INFO)
@@ -345,22 +355,10 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
 
     assert {webhook_shop.order(p.order_id).status for p in purchases} == {OrderStatus.PAID}
     assert notified == [p.visitor_id for p in purchases]
+    assert modified == []  # no tab listens: no state loaded, created or written
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
-    for purchase in purchases:
-        # One push per payment, for this visitor only: delivered to no tab, or failed and logged by rxshop.live.
-        reached = [
-            m
-            for name, _, m in messages
-            if name == "reflex.app" and f"disconnected client 'visitor-{purchase.visitor_id}'" in m
-        ]
-        failed = [
-            m
-            for name, level, m in messages
-            if name == "rxshop.live"
-            and level == logging.ERROR
-            and f"order {purchase.order_id} to its visitor's" in m
-        ]
-        assert len(reached) + len(failed) == 1, [m for m in messages if m[0] not in ("stripe", "httpx")]
+    pushed = [m for name, _, m in messages if name == "reflex.app" and "'visitor-" in m]
+    assert not pushed, pushed
     escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.live"]
     assert not escaped, escaped
     # A duplicate changes nothing for the buyer: no push for it.

@@ -1,0 +1,148 @@
+"""rxshop.live pushes an order change only to a visitor with a connected My Orders tab (any worker).
+
+A change for anyone else must not load or write any Reflex state (it was 60 % of a webhook's cost and one
+state file per paying visitor). The app is a stand-in holding Reflex's real token managers (local, and
+Redis for two workers); the end-to-end tests (tests/e2e/test_live_orders.py, test_deployment.py) cover
+the real app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import redis.asyncio
+from reflex.utils.token_manager import LocalTokenManager, RedisTokenManager
+
+from rxshop import live
+from tests.fixtures.db import service_missing
+
+ALICE, BOB = "a" * 32, "b" * 32
+
+
+class FakeApp:
+    """What rxshop.live uses of rx.App: the token manager, and modify_state (recorded)."""
+
+    def __init__(self, manager) -> None:
+        self.event_namespace = SimpleNamespace(_token_manager=manager)
+        self.modified: list[str] = []
+        self.refreshed: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        self.modified.append(token.ident)
+        app = self
+
+        class Orders:
+            async def _refresh(self, visitor_id: str) -> None:
+                app.refreshed.append(visitor_id)
+
+        class Root:
+            async def get_state(self, _cls):
+                return Orders()
+
+        yield Root()
+
+
+@pytest.fixture
+def local_app(monkeypatch: pytest.MonkeyPatch) -> FakeApp:
+    app = FakeApp(LocalTokenManager())
+    monkeypatch.setattr(live, "_app", app)
+    monkeypatch.setattr(live, "_local", {})
+    return app
+
+
+async def test_a_change_for_a_visitor_without_a_tab_touches_no_state(local_app: FakeApp) -> None:
+    await live.publish_orders_changed(ALICE, "ord_1")
+    assert local_app.modified == [] and local_app.refreshed == []
+
+
+async def test_a_listening_tab_is_refreshed_and_another_visitor_is_not(local_app: FakeApp) -> None:
+    manager = local_app.event_namespace._token_manager
+    await manager.link_token_to_sid("tab-1", "sid-1")
+    await live.listen(ALICE, "tab-1")
+
+    await live.publish_orders_changed(BOB, "ord_b")
+    assert local_app.modified == []
+    await live.publish_orders_changed(ALICE, "ord_a")
+    assert local_app.modified == [f"visitor-{ALICE}"] and local_app.refreshed == [ALICE]
+
+
+async def test_a_closed_tab_stops_the_pushes_and_is_forgotten(local_app: FakeApp) -> None:
+    manager = local_app.event_namespace._token_manager
+    await manager.link_token_to_sid("tab-1", "sid-1")
+    await manager.link_token_to_sid("tab-2", "sid-2")
+    await live.listen(ALICE, "tab-1")
+    await live.listen(ALICE, "tab-2")
+    await manager.disconnect_token("tab-1", "sid-1")
+
+    await live.publish_orders_changed(ALICE, "ord_a")  # tab-2 still listens
+    assert local_app.modified == [f"visitor-{ALICE}"] and live._local[ALICE] == {"tab-2"}
+    await manager.disconnect_token("tab-2", "sid-2")
+    await live.publish_orders_changed(ALICE, "ord_a")
+    assert local_app.modified == [f"visitor-{ALICE}"] and ALICE not in live._local
+
+
+async def test_without_a_running_app_nothing_happens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "_app", None)
+    await live.listen(ALICE, "tab-1")
+    assert not await live.has_listener(ALICE)
+    await live.publish_orders_changed(ALICE, "ord_a")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    parts = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    url = f"{parts.scheme}://{parts.netloc}/12"  # this test's own database, flushed before and after
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        client.flushdb()
+    except redis.RedisError as exc:
+        service_missing(f"Redis not reachable at {url}: {exc}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkeypatch) -> None:
+    """Two workers: the tab's socket and its load on worker B, the webhook's change on worker A."""
+    worker_a = RedisTokenManager(redis.asyncio.Redis.from_url(redis_url))
+    worker_b = RedisTokenManager(redis.asyncio.Redis.from_url(redis_url))
+    app_a, app_b = FakeApp(worker_a), FakeApp(worker_b)
+    tab = "tab-" + secrets.token_hex(4)
+    try:
+        await worker_b.link_token_to_sid(tab, "sid-1")
+        monkeypatch.setattr(live, "_app", app_b)
+        await live.listen(ALICE, tab)
+
+        monkeypatch.setattr(live, "_app", app_a)
+        await live.publish_orders_changed(BOB, "ord_b")
+        await live.publish_orders_changed(ALICE, "ord_a")
+        assert app_a.modified == [f"visitor-{ALICE}"]
+        ttl = await worker_a.redis.ttl(live._redis_key(ALICE))
+        assert 0 < ttl <= live._ttl_seconds()
+
+        await worker_b.disconnect_token(tab, "sid-1")
+        await live.publish_orders_changed(ALICE, "ord_a")
+        assert app_a.modified == [f"visitor-{ALICE}"]  # no second push
+
+        # Reconnected (on worker A now): its load records it again, and it hears again.
+        await worker_a.link_token_to_sid(tab, "sid-2")
+        await live.listen(ALICE, tab)
+        await live.publish_orders_changed(ALICE, "ord_a")
+        assert app_a.modified == [f"visitor-{ALICE}"] * 2
+
+        # An entry older than Reflex's state lifetime ages out.
+        key = live._redis_key(ALICE)
+        await worker_a.redis.zadd(key, {"tab-old": time.time() - live._ttl_seconds() - 10})
+        assert await live.has_listener(ALICE)
+        assert await worker_a.redis.zrange(key, 0, -1) == [tab.encode()]
+    finally:
+        await worker_a.close()
+        await worker_b.close()
