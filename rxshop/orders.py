@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from rxshop import history
 from rxshop.cart import Cart, price_cart
+from rxshop.history import EventKind
 from rxshop.lifecycle import UNATTACHED_ORDER_LIFETIME, sources_of
 from rxshop.lifecycle import OrderStatus as S
 from rxshop.models import Order, OrderLine, new_order_number, utcnow
@@ -373,6 +375,7 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
             if result.rowcount == 1:
                 order = load_order(session, Order.id == order_id)
                 assert order is not None
+                history.add_event(session, order_id, EventKind.STATUS, "pending -> expired", at=now)
                 expired.append(view_of(session, order))
     return expired
 

@@ -62,7 +62,7 @@ def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple
         return None
     else:
         before_status = before.status
-    result = fulfill_checkout(session=session, checkout=checkout, visitor_id=None)
+    result = fulfill_checkout(session=session, checkout=checkout, visitor_id=None, source="reconcile")
     if result.order is None:
         return None
     repair = Repair(checkout.id, result.order.id, before_status, result.order.status, result.outcome)
