@@ -24,9 +24,11 @@ from rxshop.payments import (
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
+    ShippingChoice,
     is_checkout_session_id,
 )
 from rxshop.settings import Settings
+from rxshop.shipping import decode_offer
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,14 @@ async def start_checkout(
             cancel_url=f"{settings.app_url}/checkout/cancel",
             expires_at=expires_at,
             idempotency_key=f"rxshop-checkout-{order.id}",
+            # The offer stored with the order, so a retried request carries the very same parameters.
+            shipping_options=[
+                ShippingChoice(rate_id, name, amount)
+                for rate_id, amount, name in decode_offer(order.shipping_offer)
+            ],
+            allowed_countries=settings.shipping_countries,
+            collect_phone=True,
+            allow_promotion_codes=True,
         )
     except PaymentError as err:
         if not (isinstance(err, PaymentUnavailable) and err.same_key_may_succeed):

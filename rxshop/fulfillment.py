@@ -16,11 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from rxshop import history
+from rxshop.history import InboxKind
 from rxshop.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
 from rxshop.lifecycle import OrderStatus as S
 from rxshop.models import Order, StripeEvent, utcnow
 from rxshop.orders import OrderView, lines_of, load_order, transaction, view_of
 from rxshop.payments import Charge, CheckoutSession, Event
+from rxshop.shipping import decode_offer
+
+Offered = tuple[str, int, str]  # (our rate id, amount, name), as stored in orders.shipping_offer
 
 logger = logging.getLogger(__name__)
 
@@ -65,29 +70,103 @@ def _mismatch(session: Session, order: Order, checkout: CheckoutSession) -> str 
     """Why this session does not pay for exactly this order, or None if it does."""
     if checkout.livemode != order.livemode:
         return f"livemode {checkout.livemode} != order's {order.livemode}"
-    if checkout.amount_total != order.amount_total:
-        return f"amount_total {checkout.amount_total} != order's {order.amount_total}"
     if checkout.currency != order.currency:
         return f"currency {checkout.currency!r} != order's {order.currency!r}"
+    subtotal = checkout.amount_subtotal if checkout.amount_subtotal is not None else checkout.amount_total
+    if subtotal != order.amount_subtotal:
+        return f"amount_subtotal {subtotal} != order's {order.amount_subtotal}"
     if checkout.line_items is not None:
         paid_for = sorted((x.description, x.quantity, x.unit_amount) for x in checkout.line_items)
         ordered = sorted((x.name, x.quantity, x.unit_amount) for x in lines_of(session, [order.id])[order.id])
         if paid_for != ordered:
             return f"line items {paid_for} != order's {ordered}"
+    problem, _rate = _chosen_rate(order, checkout)
+    if problem is not None:
+        return problem
+    if not 0 <= checkout.amount_discount <= subtotal:
+        return f"amount_discount {checkout.amount_discount} outside 0..{subtotal}"
+    expected = subtotal - checkout.amount_discount + checkout.amount_shipping
+    if checkout.amount_total != expected:
+        return f"amount_total {checkout.amount_total} != subtotal - discount + shipping = {expected}"
     return None
 
 
-def _paid_status() -> sa.ColumnElement:
+def _chosen_rate(order: Order, checkout: CheckoutSession) -> tuple[str | None, Offered | None]:
+    """(why not, the rate) for the shipping Stripe reports, against the offer stored with the order.
+
+    Options go to Stripe in the order of the offer and Stripe keeps it, so option i is our rate i: the
+    chosen rate's Stripe id finds it, and every offered amount must be the amount we asked for.
+    """
+    offer = decode_offer(order.shipping_offer)
+    if not offer:  # an order from before shipping existed: nothing may be charged for it
+        if checkout.amount_shipping or checkout.shipping_rate:
+            return f"shipping {checkout.amount_shipping} charged on an order offered none", None
+        return None, None
+    amounts = [amount for _shr, amount in checkout.shipping_options]
+    if amounts != [amount for _id, amount, _name in offer]:
+        return f"shipping options {amounts} != the order's offer {[o[1] for o in offer]}", None
+    stripe_ids = [shr for shr, _amount in checkout.shipping_options]
+    if checkout.shipping_rate not in stripe_ids:
+        return f"shipping rate {checkout.shipping_rate!r} is not one of the options offered", None
+    chosen = offer[stripe_ids.index(checkout.shipping_rate)]
+    if checkout.amount_shipping != chosen[1]:
+        return f"amount_shipping {checkout.amount_shipping} != {chosen[0]} rate's {chosen[1]}", None
+    return None, chosen
+
+
+def _delivery_values(order: Order, checkout: CheckoutSession) -> dict[str, Any]:
+    """What the buyer told Stripe and what Stripe charged, for the order row (checked by _mismatch first)."""
+    _problem, rate = _chosen_rate(order, checkout)
+    values: dict[str, Any] = {
+        "amount_total": checkout.amount_total,
+        "amount_discount": checkout.amount_discount,
+        "amount_shipping": checkout.amount_shipping,
+    }
+    if rate is not None:
+        values.update(shipping_rate_id=rate[0], shipping_rate_name=rate[2])
+    if checkout.phone:
+        values["phone"] = checkout.phone[:40]
+    address = checkout.shipping
+    if address is not None:
+        values.update(
+            ship_name=address.name[:200],
+            ship_line1=address.line1[:200],
+            ship_line2=(address.line2 or None) and address.line2[:200],
+            ship_city=address.city[:200],
+            ship_state=(address.state or None) and address.state[:200],
+            ship_postal_code=address.postal_code[:32],
+            ship_country=address.country[:2],
+        )
+    return values
+
+
+def _flag_mismatch(session: Session, order: Order, checkout: CheckoutSession, problem: str) -> None:
+    """Money taken (or about to be) that does not pay for its order: for the owner, once per session."""
+    if checkout.payment_status != "paid" and checkout.status != "complete":
+        return  # an open session: nothing was paid, nothing to look at
+    history.flag(
+        session,
+        kind=InboxKind.MISMATCH,
+        reference=checkout.id,
+        order_id=order.id,
+        session_id=checkout.id,
+        amount=checkout.amount_total,
+        currency=checkout.currency,
+        detail=problem,
+    )
+
+
+def _paid_status(total: Any) -> sa.ColumnElement:
     """The status an order takes when paid: a refund reported before the payment is not forgotten."""
     return sa.case(
-        (sa.and_(Order.amount_refunded > 0, Order.amount_refunded >= Order.amount_total), S.REFUNDED),
+        (sa.and_(Order.amount_refunded > 0, Order.amount_refunded >= total), S.REFUNDED),
         (Order.amount_refunded > 0, S.PARTIALLY_REFUNDED),
         else_=S.PAID,
     )
 
 
 def _advance(
-    session: Session, order_id: str, target: OrderStatus, checkout: CheckoutSession, now: datetime
+    session: Session, order: Order, target: OrderStatus, checkout: CheckoutSession, now: datetime
 ) -> bool:
     """Move the order to `target` if the lifecycle allows it right now; True if this call did it.
 
@@ -95,8 +174,10 @@ def _advance(
     to the session if nothing was bound yet (the webhook may beat the code that attaches it).
     """
     values: dict[str, Any] = {"status": target, "updated_at": now, "stripe_session_id": checkout.id}
+    if target in (S.PAID, S.PROCESSING):
+        values.update(_delivery_values(order, checkout))
     if target == S.PAID:
-        values["status"] = _paid_status()
+        values["status"] = _paid_status(values["amount_total"])
         values["paid_at"] = now
     if target != S.EXPIRED:
         if checkout.payment_intent:
@@ -106,7 +187,7 @@ def _advance(
     result = session.exec(
         sa.update(Order)
         .where(
-            Order.id == order_id,
+            Order.id == order.id,
             Order.status.in_(sources_of(target)),
             sa.or_(Order.stripe_session_id.is_(None), Order.stripe_session_id == checkout.id),
         )
@@ -116,9 +197,17 @@ def _advance(
 
 
 def _fulfill(
-    session: Session, checkout: CheckoutSession, *, visitor_id: str | None, failed: bool = False
+    session: Session,
+    checkout: CheckoutSession,
+    *,
+    visitor_id: str | None,
+    failed: bool = False,
+    source: str = "stripe",
 ) -> Fulfillment:
-    """The shared body of fulfill_checkout and the checkout.session.* events (inside their transaction)."""
+    """The shared body of fulfill_checkout and the checkout.session.* events (inside their transaction).
+
+    `source` names the path in the order's timeline: webhook, return page, reconcile.
+    """
     order = _order_for_checkout(session, checkout)
     if order is None or (visitor_id is not None and order.visitor_id != visitor_id):
         return Fulfillment(Outcome.NOT_FOUND, None)
@@ -127,6 +216,7 @@ def _fulfill(
         logger.warning(
             "checkout %s does not match order %s: %s; nothing recorded", checkout.id, order.id, problem
         )
+        _flag_mismatch(session, order, checkout, problem)
         return Fulfillment(Outcome.MISMATCH, view_of(session, order))
 
     # Decide on payment_status, not status: a complete session may still be waiting for the money.
@@ -143,11 +233,13 @@ def _fulfill(
     else:
         return Fulfillment(Outcome.NOT_PAID, view_of(session, order))
 
-    moved = _advance(session, order.id, target, checkout, utcnow())
+    before, now = order.status, utcnow()
+    moved = _advance(session, order, target, checkout, now)
     current = load_order(session, Order.id == order.id)
     if current is None or current.stripe_session_id != checkout.id:
         return Fulfillment(Outcome.NOT_FOUND, None)
     if moved:
+        history.status_changed(session, order.id, before, current.status, actor=source, at=now)
         outcome = Outcome.FULFILLED if target == S.PAID else Outcome(target)
     else:
         outcome = OUTCOME_FOR_STATUS[OrderStatus(current.status)]
@@ -155,7 +247,7 @@ def _fulfill(
 
 
 def fulfill_checkout(
-    *, session: Session, checkout: CheckoutSession, visitor_id: str | None = None
+    *, session: Session, checkout: CheckoutSession, visitor_id: str | None = None, source: str = "return page"
 ) -> Fulfillment:
     """Record what a Checkout Session says about its order: THE function for the return page and webhooks.
 
@@ -165,7 +257,7 @@ def fulfill_checkout(
     """
     try:
         with transaction(session):
-            return _fulfill(session, checkout, visitor_id=visitor_id)
+            return _fulfill(session, checkout, visitor_id=visitor_id, source=source)
     except IntegrityError:
         # Another order already holds this session id (unique constraint): not this order's session.
         logger.warning("checkout %s is bound to another order", checkout.id)
@@ -206,17 +298,36 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
     }
     if payment_intent and order.payment_intent_id is None:
         values["payment_intent_id"] = payment_intent
+    before = order.status
     session.exec(
         sa.update(Order).where(Order.id == order.id, Order.amount_refunded < reported).values(**values)
     )
     current = load_order(session, Order.id == order.id)
     assert current is not None
+    history.status_changed(session, order.id, before, current.status, actor="webhook", at=now)
     if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
         return Outcome(current.status), current
     return Outcome.REFUND_RECORDED, current
 
 
-def apply_stripe_event(*, session: Session, event: Event) -> EventResult:
+def _flag_unknown_session(session: Session, event: Event) -> None:
+    """Money received for a session that names no order of ours (or another order's): for the owner."""
+    checkout = event.checkout
+    assert checkout is not None
+    history.flag(
+        session,
+        kind=InboxKind.UNKNOWN_SESSION,
+        reference=checkout.id,
+        session_id=checkout.id,
+        event_id=event.id,
+        amount=checkout.amount_total,
+        currency=checkout.currency,
+        detail=f"paid session for order {checkout.client_reference_id or checkout.metadata.get('order_id')!r}, "
+        "which the shop does not have (or which is bound to another session)",
+    )
+
+
+def apply_stripe_event(*, session: Session, event: Event, source: str = "webhook") -> EventResult:
     """Apply one verified Stripe event exactly once, in one transaction with its de-duplication row.
 
     A repeated delivery (even concurrent) is `duplicate` and changes nothing. Database errors propagate
@@ -246,9 +357,12 @@ def apply_stripe_event(*, session: Session, event: Event) -> EventResult:
                 event.checkout,
                 visitor_id=None,
                 failed=event.type == "checkout.session.async_payment_failed",
+                source=source,
             )
             outcome = Outcome.UNKNOWN_SESSION if result.outcome == Outcome.NOT_FOUND else result.outcome
             view = result.order
+            if outcome == Outcome.UNKNOWN_SESSION and event.checkout.payment_status == "paid":
+                _flag_unknown_session(session, event)
         elif event.charge is not None:
             outcome, order = _apply_refund(session, event.charge, utcnow())
             view = view_of(session, order) if order is not None else None
@@ -290,4 +404,11 @@ def record_unprocessable(
         except IntegrityError:
             session.rollback()
             return Outcome.DUPLICATE
+        history.flag(
+            session,
+            kind=InboxKind.UNPROCESSABLE,
+            reference=event_id,
+            event_id=event_id,
+            detail=f"{event_type[:100]}: {detail}",
+        )
     return Outcome.UNPROCESSABLE

@@ -1,4 +1,5 @@
-"""SQLModel tables: orders, their lines, and the log of Stripe events received (webhook de-duplication)."""
+"""SQLModel tables: orders and their lines, Stripe events received (de-duplication), the order timeline,
+refund requests, the owner's exceptions inbox, and the owner's sign-ins."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# No 0/O, 1/I/L: an order number is read out on the phone and typed from an email.
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_order_number() -> str:
+    """'RX-' + 6 characters of an unambiguous alphabet (31**6, about 887 million); unique in the database."""
+    return "RX-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
 
 
 def new_order_id() -> str:
@@ -56,6 +66,11 @@ class Order(SQLModel, table=True):
         sa.Index("ix_orders_status_session_expires_at", "status", "session_expires_at"),
         # The cap on open checkouts per client address.
         sa.Index("ix_orders_client_ip_status", "client_ip", "status"),
+        # The owner's order table: newest first, by number, by buyer; revenue by day of payment.
+        sa.Index("uq_orders_number", "number", unique=True),
+        sa.Index("ix_orders_created_at", "created_at"),
+        sa.Index("ix_orders_paid_at", "paid_at"),
+        sa.Index("ix_orders_customer_email", "customer_email"),
         # At most one pending order per visitor and cart still waiting for its Checkout Session: two tabs
         # pressing Buy at once share one order, hence one idempotency key, hence one session.
         sa.Index(
@@ -88,6 +103,33 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Short and unique, for people (the id stays the key): nullable in the schema only because SQLite
+    # cannot add NOT NULL to a table other tables reference; every order gets one at creation.
+    number: str | None = Field(default_factory=new_order_number, max_length=16)
+    # Money, all in minor units: amount_total = amount_subtotal - amount_discount + amount_shipping once paid
+    # (as Stripe reports and fulfillment checks them); before payment amount_total is the subtotal.
+    amount_subtotal: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    amount_shipping: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    amount_discount: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    # The rates offered for this cart when the order was made (rxshop.shipping.encode_offer): Stripe's
+    # reported rate and amount are checked against it, as lines are against order_lines.
+    shipping_offer: str | None = Field(default=None, max_length=500)
+    shipping_rate_id: str | None = Field(default=None, max_length=32)
+    shipping_rate_name: str | None = Field(default=None, max_length=100)
+    ship_name: str | None = Field(default=None, max_length=200)
+    ship_line1: str | None = Field(default=None, max_length=200)
+    ship_line2: str | None = Field(default=None, max_length=200)
+    ship_city: str | None = Field(default=None, max_length=200)
+    ship_state: str | None = Field(default=None, max_length=200)
+    ship_postal_code: str | None = Field(default=None, max_length=32)
+    ship_country: str | None = Field(default=None, max_length=2)
+    phone: str | None = Field(default=None, max_length=40)
+    fulfillment_status: str = Field(
+        default="unfulfilled", max_length=16, sa_column_kwargs={"server_default": "unfulfilled"}
+    )
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_number: str | None = Field(default=None, max_length=100)
+    shipped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OrderLine(SQLModel, table=True):
@@ -117,3 +159,80 @@ class StripeEvent(SQLModel, table=True):
     outcome: str = Field(max_length=32)
     detail: str | None = Field(default=None, sa_type=sa.Text)  # why it could not be applied (unprocessable)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OrderEvent(SQLModel, table=True):
+    """The order's timeline: each status change, shipment and refund request, with its time and who did it.
+
+    Webhook deliveries are not copied here: `stripe_events.order_id` links them, and the timeline joins both.
+    """
+
+    __tablename__ = "order_events"
+    __table_args__ = (sa.Index("ix_order_events_order_id_at", "order_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    kind: str = Field(max_length=32)  # status | shipped | refund_requested | refund_failed | note
+    detail: str = Field(default="", sa_type=sa.Text)
+    actor: str = Field(default="system", max_length=64)  # stripe | system | owner
+
+
+class RefundRequest(SQLModel, table=True):
+    """One owner's refund request: the unique key makes a double click one request, hence one Stripe refund."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (sa.UniqueConstraint("request_key", name="uq_refund_requests_request_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_key: str = Field(max_length=64)
+    order_id: str = Field(max_length=40, index=True)
+    amount: int = Field(sa_type=sa.BigInteger)
+    status: str = Field(max_length=16)  # requested | succeeded | failed
+    stripe_refund_id: str | None = Field(default=None, max_length=255)
+    error: str | None = Field(default=None, max_length=500)
+    requested_by: str = Field(default="owner", max_length=64)
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InboxItem(SQLModel, table=True):
+    """Something the owner must look at: money without a matching order, an unprocessable event, or (only
+    once resolved) an overdue shipment. One row per (kind, reference), however often Stripe repeats it."""
+
+    __tablename__ = "exceptions_inbox"
+    __table_args__ = (sa.UniqueConstraint("kind", "reference", name="uq_exceptions_inbox_kind_reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # mismatch | unknown_session | unprocessable | ship_overdue
+    reference: str = Field(max_length=255)  # the session id, event id or order id it is about
+    order_id: str | None = Field(default=None, max_length=40)
+    session_id: str | None = Field(default=None, max_length=255)
+    event_id: str | None = Field(default=None, max_length=255)
+    amount: int | None = Field(default=None, sa_type=sa.BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
+    detail: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AdminSession(SQLModel, table=True):
+    """The owner's sign-in, server-side, keyed by the visitor id of the server-signed credential."""
+
+    __tablename__ = "admin_sessions"
+
+    visitor_id: str = Field(primary_key=True, max_length=64)
+    signed_in_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AdminLoginFailure(SQLModel, table=True):
+    """Failed sign-ins per client key (address), in the database so the slow-down holds across workers."""
+
+    __tablename__ = "admin_login_failures"
+
+    client_key: str = Field(primary_key=True, max_length=128)
+    failures: int = Field(default=0)
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

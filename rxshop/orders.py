@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,11 +19,21 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from rxshop import history
 from rxshop.cart import Cart, price_cart
-from rxshop.catalog import format_money
-from rxshop.lifecycle import UNATTACHED_ORDER_LIFETIME, OrderStatus, sources_of
+from rxshop.history import EventKind
+from rxshop.lifecycle import UNATTACHED_ORDER_LIFETIME, sources_of
 from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, OrderLine, utcnow
+from rxshop.models import Order, OrderLine, new_order_number, utcnow
+from rxshop.order_views import (  # noqa: F401  (re-exported: the services and the UI read views from here)
+    FulfillmentStatus,
+    OrderLineView,
+    OrderPage,
+    OrderView,
+    ShippingAddress,
+)
+from rxshop.order_views import view as _view
+from rxshop.shipping import encode_offer, rates_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,52 +52,6 @@ _LIMIT_MESSAGE = (
 
 class CheckoutLimitReached(ValueError):
     """Too many open checkouts for this visitor or client; the message is for the buyer."""
-
-
-# --- Plain views (no ORM object leaves the order service) -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrderLineView:
-    product_id: str
-    name: str
-    unit_amount: int
-    quantity: int
-
-
-@dataclass(frozen=True)
-class OrderView:
-    id: str
-    visitor_id: str
-    status: OrderStatus
-    currency: str
-    amount_total: int
-    amount_refunded: int
-    lines: tuple[OrderLineView, ...]
-    created_at: datetime
-    updated_at: datetime
-    paid_at: datetime | None
-    stripe_session_id: str | None
-    checkout_url: str | None
-    session_expires_at: datetime | None
-    payment_intent_id: str | None
-    customer_email: str | None
-
-    @property
-    def total_text(self) -> str:
-        return format_money(self.amount_total, self.currency)
-
-    @property
-    def refunded_text(self) -> str:
-        return format_money(self.amount_refunded, self.currency)
-
-
-@dataclass(frozen=True)
-class OrderPage:
-    orders: tuple[OrderView, ...]
-    total: int
-    offset: int
-    limit: int
 
 
 # --- Shared by the order services (orders, fulfillment) ---------------------------------------------------------------------------------------------
@@ -119,26 +82,6 @@ def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine
     for row in rows:
         lines[row.order_id].append(OrderLineView(row.product_id, row.name, row.unit_amount, row.quantity))
     return lines
-
-
-def _view(order: Order, lines: list[OrderLineView]) -> OrderView:
-    return OrderView(
-        id=order.id,
-        visitor_id=order.visitor_id,
-        status=OrderStatus(order.status),
-        currency=order.currency,
-        amount_total=order.amount_total,
-        amount_refunded=order.amount_refunded,
-        lines=tuple(lines),
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-        paid_at=order.paid_at,
-        stripe_session_id=order.stripe_session_id,
-        checkout_url=order.checkout_url,
-        session_expires_at=order.session_expires_at,
-        payment_intent_id=order.payment_intent_id,
-        customer_email=order.customer_email,
-    )
 
 
 def view_of(session: Session, order: Order) -> OrderView:
@@ -178,6 +121,40 @@ def create_pending_order(
     priced = _reprice(cart)
     if priced.is_empty:
         raise ValueError("An empty cart cannot be ordered.")
+    for _attempt in range(5):
+        try:
+            return _insert_pending_order(
+                session, visitor_id, priced, _as_utc(session_expires_at), livemode, client_ip
+            )
+        except IntegrityError:
+            # Either the unattached-order index (a concurrent Buy for this cart: the caller's business)
+            # or, about once in a hundred million orders, a taken order number: then draw another.
+            if _unattached_order_exists(session, visitor_id, priced.fingerprint()):
+                raise
+    raise RuntimeError("could not draw a free order number")
+
+
+def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str) -> bool:
+    with transaction(session):
+        found = session.exec(
+            select(Order.id).where(
+                Order.visitor_id == visitor_id,
+                Order.cart_fingerprint == fingerprint,
+                Order.status == S.PENDING,
+                Order.stripe_session_id.is_(None),
+            )
+        ).first()
+    return found is not None
+
+
+def _insert_pending_order(
+    session: Session,
+    visitor_id: str,
+    priced: Cart,
+    session_expires_at: datetime | None,
+    livemode: bool,
+    client_ip: str | None,
+) -> OrderView:
     with transaction(session):
         now = utcnow()
         order = Order(
@@ -185,8 +162,12 @@ def create_pending_order(
             status=S.PENDING,
             currency=priced.currency,
             amount_total=priced.total,
+            amount_subtotal=priced.total,
+            # Fixed now, like the lines' prices: what Checkout offers and fulfillment checks.
+            shipping_offer=encode_offer(rates_for(priced)),
+            number=new_order_number(),
             cart_fingerprint=priced.fingerprint(),
-            session_expires_at=_as_utc(session_expires_at),
+            session_expires_at=session_expires_at,
             livemode=livemode,
             client_ip=client_ip,
             created_at=now,
@@ -394,6 +375,7 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
             if result.rowcount == 1:
                 order = load_order(session, Order.id == order_id)
                 assert order is not None
+                history.add_event(session, order_id, EventKind.STATUS, "pending -> expired", at=now)
                 expired.append(view_of(session, order))
     return expired
 

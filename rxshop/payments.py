@@ -13,6 +13,7 @@ from typing import Any
 import stripe
 
 from rxshop.settings import Settings, get_settings
+from rxshop.shipping import RATES
 
 CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
 
@@ -42,6 +43,28 @@ class SessionLine:
 
 
 @dataclass(frozen=True)
+class ShippingChoice:
+    """One shipping option to offer on Stripe's page (our rate id rides along in the rate's metadata)."""
+
+    rate_id: str
+    name: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class ShippingDetails:
+    """Where the buyer asked Stripe to ship (collected_information.shipping_details)."""
+
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+
+
+@dataclass(frozen=True)
 class CheckoutSession:
     """What the shop needs to know of a Stripe Checkout Session."""
 
@@ -60,6 +83,14 @@ class CheckoutSession:
     line_items: tuple[SessionLine, ...] | None = None  # None: not expanded
     payment_intent_status: str | None = None  # only when the payment intent was expanded
     livemode: bool = False
+    # Amounts Stripe computed: amount_total = amount_subtotal - amount_discount + amount_shipping.
+    amount_subtotal: int | None = None  # None: not reported (then the subtotal is the total)
+    amount_discount: int = 0
+    amount_shipping: int = 0
+    shipping_rate: str | None = None  # Stripe's id (shr_...) of the rate the buyer chose
+    shipping_options: tuple[tuple[str, int], ...] = ()  # (shr_ id, amount) in the order they were offered
+    shipping: ShippingDetails | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +223,24 @@ def _line_from_stripe(item: Mapping[str, Any]) -> SessionLine:
     )
 
 
+def _shipping_from_stripe(obj: Mapping[str, Any]) -> ShippingDetails | None:
+    collected = obj.get("collected_information") or {}
+    # collected_information since API 2025-03; shipping_details before (kept for older accounts' events).
+    details = collected.get("shipping_details") or obj.get("shipping_details")
+    if not isinstance(details, Mapping):
+        return None
+    address = details.get("address") or {}
+    return ShippingDetails(
+        name=str(details.get("name") or ""),
+        line1=str(address.get("line1") or ""),
+        line2=address.get("line2") or None,
+        city=str(address.get("city") or ""),
+        state=address.get("state") or None,
+        postal_code=str(address.get("postal_code") or ""),
+        country=str(address.get("country") or "").upper(),
+    )
+
+
 def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
     """A CheckoutSession from Stripe's JSON for a checkout.session: an SDK response's `to_dict()` or a
     webhook's `data.object` alike (line items and the payment intent's status only when expanded)."""
@@ -201,6 +250,12 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         lines = tuple(_line_from_stripe(item) for item in items["data"])
     intent = obj.get("payment_intent")
     details = obj.get("customer_details") or {}
+    totals = obj.get("total_details") or {}
+    cost = obj.get("shipping_cost") or {}
+    options = tuple(
+        (str(_id_of(o.get("shipping_rate")) or ""), int(o.get("shipping_amount") or 0))
+        for o in obj.get("shipping_options") or ()
+    )
     return CheckoutSession(
         id=str(obj["id"]),
         url=obj.get("url"),
@@ -217,6 +272,13 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         line_items=lines,
         payment_intent_status=intent.get("status") if isinstance(intent, Mapping) else None,
         livemode=bool(obj.get("livemode")),
+        amount_subtotal=_int_or_none(obj.get("amount_subtotal")),
+        amount_discount=int(totals.get("amount_discount") or 0),
+        amount_shipping=int(totals.get("amount_shipping") or cost.get("amount_total") or 0),
+        shipping_rate=_id_of(cost.get("shipping_rate")),
+        shipping_options=options,
+        shipping=_shipping_from_stripe(obj),
+        phone=details.get("phone") or None,
     )
 
 
@@ -238,9 +300,17 @@ def event_from_json(payload: bytes) -> Event:
     """
     try:
         event = json.loads(payload)
+    except ValueError as err:
+        raise MalformedEvent("not a Stripe event") from err
+    return event_from_stripe(event)
+
+
+def event_from_stripe(event: Any) -> Event:
+    """An Event from Stripe's JSON for an event: a webhook body, or one listed by GET /v1/events."""
+    try:
         event_id, event_type = event["id"], event["type"]
         created = int(event.get("created") or 0)
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise MalformedEvent("not a Stripe event") from err
     if not (isinstance(event_id, str) and event_id.startswith("evt_") and isinstance(event_type, str)):
         raise MalformedEvent("event without an id or a type")
@@ -313,8 +383,16 @@ class CheckoutGateway:
         expires_at: int,
         idempotency_key: str,
         customer_email: str | None = None,
+        shipping_options: Sequence[ShippingChoice] = (),
+        allowed_countries: Sequence[str] = (),
+        collect_phone: bool = False,
+        allow_promotion_codes: bool = False,
     ) -> CheckoutSession:
-        """Create a payment-mode Checkout Session for one order; the same key returns the same session."""
+        """Create a payment-mode Checkout Session for one order; the same key returns the same session.
+
+        Shipping rates go as `shipping_rate_data` with amounts decided here (never by the browser), in the
+        order given: Stripe keeps that order, and fulfillment reads the chosen rate back by it.
+        """
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [
@@ -338,6 +416,14 @@ class CheckoutGateway:
         }
         if customer_email:
             params["customer_email"] = customer_email
+        if allowed_countries:
+            params["shipping_address_collection"] = {"allowed_countries": list(allowed_countries)}
+        if shipping_options:
+            params["shipping_options"] = [_shipping_option(o, currency) for o in shipping_options]
+        if collect_phone:
+            params["phone_number_collection"] = {"enabled": True}
+        if allow_promotion_codes:
+            params["allow_promotion_codes"] = True
         try:
             session = await self._client.v1.checkout.sessions.create_async(
                 params,
@@ -381,11 +467,35 @@ class CheckoutGateway:
             raise _translate(err) from err
         return found
 
-    async def refund(self, *, payment_intent: str, idempotency_key: str, amount: int | None = None) -> Refund:
+    async def list_events(self, *, type: str, created_gte: int, page_size: int = 100) -> list[Event]:
+        """Every event of `type` since `created_gte` (Stripe keeps events 30 days), oldest first.
+
+        Reconciliation replays them through the webhook's own path: one already received is a duplicate.
+        """
+        params: dict[str, Any] = {"type": type, "limit": page_size, "created": {"gte": created_gte}}
+        found: list[Event] = []
+        try:
+            page = await self._client.v1.events.list_async(params)  # type: ignore[arg-type]
+            async for event in page.auto_paging_iter():
+                found.append(event_from_stripe(event.to_dict()))
+        except stripe.StripeError as err:
+            raise _translate(err) from err
+        return found[::-1]
+
+    async def refund(
+        self,
+        *,
+        payment_intent: str,
+        idempotency_key: str,
+        amount: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Refund:
         """Refund all (amount=None) or part of a payment; the key makes a repeated click harmless."""
         params: dict[str, Any] = {"payment_intent": payment_intent}
         if amount is not None:
             params["amount"] = amount
+        if metadata:
+            params["metadata"] = dict(metadata)
         try:
             refund = await self._client.v1.refunds.create_async(
                 params,
@@ -396,6 +506,22 @@ class CheckoutGateway:
         return Refund(
             id=refund.id, payment_intent=payment_intent, amount=refund.amount, status=refund.status or ""
         )
+
+
+def _shipping_option(option: ShippingChoice, currency: str) -> dict[str, Any]:
+    rate = next((r for r in RATES if r.id == option.rate_id), None)
+    data: dict[str, Any] = {
+        "type": "fixed_amount",
+        "display_name": option.name,
+        "fixed_amount": {"amount": option.amount, "currency": currency},
+        "metadata": {"rate_id": option.rate_id},
+    }
+    if rate is not None:
+        data["delivery_estimate"] = {
+            "minimum": {"unit": "business_day", "value": rate.min_days},
+            "maximum": {"unit": "business_day", "value": rate.max_days},
+        }
+    return {"shipping_rate_data": data}
 
 
 _gateway: CheckoutGateway | None = None

@@ -2,6 +2,8 @@
 
 `python -m rxshop reconcile --since 72h` (or `make reconcile`). Idempotent: it goes through the same
 fulfillment function as the return page and the webhook, so running it twice changes nothing more.
+Refunds come from Stripe's `charge.refunded` events of the window, applied through the webhook's own
+`apply_stripe_event`: one the webhook already recorded is a duplicate, a lost one is applied now.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from sqlmodel import Session
 
 from rxshop import notify, orders
 from rxshop.db import in_session
-from rxshop.fulfillment import fulfill_checkout
-from rxshop.payments import CheckoutGateway, CheckoutSession, PaymentError
+from rxshop.fulfillment import apply_stripe_event, fulfill_checkout
+from rxshop.lifecycle import Outcome
+from rxshop.models import Order
+from rxshop.payments import CheckoutGateway, CheckoutSession, Event, PaymentError
 from rxshop.settings import Settings
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
@@ -50,6 +54,9 @@ class Report:
     repairs: tuple[Repair, ...]
     expired_by_clock: tuple[str, ...]
     skipped: int  # sessions that are not this shop's (no order for them)
+    refunds: tuple[
+        Repair, ...
+    ] = ()  # orders whose refunds a lost charge.refunded had not recorded (by charge)
 
 
 def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple[Repair, str] | None:
@@ -62,10 +69,23 @@ def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple
         return None
     else:
         before_status = before.status
-    result = fulfill_checkout(session=session, checkout=checkout, visitor_id=None)
+    result = fulfill_checkout(session=session, checkout=checkout, visitor_id=None, source="reconcile")
     if result.order is None:
         return None
     repair = Repair(checkout.id, result.order.id, before_status, result.order.status, result.outcome)
+    return repair, result.order.visitor_id
+
+
+def _apply_refund_event(*, session: Session, event: Event) -> tuple[Repair, str] | None:
+    """Apply one charge.refunded event as the webhook would; the repair if it changed an order."""
+    assert event.charge is not None
+    with orders.transaction(session):
+        before = orders.load_order(session, Order.payment_intent_id == event.charge.payment_intent)
+        before_status = before.status if before is not None else ""
+    result = apply_stripe_event(session=session, event=event, source="reconcile")
+    if result.order is None or result.outcome == Outcome.DUPLICATE or result.order.status == before_status:
+        return None
+    repair = Repair(event.charge.id, result.order.id, before_status, result.order.status, result.outcome)
     return repair, result.order.visitor_id
 
 
@@ -92,15 +112,25 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
             repairs.append(repair)
             notify.order_changed(visitor_id, repair.order_id)
 
+    refunds: list[Repair] = []
+    for event in await gateway.list_events(type="charge.refunded", created_gte=int(now - since_seconds)):
+        if event.charge is None:
+            continue
+        applied = await in_session(_apply_refund_event, event=event)
+        if applied is not None:
+            refunds.append(applied[0])
+            notify.order_changed(applied[1], applied[0].order_id)
+
     expired = await in_session(orders.expire_stale_orders, now=datetime.fromtimestamp(now, UTC))
     for order in expired:
         notify.order_changed(order.visitor_id, order.id)
-    return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped)
+    return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped, tuple(refunds))
 
 
 def format_report(report: Report) -> str:
     rows = [("SESSION", "ORDER", "BEFORE", "AFTER", "OUTCOME")]
     rows += [(r.session_id, r.order_id, r.before, r.after, r.outcome) for r in report.repairs]
+    rows += [(r.session_id, r.order_id, r.before, r.after, "refund (lost webhook)") for r in report.refunds]
     rows += [
         ("-", order_id, "pending", "expired", "session expired (clock)")
         for order_id in report.expired_by_clock
@@ -109,7 +139,8 @@ def format_report(report: Report) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.append(
         f"{report.sessions_seen} sessions checked, {len(report.repairs)} orders repaired, "
-        f"{len(report.expired_by_clock)} expired by clock, {report.skipped} sessions not ours."
+        f"{len(report.expired_by_clock)} expired by clock, {len(report.refunds)} refunds recorded, "
+        f"{report.skipped} sessions not ours."
     )
     return "\n".join(lines)
 

@@ -1,7 +1,7 @@
 """Typed settings, read once from the environment and `.env` (python-dotenv), validated with clear messages.
 
 No reflex import: rxconfig.py, the app, the CLI and the tests all read settings through here.
-A frozen dataclass and python-dotenv rather than pydantic-settings: nine values do not need another
+A frozen dataclass and python-dotenv rather than pydantic-settings: a dozen values do not need another
 dependency, and every message is worded for the person fixing their `.env`.
 """
 
@@ -24,6 +24,7 @@ SIMULATOR_MOUNT = "/stripe-sim"
 DEFAULT_DATABASE_URL = "sqlite:///.data/rxshop.db"
 DEFAULT_APP_URL = "http://localhost:3000"
 DEFAULT_BACKEND_URL = "http://localhost:8000"
+DEFAULT_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL")  # where Checkout ships (SHIPPING_COUNTRIES)
 
 
 class SettingsError(ValueError):
@@ -55,6 +56,13 @@ class Settings:
     redis_url: str | None
     simulator_control_api: bool = False  # expose the built-in simulator's /_sim control API (tests, demos)
     trusted_proxy_hops: int = 0  # reverse proxies in front (nginx: 1) whose X-Forwarded-For is believed
+    shipping_countries: tuple[str, ...] = DEFAULT_COUNTRIES  # ISO 3166-1 alpha-2
+    ship_within_days: int = 3  # a paid order not shipped after this many days is an exception
+    admin_password: str | None = None  # None: the owner's dashboard is off
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_password)
 
     def signing_key(self) -> bytes:
         """The key that signs visitor credentials: SECRET_KEY, or (development only) one kept in .data/."""
@@ -216,6 +224,19 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         errors.append(
             f"TRUSTED_PROXY_HOPS must be a whole number from 0 to 5 (nginx in front: 1), got {hops!r}."
         )
+    countries = tuple(
+        c.strip().upper() for c in (get("SHIPPING_COUNTRIES") or ",".join(DEFAULT_COUNTRIES)).split(",")
+    )
+    if not countries or not all(len(c) == 2 and c.isascii() and c.isalpha() for c in countries):
+        errors.append(
+            "SHIPPING_COUNTRIES must be two-letter country codes separated by commas, such as US,CA,GB."
+        )
+    ship_days = get("SHIP_WITHIN_DAYS") or "3"
+    if not ship_days.isdigit() or not 1 <= int(ship_days) <= 60:
+        errors.append(f"SHIP_WITHIN_DAYS must be a whole number of days from 1 to 60, got {ship_days!r}.")
+    admin_password = get("ADMIN_PASSWORD")
+    if admin_password is not None and len(admin_password) < 12:
+        errors.append("ADMIN_PASSWORD must be at least 12 characters (or empty to turn the dashboard off).")
     if errors:
         raise SettingsError(errors)
 
@@ -243,6 +264,9 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         simulator_control_api=_truthy(env.get("SIMULATOR_CONTROL_API")),
         trusted_proxy_hops=int(hops),
+        shipping_countries=tuple(dict.fromkeys(countries)),
+        ship_within_days=int(ship_days),
+        admin_password=admin_password,
     )
 
 

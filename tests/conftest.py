@@ -19,6 +19,9 @@ for _name in (
     "APP_URL",
     "BACKEND_URL",
     "ALLOW_LIVE_KEYS",
+    "SHIPPING_COUNTRIES",
+    "SHIP_WITHIN_DAYS",
+    "ADMIN_PASSWORD",
 ):
     os.environ.pop(_name, None)
 # Code that touches Reflex state outside a running app (live pushes) keeps it in memory, not in .states/.

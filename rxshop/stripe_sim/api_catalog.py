@@ -128,9 +128,12 @@ class CatalogApi:
     def list_events(self, call: Call) -> Result:
         paging = p.list_params(call.params, {"type", "types", "created", "delivery_success"})
         wanted = as_string(call.params.get("type"), "type")
+        created = p.SessionFilter(p.created_filter(call.params.get("created")), None, None)
         events = [r.event for r in reversed(self.api.sim.webhooks.events.values())]
 
         def keep(event: dict[str, Any]) -> bool:
+            if not created.matches({"created": event["created"], "status": None, "payment_intent": None}):
+                return False
             if wanted is None:
                 return True
             if wanted.endswith(".*"):

@@ -296,16 +296,21 @@ class SessionFilter:
         return self.payment_intent is None or session["payment_intent"] == self.payment_intent
 
 
-def session_list(params: dict[str, Any]) -> tuple[ListParams, SessionFilter]:
-    paging = list_params(params, {"created", "status", "payment_intent"}, _stripe_keys(SessionListParams))
+def created_filter(raw_created: Any) -> dict[str, int]:
+    """A list's `created` parameter: an int, or `created[gt|gte|lt|lte]` (op -> timestamp)."""
     created: dict[str, int] = {}
-    raw_created = params.get("created")
     if isinstance(raw_created, dict):
         reject_unknown(raw_created, {"gt", "gte", "lt", "lte"}, "created")
         for op, value in raw_created.items():
             created[op] = as_int(value, f"created[{op}]", required=True) or 0
     elif raw_created is not None:
         created["eq"] = as_int(raw_created, "created", required=True) or 0
+    return created
+
+
+def session_list(params: dict[str, Any]) -> tuple[ListParams, SessionFilter]:
+    paging = list_params(params, {"created", "status", "payment_intent"}, _stripe_keys(SessionListParams))
+    created = created_filter(params.get("created"))
     status = as_string(params.get("status"), "status")
     if status is not None and status not in ("open", "complete", "expired"):
         raise invalid(

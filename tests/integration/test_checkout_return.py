@@ -177,7 +177,12 @@ async def test_delayed_payment_is_processing_until_it_settles(shop: Shop) -> Non
 async def test_amount_mismatch_is_not_paid(shop: Shop) -> None:
     visitor, started, session_id = await _bought(shop)
     shop.pay(session_id)
-    assert shop.execute("UPDATE orders SET amount_total = 100 WHERE id = :id", id=started.order_id) == 1
+    assert (
+        shop.execute(
+            "UPDATE orders SET amount_total = 100, amount_subtotal = 100 WHERE id = :id", id=started.order_id
+        )
+        == 1
+    )
     before = shop.snapshot()
 
     result = await _confirm(shop, visitor, session_id)

@@ -14,7 +14,16 @@ import rxshop.models  # noqa: F401  (the tables the migrations must match)
 from alembic import command
 from rxshop.db import ROOT, alembic_config, get_engine, migrate
 
-TABLES = {"orders", "order_lines", "stripe_events"}
+TABLES = {
+    "orders",
+    "order_lines",
+    "stripe_events",
+    "order_events",
+    "refund_requests",
+    "exceptions_inbox",
+    "admin_sessions",
+    "admin_login_failures",
+}
 
 
 def _differences(engine, metadata):

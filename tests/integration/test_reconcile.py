@@ -186,9 +186,11 @@ def test_format_report_prints_a_table_and_a_summary() -> None:
     starts = [lines[0].index(h) for h in ("ORDER", "BEFORE", "AFTER", "OUTCOME")]
     for line in lines[1:3]:
         assert all(line[s - 2 : s] == "  " and line[s] != " " for s in starts), line
-    assert lines[-1] == "7 sessions checked, 2 orders repaired, 1 expired by clock, 2 sessions not ours."
+    assert lines[-1] == (
+        "7 sessions checked, 2 orders repaired, 1 expired by clock, 0 refunds recorded, 2 sessions not ours."
+    )
     assert format_report(Report(0, (), (), 0)).splitlines()[-1] == (
-        "0 sessions checked, 0 orders repaired, 0 expired by clock, 0 sessions not ours."
+        "0 sessions checked, 0 orders repaired, 0 expired by clock, 0 refunds recorded, 0 sessions not ours."
     )
 
 
@@ -242,7 +244,9 @@ async def test_cli_reconciles_a_sqlite_database(shop: Shop) -> None:
         (expired.order_id, "pending", "expired"),
         (paid.order_id, "pending", "paid"),
     }
-    assert lines[-1] == "3 sessions checked, 2 orders repaired, 0 expired by clock, 0 sessions not ours."
+    assert lines[-1] == (
+        "3 sessions checked, 2 orders repaired, 0 expired by clock, 0 refunds recorded, 0 sessions not ours."
+    )
     assert "sk_test_x" not in done.stdout + done.stderr
     assert {o.id: o.status for o in shop.orders()} == {
         paid.order_id: S.PAID,

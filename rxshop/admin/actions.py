@@ -1,0 +1,295 @@
+"""What the owner changes: ship an order, refund it (full or part), resolve an inbox item.
+
+Each async function is what a dashboard handler calls: it checks the sign-in in the database, settles the
+race in the database (conditional UPDATEs, a unique refund key), and calls `notify.order_changed` so the
+buyer's My Orders and every open dashboard follow. Messages in `ActionRefused` are for the owner.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from rxshop import history, notify
+from rxshop.admin.auth import require_admin
+from rxshop.catalog import format_money
+from rxshop.db import in_session
+from rxshop.history import EventKind, InboxKind
+from rxshop.lifecycle import OrderStatus as S
+from rxshop.models import InboxItem, Order, RefundRequest, utcnow
+from rxshop.order_views import FulfillmentStatus, OrderView
+from rxshop.orders import load_order, transaction, view_of
+from rxshop.payments import CheckoutGateway, PaymentError, PaymentUnavailable
+
+SHIPPABLE = (S.PAID, S.PARTIALLY_REFUNDED)
+REFUNDABLE = (S.PAID, S.PARTIALLY_REFUNDED)
+_REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class ActionRefused(ValueError):
+    """The owner's request cannot be done as asked; the message says why."""
+
+
+# --- Shipping -------------------------------------------------------------------------------------------------
+
+
+def mark_shipped(
+    *,
+    session: Session,
+    admin: str,
+    order_id: str,
+    carrier: str,
+    tracking_number: str,
+    now: datetime | None = None,
+) -> OrderView:
+    """Mark a paid order shipped with its carrier and tracking number (again: corrects them).
+
+    Only paid (or partly refunded) orders: one conditional UPDATE, so a refund landing at the same moment
+    either comes first (and the order is refused) or after.
+    """
+    carrier, tracking_number = carrier.strip()[:100], tracking_number.strip()[:100]
+    if not carrier or not tracking_number:
+        raise ActionRefused("Enter the carrier and the tracking number.")
+    now = now or utcnow()
+    with transaction(session):
+        require_admin(session, admin, now)
+        result = session.exec(
+            sa.update(Order)
+            .where(Order.id == order_id, Order.status.in_(SHIPPABLE))
+            .values(
+                fulfillment_status=FulfillmentStatus.SHIPPED,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                shipped_at=sa.func.coalesce(Order.shipped_at, now),
+                updated_at=now,
+            )
+        )
+        order = load_order(session, Order.id == order_id)
+        if order is None:
+            raise ActionRefused("There is no such order.")
+        if result.rowcount != 1:
+            raise ActionRefused(f"Only paid orders can be shipped; this one is {S(order.status).label}.")
+        history.add_event(
+            session, order_id, EventKind.SHIPPED, f"{carrier} {tracking_number}", actor="owner", at=now
+        )
+        return view_of(session, order)
+
+
+async def ship_order(
+    *, admin: str, order_id: str, carrier: str, tracking_number: str, now: datetime | None = None
+) -> OrderView:
+    """mark_shipped off the event loop, then tell the buyer's tabs and the dashboards."""
+    order = await in_session(
+        mark_shipped,
+        admin=admin,
+        order_id=order_id,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        now=now,
+    )
+    notify.order_changed(order.visitor_id, order.id)
+    return order
+
+
+# --- Refunds --------------------------------------------------------------------------------------------------
+
+
+def new_request_key() -> str:
+    """A key for one refund request: made when the refund form opens, so a double click reuses it."""
+    return secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True)
+class RefundDone:
+    order: OrderView
+    request_key: str
+    amount: int
+    stripe_refund_id: str
+    repeated: bool  # True: this key had already refunded; nothing new was asked of Stripe's money
+
+
+@dataclass(frozen=True)
+class _Reserved:
+    order_id: str
+    visitor_id: str
+    payment_intent: str
+    amount: int
+    stripe_refund_id: str | None  # set when this key already succeeded
+
+
+def _reserve(session: Session, admin: str, order_id: str, amount: int, key: str, now: datetime) -> _Reserved:
+    """Record the request under its unique key, or find the one a first click recorded."""
+    try:
+        return _reserve_once(session, admin, order_id, amount, key, now)
+    except IntegrityError:
+        # Two clicks at the same moment: the other one's row now exists, and this look-up finds it.
+        return _reserve_once(session, admin, order_id, amount, key, now)
+
+
+def _reserve_once(
+    session: Session, admin: str, order_id: str, amount: int, key: str, now: datetime
+) -> _Reserved:
+    with transaction(session):
+        require_admin(session, admin, now)
+        order = load_order(session, Order.id == order_id)
+        if order is None:
+            raise ActionRefused("There is no such order.")
+        existing = session.exec(select(RefundRequest).where(RefundRequest.request_key == key)).first()
+        if existing is not None:
+            if existing.order_id != order_id or existing.amount != amount:
+                raise ActionRefused("This refund form was already used for another refund; open it again.")
+            if existing.status == "failed":
+                raise ActionRefused(existing.error or "This refund failed; open the form again to retry.")
+            return _Reserved(
+                order_id, order.visitor_id, order.payment_intent_id or "", amount, existing.stripe_refund_id
+            )
+        if order.status not in REFUNDABLE or not order.payment_intent_id:
+            raise ActionRefused(f"Only paid orders can be refunded; this one is {S(order.status).label}.")
+        requested = session.exec(
+            select(sa.func.coalesce(sa.func.sum(RefundRequest.amount), 0)).where(
+                RefundRequest.order_id == order_id, RefundRequest.status != "failed"
+            )
+        ).one()
+        remaining = order.amount_total - max(order.amount_refunded, int(requested))
+        if amount > remaining:
+            raise ActionRefused(
+                f"That is more than what remains to refund ({format_money(remaining, order.currency)})."
+            )
+        session.add(
+            RefundRequest(
+                request_key=key,
+                order_id=order_id,
+                amount=amount,
+                status="requested",
+                requested_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()  # the unique key decides between two clicks, here
+        history.add_event(
+            session,
+            order_id,
+            EventKind.REFUND_REQUESTED,
+            f"{format_money(amount, order.currency)} (request {key[:8]})",
+            actor="owner",
+            at=now,
+        )
+        return _Reserved(order_id, order.visitor_id, order.payment_intent_id, amount, None)
+
+
+def _finish(
+    session: Session, key: str, refund_id: str | None, error: str | None
+) -> tuple[OrderView, RefundRequest, bool]:
+    """Settle a request once: a late failure (the other click's 'key in use') never undoes a success."""
+    with transaction(session):
+        moved = session.exec(
+            sa.update(RefundRequest)
+            .where(RefundRequest.request_key == key, RefundRequest.status == "requested")
+            .values(
+                status="succeeded" if refund_id else "failed",
+                stripe_refund_id=refund_id,
+                error=error and error[:500],
+                updated_at=utcnow(),
+            )
+        )
+        request = session.exec(
+            select(RefundRequest)
+            .where(RefundRequest.request_key == key)
+            .execution_options(populate_existing=True)
+        ).one()
+        if error and moved.rowcount == 1:
+            history.add_event(session, request.order_id, EventKind.REFUND_FAILED, error, actor="owner")
+        order = load_order(session, Order.id == request.order_id)
+        assert order is not None
+        return view_of(session, order), request, moved.rowcount == 1
+
+
+async def refund_order(
+    *,
+    admin: str,
+    order_id: str,
+    amount: int,
+    request_key: str,
+    gateway: CheckoutGateway,
+    now: datetime | None = None,
+) -> RefundDone:
+    """Refund `amount` (minor units) of a paid order through Stripe, once per `request_key`.
+
+    Two clicks with one key make one Stripe refund: the database keeps one request per key, and Stripe
+    gets the same idempotency key (`rxshop-refund-<key>`) from both. Above what remains → ActionRefused.
+    The order's status and refunded amount then follow Stripe's charge.refunded event (webhook, or
+    reconciliation if it is lost). If Stripe does not answer, the same key may be retried safely.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ActionRefused("Enter an amount above zero.")
+    if not isinstance(request_key, str) or not _REQUEST_KEY.fullmatch(request_key):
+        raise ActionRefused("This refund form has expired; open it again.")
+    now = now or utcnow()
+    reserved = await in_session(
+        _reserve, admin=admin, order_id=order_id, amount=amount, key=request_key, now=now
+    )
+    if reserved.stripe_refund_id is not None:  # this key refunded already: answer as the first time
+        order, _request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=None)
+        return RefundDone(order, request_key, amount, reserved.stripe_refund_id, repeated=True)
+    try:
+        refund = await gateway.refund(
+            payment_intent=reserved.payment_intent,
+            amount=amount,
+            idempotency_key=f"rxshop-refund-{request_key}",
+            metadata={"order_id": order_id, "request_key": request_key},
+        )
+    except PaymentUnavailable as err:
+        raise ActionRefused(f"{err} Press Refund again: it will not refund twice.") from err
+    except PaymentError as err:
+        order, request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=str(err))
+        if request.status != "succeeded":
+            raise ActionRefused(f"Stripe refused this refund: {err}") from err
+        return RefundDone(order, request_key, amount, request.stripe_refund_id or "", repeated=True)
+    order, _request, moved = await in_session(_finish, key=request_key, refund_id=refund.id, error=None)
+    notify.order_changed(order.visitor_id, order.id)
+    return RefundDone(order, request_key, amount, refund.id, repeated=not moved)
+
+
+# --- The exceptions inbox -------------------------------------------------------------------------------------
+
+
+def resolve_exception(
+    *, session: Session, admin: str, kind: str, reference: str, note: str, now: datetime | None = None
+) -> None:
+    """Mark one inbox item resolved with the owner's note (an overdue shipment gets its row here)."""
+    note = note.strip()[:2000]
+    if not note:
+        raise ActionRefused("Write a short note: what was done about it.")
+    now = now or utcnow()
+    with transaction(session):
+        require_admin(session, admin, now)
+        if kind == InboxKind.SHIP_OVERDUE:
+            if load_order(session, Order.id == reference) is None:
+                raise ActionRefused("There is no such order.")
+            history.flag(
+                session,
+                kind=kind,
+                reference=reference,
+                order_id=reference,
+                detail="not shipped in time",
+                at=now,
+            )
+        result = session.exec(
+            sa.update(InboxItem)
+            .where(InboxItem.kind == kind, InboxItem.reference == reference)
+            .values(resolved_at=now, resolution_note=note)
+        )
+        if result.rowcount != 1:
+            raise ActionRefused("There is no such item in the inbox.")
+    return None
+
+
+async def resolve(*, admin: str, kind: str, reference: str, note: str) -> None:
+    """resolve_exception off the event loop."""
+    await in_session(resolve_exception, admin=admin, kind=kind, reference=reference, note=note)

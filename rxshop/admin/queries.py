@@ -1,0 +1,329 @@
+"""The owner's order table, order detail (with its timeline) and CSV export: read-only, typed results.
+
+Every function checks the sign-in first (`admin` is the visitor id from the server-signed credential).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from rxshop.admin.auth import require_admin
+from rxshop.lifecycle import LISTED_STATUSES, OrderStatus
+from rxshop.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
+from rxshop.order_views import FulfillmentStatus, OrderView
+from rxshop.order_views import view as _view
+from rxshop.orders import lines_of, load_order, transaction, view_of
+from rxshop.settings import Settings, get_settings
+
+MAX_PAGE_SIZE = 100
+
+
+class SortKey(StrEnum):
+    DATE = "created_at"
+    NUMBER = "number"
+    EMAIL = "customer_email"
+    TOTAL = "amount_total"
+    STATUS = "status"
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """What the table shows. Empty `statuses`: every order a buyer placed (not abandoned checkouts).
+
+    Dates are UTC days, both ends included. `search` matches an order number (with or without 'RX-'),
+    an order id or Checkout Session id exactly, or part of the buyer's email.
+    """
+
+    statuses: tuple[OrderStatus, ...] = ()
+    fulfillment: str | None = None  # FulfillmentStatus.UNFULFILLED / SHIPPED
+    date_from: date | None = None
+    date_to: date | None = None
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class AdminOrderRow:
+    id: str
+    number: str
+    created_at: datetime
+    email: str
+    items: str  # "2 × Morning Mug, 1 × Canvas Tote"
+    total: int
+    currency: str
+    status: OrderStatus
+    fulfillment_status: str
+    refunded: int
+
+
+@dataclass(frozen=True)
+class AdminOrderPage:
+    rows: tuple[AdminOrderRow, ...]
+    total_count: int
+    page: int
+    page_size: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total_count // self.page_size))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # created | status | shipped | refund_requested | refund_failed | amounts | webhook
+    text: str
+    actor: str  # buyer | webhook | return page | reconcile | system | owner
+    stripe_event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundRequestView:
+    request_key: str
+    amount: int
+    status: str  # requested | succeeded | failed
+    stripe_refund_id: str | None
+    error: str | None
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderView
+    timeline: tuple[TimelineEntry, ...]  # oldest first
+    refunds: tuple[RefundRequestView, ...]
+    stripe_links: dict[str, str] = field(default_factory=dict)  # label -> Stripe Dashboard URL (Stripe mode)
+
+    @property
+    def can_ship(self) -> bool:
+        return self.order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+
+    @property
+    def refundable(self) -> int:
+        """What a new refund may take: the total less refunds reported and refunds requested."""
+        requested = sum(r.amount for r in self.refunds if r.status != "failed")
+        return max(0, self.order.amount_total - max(self.order.amount_refunded, requested))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _where(filters: OrderFilters) -> list[Any]:
+    statuses = filters.statuses or tuple(LISTED_STATUSES)
+    where: list[Any] = [Order.status.in_([OrderStatus(s) for s in statuses])]
+    if filters.fulfillment:
+        where.append(Order.fulfillment_status == filters.fulfillment)
+    if filters.date_from:
+        where.append(Order.created_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        where.append(Order.created_at < _day_start(filters.date_to + timedelta(days=1)))
+    text = filters.search.strip()[:200]
+    if text:
+        number = text.upper().removeprefix("RX-").removeprefix("RX")
+        matches = [Order.id == text, Order.stripe_session_id == text]
+        if number and set(number) <= set(ORDER_NUMBER_ALPHABET):
+            matches.append(Order.number == "RX-" + number)
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches.append(sa.func.lower(Order.customer_email).like(f"%{escaped}%", escape="\\"))
+        where.append(sa.or_(*matches))
+    return where
+
+
+def _order_by(sort: SortKey, descending: bool) -> list[Any]:
+    column = getattr(Order, SortKey(sort).value)
+    direction = sa.desc if descending else sa.asc
+    return [direction(column), direction(Order.created_at), direction(Order.id)]
+
+
+def _summary(view: OrderView) -> str:
+    return ", ".join(f"{line.quantity} × {line.name}" for line in view.lines)
+
+
+def list_orders(
+    *,
+    session: Session,
+    admin: str,
+    filters: OrderFilters = OrderFilters(),
+    sort: SortKey = SortKey.DATE,
+    descending: bool = True,
+    page: int = 0,
+    page_size: int = 25,
+    now: datetime | None = None,
+) -> AdminOrderPage:
+    """One page of the order table; a page past the end is the last page."""
+    page_size = min(max(1, int(page_size)), MAX_PAGE_SIZE)
+    where = _where(filters)
+    with transaction(session):
+        require_admin(session, admin, now)
+        total = int(session.exec(select(sa.func.count()).select_from(Order).where(*where)).one())
+        page = min(max(0, int(page)), max(0, -(-total // page_size) - 1))
+        orders = session.exec(
+            select(Order)
+            .where(*where)
+            .order_by(*_order_by(sort, descending))
+            .offset(page * page_size)
+            .limit(page_size)
+            .execution_options(populate_existing=True)
+        ).all()
+        lines = lines_of(session, [o.id for o in orders])
+        views = [_view(o, lines[o.id]) for o in orders]
+    rows = tuple(
+        AdminOrderRow(
+            id=v.id,
+            number=v.number,
+            created_at=v.created_at,
+            email=v.customer_email or "",
+            items=_summary(v),
+            total=v.amount_total,
+            currency=v.currency,
+            status=v.status,
+            fulfillment_status=v.fulfillment_status,
+            refunded=v.amount_refunded,
+        )
+        for v in views
+    )
+    return AdminOrderPage(rows, total, page, page_size)
+
+
+def _timeline(session: Session, order: Order) -> list[TimelineEntry]:
+    entries = [TimelineEntry(order.created_at, "created", f"Order {order.number} created", "buyer")]
+    events = session.exec(select(OrderEvent).where(OrderEvent.order_id == order.id)).all()
+    entries += [TimelineEntry(e.at, e.kind, e.detail, e.actor) for e in events]
+    deliveries = session.exec(select(StripeEvent).where(StripeEvent.order_id == order.id)).all()
+    entries += [
+        TimelineEntry(d.received_at, "webhook", f"{d.type}: {d.outcome}", "webhook", stripe_event_id=d.id)
+        for d in deliveries
+    ]
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _stripe_links(order: Order, settings: Settings) -> dict[str, str]:
+    if settings.payments_mode != "stripe":
+        return {}
+    base = "https://dashboard.stripe.com/" + ("" if order.livemode else "test/")
+    links = {}
+    if order.payment_intent_id:
+        links["Payment"] = f"{base}payments/{order.payment_intent_id}"
+    if order.stripe_session_id:
+        links["Checkout Session"] = f"{base}checkout/sessions/{order.stripe_session_id}"
+    return links
+
+
+def order_detail(
+    *,
+    session: Session,
+    admin: str,
+    order_id: str,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> OrderDetail | None:
+    """Everything about one order (None if there is no such order)."""
+    settings = settings or get_settings()
+    with transaction(session):
+        require_admin(session, admin, now)
+        order = load_order(session, Order.id == order_id)
+        if order is None:
+            return None
+        requests = session.exec(
+            select(RefundRequest).where(RefundRequest.order_id == order_id).order_by(RefundRequest.id)
+        ).all()
+        return OrderDetail(
+            order=view_of(session, order),
+            timeline=tuple(_timeline(session, order)),
+            refunds=tuple(
+                RefundRequestView(
+                    r.request_key, r.amount, r.status, r.stripe_refund_id, r.error, r.requested_at
+                )
+                for r in requests
+            ),
+            stripe_links=_stripe_links(order, settings),
+        )
+
+
+# --- CSV ------------------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "number", "order_id", "created_at", "paid_at", "status", "fulfillment_status", "email", "phone",
+    "items", "item_count", "currency", "subtotal", "discount", "shipping", "total", "refunded",
+    "shipping_rate", "ship_name", "ship_line1", "ship_line2", "ship_city", "ship_state",
+    "ship_postal_code", "ship_country", "carrier", "tracking_number", "shipped_at",
+    "stripe_session_id", "payment_intent_id",
+)  # fmt: skip
+
+
+def _money(amount: int) -> str:
+    """Major units with two decimals ('60.00'): what a spreadsheet reads as a number; integer arithmetic."""
+    sign = "-" if amount < 0 else ""
+    whole, cents = divmod(abs(amount), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def _cell(value: object) -> str:
+    """Text a spreadsheet will not run as a formula (buyers choose their names and emails)."""
+    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(v: OrderView) -> list[str]:
+    address = v.shipping
+    values: list[object] = [
+        v.number, v.id, v.created_at, v.paid_at, v.status.value, v.fulfillment_status,
+        v.customer_email, v.phone, "; ".join(f"{x.quantity} x {x.name}" for x in v.lines),
+        sum(x.quantity for x in v.lines), v.currency.upper(), _money(v.amount_subtotal),
+        _money(v.amount_discount), _money(v.amount_shipping), _money(v.amount_total),
+        _money(v.amount_refunded), v.shipping_rate_name,
+        address and address.name, address and address.line1, address and address.line2,
+        address and address.city, address and address.state, address and address.postal_code,
+        address and address.country, v.carrier, v.tracking_number, v.shipped_at,
+        v.stripe_session_id, v.payment_intent_id,
+    ]  # fmt: skip
+    return [_cell(x) for x in values]
+
+
+def orders_csv(
+    *,
+    session: Session,
+    admin: str,
+    filters: OrderFilters = OrderFilters(),
+    sort: SortKey = SortKey.DATE,
+    descending: bool = True,
+    now: datetime | None = None,
+) -> str:
+    """Every order matching `filters` (not only one page), one row each; columns in CSV_COLUMNS."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    with transaction(session):
+        require_admin(session, admin, now)
+        orders = session.exec(
+            select(Order).where(*_where(filters)).order_by(*_order_by(sort, descending))
+        ).all()
+        for start in range(0, len(orders), 500):
+            chunk = orders[start : start + 500]
+            lines = lines_of(session, [o.id for o in chunk])
+            writer.writerows(_csv_row(_view(o, lines[o.id])) for o in chunk)
+    return out.getvalue()
+
+
+__all__ = [
+    "AdminOrderPage",
+    "AdminOrderRow",
+    "CSV_COLUMNS",
+    "FulfillmentStatus",
+    "OrderDetail",
+    "OrderFilters",
+    "RefundRequestView",
+    "SortKey",
+    "TimelineEntry",
+    "list_orders",
+    "order_detail",
+    "orders_csv",
+]

@@ -1,0 +1,87 @@
+"""What happened to an order, and what the owner must look at: the order timeline and the exceptions inbox.
+
+Written inside the caller's transaction (`session=` is the caller's), so a status change and its timeline
+row commit or roll back together. Inbox items are one per (kind, reference): Stripe repeats deliveries,
+and the return page, webhooks and reconciliation may all report the same mismatch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from rxshop.models import InboxItem, OrderEvent, utcnow
+
+
+class EventKind:
+    STATUS = "status"  # detail: "<before> -> <after>"
+    SHIPPED = "shipped"  # detail: "<carrier> <tracking>"
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_FAILED = "refund_failed"
+    AMOUNTS = "amounts"  # what Stripe reported at payment (shipping, discount)
+
+
+class InboxKind:
+    MISMATCH = "mismatch"  # a paid session whose amount, currency, lines or shipping differ from its order
+    UNKNOWN_SESSION = "unknown_session"  # money received for a session the shop has no order for
+    UNPROCESSABLE = "unprocessable"  # a signed event the shop could never apply
+    SHIP_OVERDUE = "ship_overdue"  # derived by query; stored only once the owner resolves it
+
+
+def add_event(
+    session: Session,
+    order_id: str,
+    kind: str,
+    detail: str = "",
+    *,
+    actor: str = "system",
+    at: datetime | None = None,
+) -> None:
+    session.exec(
+        sa.insert(OrderEvent).values(
+            order_id=order_id, kind=kind, detail=detail, actor=actor, at=at or utcnow()
+        )
+    )
+
+
+def status_changed(
+    session: Session, order_id: str, before: str, after: str, *, actor: str, at: datetime | None = None
+) -> None:
+    if before != after:
+        add_event(session, order_id, EventKind.STATUS, f"{before} -> {after}", actor=actor, at=at)
+
+
+def flag(
+    session: Session,
+    *,
+    kind: str,
+    reference: str,
+    detail: str,
+    order_id: str | None = None,
+    session_id: str | None = None,
+    event_id: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Put an item in the owner's inbox unless one for this (kind, reference) is there already."""
+    values = {
+        "kind": kind,
+        "reference": reference,
+        "detail": detail[:2000],
+        "order_id": order_id,
+        "session_id": session_id,
+        "event_id": event_id,
+        "amount": amount,
+        "currency": currency,
+        "created_at": at or utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING: no error, so the caller's transaction (the event row with it) goes on.
+    session.exec(
+        insert(InboxItem).values(**values).on_conflict_do_nothing(index_elements=["kind", "reference"])
+    )

@@ -1,0 +1,147 @@
+"""The owner's services end to end: ship, refund (partial, full, double click) through the simulator and its
+real webhooks, reconcile a lost refund, the order table and detail (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rxshop import orders
+from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
+from rxshop.admin.queries import OrderFilters, SortKey, list_orders, order_detail
+from rxshop.db import new_session
+from rxshop.lifecycle import OrderStatus as S
+from rxshop.reconcile import reconcile
+from tests.fixtures.shop import Owner, Shop
+
+
+@pytest.mark.usefixtures("webhook_shop")
+async def test_only_paid_orders_ship_and_the_buyer_hears_of_it(shop: Shop, owner: Owner, heard) -> None:
+    pending = await shop.purchase()
+    with pytest.raises(ActionRefused, match="Only paid orders can be shipped"):
+        await ship_order(
+            admin=owner.visitor_id, order_id=pending.order_id, carrier="DHL", tracking_number="1"
+        )
+
+    order = await owner.paid_order()
+    heard.clear()
+    shipped = await ship_order(
+        admin=owner.visitor_id, order_id=order.id, carrier=" DHL ", tracking_number="JD0142"
+    )
+    await asyncio.sleep(0)  # the listener runs on the loop
+
+    assert (shipped.fulfillment_status, shipped.carrier, shipped.tracking_number) == (
+        "shipped",
+        "DHL",
+        "JD0142",
+    )
+    assert shipped.shipped_at is not None and shipped.status == S.PAID
+    assert heard == [(order.visitor_id, order.id)]
+    with new_session(shop.engine) as session:
+        [mine] = orders.list_orders(session=session, visitor_id=order.visitor_id).orders
+    assert (mine.fulfillment_label, mine.tracking_number) == ("Shipped", "JD0142")
+    detail = owner.call(order_detail, order_id=order.id)
+    kinds = [entry.kind for entry in detail.timeline]
+    assert kinds[0] == "created" and "webhook" in kinds and kinds[-1] == "shipped"
+    assert any(
+        e.kind == "status" and e.text == "pending -> paid" and e.actor == "webhook" for e in detail.timeline
+    )
+
+
+@pytest.mark.usefixtures("webhook_shop")
+async def test_partial_then_full_refund_with_a_double_click(shop: Shop, owner: Owner, heard) -> None:
+    order = await owner.paid_order({"mug": 1})  # 18.00 + 5.00 Standard = 23.00
+    assert order.amount_total == 2300
+    key = new_request_key()
+
+    def refund(amount: int, request_key: str):
+        return refund_order(
+            admin=owner.visitor_id,
+            order_id=order.id,
+            amount=amount,
+            request_key=request_key,
+            gateway=shop.gateway,
+        )
+
+    first, second = await asyncio.gather(refund(1000, key), refund(1000, key))  # a double click
+
+    assert first.stripe_refund_id == second.stripe_refund_id
+    assert sorted([first.repeated, second.repeated]) == [False, True]
+    assert [r["amount"] for r in shop.sim_session(order.stripe_session_id)["refunds"]] == [1000]
+    charge = shop.sim_session(order.stripe_session_id)["charge"]["id"]
+    shop.delivered(shop.event("charge.refunded", charge)["id"])
+    assert (shop.order(order.id).status, shop.order(order.id).amount_refunded) == (S.PARTIALLY_REFUNDED, 1000)
+    assert (order.visitor_id, order.id) in heard
+
+    with pytest.raises(ActionRefused, match=r"more than what remains to refund \(\$13.00\)"):
+        await refund(1301, new_request_key())
+    with pytest.raises(ActionRefused, match="already used for another refund"):
+        await refund(500, key)
+
+    await refund(1300, new_request_key())
+    wait = [e["id"] for e in shop.events("charge.refunded", charge)]
+    assert len(wait) == 2
+    shop.delivered(wait[-1])
+    final = shop.order(order.id)
+    assert (final.status, final.amount_refunded) == (S.REFUNDED, 2300)
+    with pytest.raises(ActionRefused, match="Only paid orders can be refunded"):
+        await refund(1, new_request_key())
+    detail = owner.call(order_detail, order_id=order.id)
+    assert [(r.amount, r.status) for r in detail.refunds] == [(1000, "succeeded"), (1300, "succeeded")]
+    assert detail.refundable == 0
+    assert [e.text for e in detail.timeline if e.kind == "status"][-2:] == [
+        "paid -> partially_refunded",
+        "partially_refunded -> refunded",
+    ]
+
+
+async def test_reconcile_repairs_a_lost_refund_webhook(shop: Shop, owner: Owner) -> None:
+    # No webhook endpoint at all: every event is lost.
+    purchase = await shop.purchase()
+    shop.pay(purchase)
+    await reconcile(gateway=shop.gateway, since_seconds=3600)
+    assert shop.order(purchase.order_id).status == S.PAID
+
+    done = await refund_order(
+        admin=owner.visitor_id,
+        order_id=purchase.order_id,
+        amount=500,
+        request_key=new_request_key(),
+        gateway=shop.gateway,
+    )
+    assert done.order.status == S.PAID  # the refund is asked for; its event is lost
+
+    report = await reconcile(gateway=shop.gateway, since_seconds=3600)
+    assert [(r.order_id, r.before, r.after) for r in report.refunds] == [
+        (purchase.order_id, S.PAID, S.PARTIALLY_REFUNDED)
+    ]
+    assert shop.order(purchase.order_id).amount_refunded == 500
+    again = await reconcile(gateway=shop.gateway, since_seconds=3600)
+    assert again.refunds == () and again.repairs == ()
+
+
+@pytest.mark.usefixtures("webhook_shop")
+async def test_order_table_filters_search_sort_and_pages(shop: Shop, owner: Owner) -> None:
+    small = await owner.paid_order({"notebook": 1})
+    large = await owner.paid_order({"tote": 3})
+    abandoned = await shop.purchase({"mug": 1})
+
+    page = owner.call(list_orders)
+    assert [r.id for r in page.rows] == [large.id, small.id]  # newest first; the open checkout is not listed
+    assert page.rows[0].items == "3 × Canvas Tote" and page.rows[0].email == "buyer@example.com"
+    by_total = owner.call(list_orders, sort=SortKey.TOTAL, descending=False)
+    assert [r.id for r in by_total.rows] == [small.id, large.id]
+    assert (
+        owner.call(list_orders, filters=OrderFilters(statuses=(S.PENDING,))).rows[0].id == abandoned.order_id
+    )
+    for text in (small.number, small.number.lower().removeprefix("rx-"), small.stripe_session_id, small.id):
+        assert [r.id for r in owner.call(list_orders, filters=OrderFilters(search=text)).rows] == [small.id]
+    assert owner.call(list_orders, filters=OrderFilters(search="BUYER@example")).total_count == 2
+    assert owner.call(list_orders, filters=OrderFilters(search="nobody%")).total_count == 0
+    second = owner.call(list_orders, page=1, page_size=1)
+    assert ([r.id for r in second.rows], second.page_count) == ([small.id], 2)
+    assert owner.call(list_orders, page=9, page_size=1).page == 1  # past the end: the last page
+    await ship_order(admin=owner.visitor_id, order_id=small.id, carrier="UPS", tracking_number="1Z")
+    unshipped = owner.call(list_orders, filters=OrderFilters(fulfillment="unfulfilled"))
+    assert [r.id for r in unshipped.rows] == [large.id]
