@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from rxshop.catalog import format_money
 from rxshop.lifecycle import OrderStatus
@@ -35,7 +36,9 @@ class ShippingAddress:
         return tuple(x for x in (self.name, self.line1, self.line2, city, self.state, self.country) if x)
 
 
-class FulfillmentStatus:
+class FulfillmentStatus(StrEnum):
+    """After payment: is the parcel on its way (a StrEnum, so it compares equal to the stored text)."""
+
     UNFULFILLED = "unfulfilled"
     SHIPPED = "shipped"
 

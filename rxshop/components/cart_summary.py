@@ -33,7 +33,8 @@ def cart_summary() -> rx.Component:
             ),
             rx.separator(),
             rx.hstack(
-                rx.text("Total", weight="bold", size="4"),
+                # Shipping and any promotion code are settled on Stripe's page, so this is not yet the total.
+                rx.text("Subtotal", weight="bold", size="4"),
                 rx.spacer(),
                 rx.text(CartState.total_label, weight="bold", size="5", id="cart-total"),
                 width="100%",
@@ -42,6 +43,7 @@ def cart_summary() -> rx.Component:
                 aria_live="polite",
                 aria_atomic="true",
             ),
+            rx.text(CartState.shipping_note, size="2", color=rx.color("gray", 11), id="shipping-note"),
             rx.cond(
                 CartState.notice != "",
                 rx.callout(
@@ -74,7 +76,8 @@ def cart_summary() -> rx.Component:
                 aria_busy=CheckoutState.busy,
             ),
             rx.text(
-                "You pay on Stripe's secure checkout page and come straight back here.",
+                "On Stripe's secure checkout page you give the delivery address, choose the shipping and "
+                "may enter a promotion code; then you pay and come straight back here.",
                 size="1",
                 color=rx.color("gray", 11),
             ),

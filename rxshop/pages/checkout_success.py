@@ -35,6 +35,7 @@ class ReturnState(rx.State):
     outcome: str = ""  # "" while checking; then an Outcome of checkout.confirm_return, or UNAVAILABLE
     order_id: str = ""
     status: str = ""  # the order's status as verified; live changes then come through OrdersState
+    number: str = ""  # the order's number, for the buyer to quote
 
     @rx.event(background=True)
     async def verify(self):
@@ -42,7 +43,7 @@ class ReturnState(rx.State):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             visitor_id = (await self.get_state(VisitorState))._checked_id()
-            self.outcome, self.order_id, self.status = "", "", ""
+            self.outcome, self.order_id, self.status, self.number = "", "", "", ""
         try:
             result = await confirm_return(
                 visitor_id=visitor_id, session_id=str(session_id), gateway=get_gateway()
@@ -60,13 +61,20 @@ class ReturnState(rx.State):
             self.outcome = result.outcome
             if result.order is not None and result.outcome in _FOUND:
                 self.order_id, self.status = result.order.id, result.order.status
+                self.number = result.order.number
             if result.outcome in _BOUGHT:
                 (await self.get_state(CartState))._empty()  # bought: the next cart starts empty
 
 
-def _message(heading: str, text: str, *actions: rx.Component, color: str = "gray") -> rx.Component:
+def _message(
+    heading: str, text: str | rx.Component, *actions: rx.Component, color: str = "gray"
+) -> rx.Component:
     return rx.callout.root(
-        rx.callout.text(rx.heading(heading, as_="h1", size="6"), rx.text(text), *actions),
+        rx.callout.text(
+            rx.heading(heading, as_="h1", size="6"),
+            text if isinstance(text, rx.Component) else rx.text(text),
+            *actions,
+        ),
         color_scheme=color,
         # The default callout text (accent 11 on accent 3) is 4.47:1 in green, under AA's 4.5.
         high_contrast=True,
@@ -94,7 +102,12 @@ def _live_status() -> rx.Component:
             S.PAID,
             _message(
                 "Thank you! Your order is paid.",
-                "Your order is below, and My Orders keeps it.",
+                # Only what is true: no email is sent, so none is promised; the number is what to quote.
+                rx.text(
+                    "Your order number is ",
+                    rx.text.strong(ReturnState.number, id="order-number"),
+                    ". Its details are below, and My Orders in this browser keeps it.",
+                ),
                 color="grass",
             ),
         ),

@@ -4,6 +4,7 @@ import reflex as rx
 
 from rxshop.cart import InvalidQuantity, parse_quantity, price_cart, set_quantity
 from rxshop.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
+from rxshop.receipt import shipping_summary
 
 
 class CartState(rx.State):
@@ -66,6 +67,11 @@ class CartState(rx.State):
     @rx.var
     def total_label(self) -> str:
         return format_money(self._cart().total, CURRENCY)
+
+    @rx.var
+    def shipping_note(self) -> str:
+        """What shipping this cart would be offered at checkout, from the server's rates (rxshop.shipping)."""
+        return shipping_summary(self._cart().total)
 
     @rx.var
     def item_count(self) -> int:

@@ -12,7 +12,9 @@ import reflex as rx
 from rxshop.db import in_session
 from rxshop.identity import is_visitor_id
 from rxshop.lifecycle import LISTED_STATUSES, OrderStatus
+from rxshop.order_views import FulfillmentStatus
 from rxshop.orders import OrderPage, OrderView, list_orders
+from rxshop.receipt import address_lines, discount_text, money, shipping_amount_text, tracking_url
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
@@ -24,27 +26,82 @@ def visitor_token(visitor_id: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class OrderItemRow:
+    """One line of an order: '2 × Morning Mug' and what it cost."""
+
+    text: str
+    amount: str
+
+
+# Fulfillment is told once the money is in: before that (processing, failed) the payment status says it all.
+_SHIPPABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+
+
+@dataclasses.dataclass(frozen=True)
 class OrderRow:
-    """One order as My Orders shows it (text ready to display; the browser computes nothing)."""
+    """One order as My Orders and the return page show it (text ready to display; the browser computes
+    nothing). Amounts are the ones Stripe charged, as fulfillment stored them."""
 
     id: str
+    number: str  # "RX-7K2M9Q": what the buyer quotes; the id stays internal
     date: str
     summary: str  # "2 × Mug, 1 × Tote"
+    item_lines: list[OrderItemRow]
+    subtotal: str
+    shipping_name: str  # the rate chosen at checkout ("Express"); "" for an order without shipping
+    shipping: str  # "Free" or "$15.00"
+    discount: str  # "−$4.30"; "" when there was none
     total: str
     status: OrderStatus
     status_label: str
     refunded: str  # "" when nothing was refunded
+    ship_to: list[str]  # the address, one line each, country by name; [] when none was given
+    fulfillment: FulfillmentStatus
+    fulfillment_text: str  # "Paid — preparing your order", "Shipped", or "" while the payment is not in
+    carrier: str
+    tracking_number: str
+    tracking_url: str  # "" unless the carrier is known and the number is plain (see receipt.tracking_url)
+    shipped_on: str
 
     @classmethod
     def of(cls, order: OrderView) -> "OrderRow":
+        currency = order.currency
+        fulfillment = FulfillmentStatus(order.fulfillment_status)
+        if fulfillment == FulfillmentStatus.SHIPPED:
+            fulfillment_text = "Shipped"
+        elif order.status in _SHIPPABLE:
+            fulfillment_text = "Paid — preparing your order"
+        else:
+            fulfillment_text = ""
+        address = order.shipping
         return cls(
             id=order.id,
+            number=order.number,
             date=order.created_at.strftime("%d %b %Y, %H:%M UTC"),
             summary=", ".join(f"{line.quantity} × {line.name}" for line in order.lines),
+            item_lines=[
+                OrderItemRow(
+                    f"{line.quantity} × {line.name}", money(line.quantity * line.unit_amount, currency)
+                )
+                for line in order.lines
+            ],
+            subtotal=money(order.amount_subtotal, currency),
+            shipping_name=order.shipping_rate_name or "",
+            shipping=shipping_amount_text(order.amount_shipping, currency)
+            if order.shipping_rate_name
+            else "",
+            discount=discount_text(order.amount_discount, currency),
             total=order.total_text,
             status=order.status,
             status_label=order.status.label,
             refunded=order.refunded_text if order.amount_refunded else "",
+            ship_to=address_lines(**dataclasses.asdict(address)) if address is not None else [],
+            fulfillment=fulfillment,
+            fulfillment_text=fulfillment_text,
+            carrier=order.carrier or "",
+            tracking_number=order.tracking_number or "",
+            tracking_url=tracking_url(order.carrier, order.tracking_number),
+            shipped_on=order.shipped_at.strftime("%d %b %Y") if order.shipped_at else "",
         )
 
 

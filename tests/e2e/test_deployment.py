@@ -252,13 +252,13 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
     expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
     item = page.locator(".order-item[aria-current='true']")
     expect(item).to_contain_text("2 × Morning Mug, 1 × Dot-Grid Notebook")
-    expect(item).to_contain_text("$48.50")
+    expect(item.locator(".order-total")).to_have_text("$53.50")  # $48.50 + Standard shipping
     session_id = page.url.split("session_id=", 1)[1]
 
     page.reload()
     expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
     [order] = deployment.orders(visitor)
-    assert (order["status"], order["amount_total"], order["stripe_session_id"]) == ("paid", 4850, session_id)
+    assert (order["status"], order["amount_total"], order["stripe_session_id"]) == ("paid", 5350, session_id)
     # Stripe's checkout.session.completed came through nginx too, signed and accepted.
     [completed] = deployment.control(f"events?type=checkout.session.completed&object_id={session_id}")["data"]
     assert completed["delivery"]["status"] == "delivered", completed
@@ -294,7 +294,7 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
         expect(tab.locator(".order-item")).to_have_attribute("data-status", "refunded")
         expect(tab.locator(".order-item")).to_contain_text("Refunded")
     [order] = deployment.orders(visitor)
-    assert (order["status"], order["amount_refunded"]) == ("refunded", 4850)
+    assert (order["status"], order["amount_refunded"]) == ("refunded", 5350)
     context.remove_listener("console", collect)
     assert violations == [], violations  # the whole journey under the policy, nothing blocked
     deployment.timings["journey_s"] = time.monotonic() - started

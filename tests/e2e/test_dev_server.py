@@ -80,5 +80,7 @@ def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_sho
 
     page.wait_for_url(re.compile(re.escape(dev_shop.url) + r"/checkout/success/?\?session_id=cs_test_"))
     expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
-    assert [(row["status"], row["amount_total"]) for row in dev_shop.orders(visitor)] == [("paid", 2400)]
+    assert [(row["status"], row["amount_total"]) for row in dev_shop.orders(visitor)] == [
+        ("paid", 2900)
+    ]  # $24.00 + Standard shipping
     assert dev_shop.log_path.read_text().count("Compiling") == 1  # no hot reload along the way

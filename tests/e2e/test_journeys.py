@@ -97,10 +97,11 @@ def test_declined_card_shows_stripes_message_then_4242_pays_exactly_once(page: P
     expect(page.get_by_role("heading", name=PAID_HEADING)).to_be_visible()
     expect(page.locator(".order-item")).to_have_count(1)
 
-    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 1800)]
+    # $18.00 and Standard shipping, $5.00 under $50.00
+    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 2300)]
     sim = shop.control(f"sessions/{session_id}")
     assert [a["outcome"] for a in sim["attempts"]] == ["declines", "succeeds"]
-    assert sim["charge"]["amount"] == 1800 and sim["refunds"] == []
+    assert sim["charge"]["amount"] == 2300 and sim["refunds"] == []
 
 
 # --- 3. Cancel on the hosted page keeps the cart ---------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_refreshing_the_return_page_keeps_one_order(page: Page, shop: RunningSho
         page.reload()
         expect(page.get_by_role("heading", name=PAID_HEADING)).to_be_visible()
         expect(page.locator(".order-item")).to_have_count(1)
-    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 2400)]
+    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 2900)]
     assert len(sessions_of(shop, visitor)) == 1
 
 
@@ -178,11 +179,11 @@ def test_back_button_after_paying_creates_no_second_order_or_charge(page: Page, 
     page.wait_for_url(RETURN_PAGE)
     expect(page.get_by_role("heading", name=PAID_HEADING)).to_be_visible()
 
-    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 4200)]
+    assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 4700)]
     assert [s.id for s in sessions_of(shop, visitor)] == [session_id]
     sim = shop.control(f"sessions/{session_id}")
     assert [a["outcome"] for a in sim["attempts"]] == ["succeeds"]
-    assert sim["payment_intent"]["amount_received"] == 4200
+    assert sim["payment_intent"]["amount_received"] == 4700
 
 
 # --- 7. Buy on an empty cart ------------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def test_delayed_payment_shows_processing_then_turns_paid_live(page: Page, shop:
         assert page.evaluate("window.__not_reloaded === true"), "the page was reloaded"
         # The same live region announced both states (it was not replaced by a new element).
         assert region.evaluate("el => el.isConnected && el.getAttribute('role')") == "status"
-        assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 2500)]
+        assert [(r["status"], r["amount_total"]) for r in shop.orders(visitor)] == [("paid", 3000)]
     finally:
         shop.control("config", {"async_settle_seconds": settle_after})
 
@@ -291,6 +292,25 @@ def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: RunningShop):
     expect(page.get_by_role("heading", name="Pay 72.50 USD")).to_be_visible()
     tab_to(page, "Email")
     page.keyboard.type("keys@example.com")
+    # Then phone and address, one Tab each (the optional second line left empty), the country select
+    # (United States comes first), the shipping method (one Tab stop for the group), the card.
+    for label, typed in (
+        ("Phone number", "+1 415 555 0100"),
+        ("Full name", "Kay Board"),
+        ("Address line 1", "1 Main Street"),
+        ("Address line 2 (optional)", ""),
+        ("City", "Portland"),
+        ("State, province or region (optional)", "OR"),
+        ("Postal code", "97201"),
+    ):
+        page.keyboard.press("Tab")
+        expect(page.get_by_label(label, exact=True)).to_be_focused()
+        page.keyboard.type(typed)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Country")).to_be_focused()
+    expect(page.get_by_label("Country")).to_have_value("US")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("radio", name=re.compile("^Standard"))).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Card number")).to_be_focused()
     page.keyboard.type("4242424242424242")
@@ -304,9 +324,11 @@ def test_whole_purchase_with_the_keyboard_alone(page: Page, shop: RunningShop):
     expect(page.locator(".order-item")).to_contain_text(
         "2 × Morning Mug, 1 × Canvas Tote, 1 × Dot-Grid Notebook"
     )
-    assert [(r["status"], r["amount_total"], r["customer_email"]) for r in shop.orders(visitor)] == [
-        ("paid", 7250, "keys@example.com")
-    ]
+    # $72.50 is over $50.00: Standard shipping was free.
+    assert [
+        (r["status"], r["amount_total"], r["customer_email"], r["ship_name"], r["amount_shipping"])
+        for r in shop.orders(visitor)
+    ] == [("paid", 7250, "keys@example.com", "Kay Board", 0)]
 
 
 # --- 10. bad quantities ------------------------------------------------------------------------------------------

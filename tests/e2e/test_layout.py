@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import PAID_HEADING, choose, open_shop, press_buy
+from tests.fixtures.browser import PAID_HEADING, choose, open_shop, overflow, press_buy
 from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop
 
 SCREENSHOTS = (
@@ -24,28 +24,6 @@ SCREENSHOTS = (
     else ARTIFACTS / "screenshots"
 )
 MAX_SCREENSHOT_BYTES = 400_000
-
-OVERFLOW = """() => {
-  const width = window.innerWidth;
-  const wide = [...document.querySelectorAll('body *')]
-    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5; })
-    .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${String(e.className).slice(0, 40)}`);
-  return {innerWidth: width, scrollWidth: document.scrollingElement.scrollWidth, wide: wide.slice(0, 10)};
-}"""
-
-
-def overflow(page: Page, where: str) -> list[str]:
-    measured = page.evaluate(OVERFLOW)
-    problems = []
-    if measured["scrollWidth"] > measured["innerWidth"]:
-        problems.append(
-            f"{where}: scrollWidth {measured['scrollWidth']} > innerWidth {measured['innerWidth']}"
-        )
-    if measured["wide"]:
-        problems.append(
-            f"{where}: elements beyond the {measured['innerWidth']} px viewport: {measured['wide']}"
-        )
-    return problems
 
 
 def screenshot(page: Page, name: str) -> Path:

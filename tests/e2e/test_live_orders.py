@@ -49,7 +49,7 @@ def test_my_orders_updates_live_in_the_visitors_other_tab_and_nowhere_else(
         item = watcher.locator(".order-item")
         expect(item).to_have_count(1)
         expect(item).to_contain_text("1 × Canvas Tote, 2 × Dot-Grid Notebook")
-        expect(item.locator(".order-total")).to_have_text("$49.00")
+        expect(item.locator(".order-total")).to_have_text("$54.00")  # $49.00 + Standard shipping
         expect(item).to_have_attribute("data-status", "paid")
         assert watcher.evaluate(NOT_RELOADED), "My Orders was reloaded instead of updated"
 
@@ -58,14 +58,14 @@ def test_my_orders_updates_live_in_the_visitors_other_tab_and_nowhere_else(
         assert order["status"] == "paid" and order["payment_intent_id"]
         assert shop.control(f"sessions/{session_id}")["payment_intent"]["id"] == order["payment_intent_id"]
         refund = stripe_client(shop).v1.refunds.create(params={"payment_intent": order["payment_intent_id"]})
-        assert (refund.status, refund.amount) == ("succeeded", 4900)
+        assert (refund.status, refund.amount) == ("succeeded", 5400)
 
         expect(item).to_have_attribute("data-status", "refunded")
         expect(item).to_contain_text("Refunded")
         expect(buyer.locator("#payment-status").get_by_role("heading", name="Order refunded")).to_be_visible()
         assert watcher.evaluate(NOT_RELOADED) and buyer.url.endswith(session_id)
         [order] = shop.orders(visitor)
-        assert (order["status"], order["amount_refunded"]) == ("refunded", 4900)
+        assert (order["status"], order["amount_refunded"]) == ("refunded", 5400)
 
         # The other visitor saw none of it (checked last, after both pushes went out), and has no orders.
         expect(stranger.get_by_text("No orders yet.")).to_be_visible()

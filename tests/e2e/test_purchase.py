@@ -41,7 +41,7 @@ def test_buy_two_mugs_and_a_notebook_then_see_one_paid_order(page: Page, shop: R
     expect(page.locator(".order-item")).to_contain_text("$48.50")
 
     rows = shop.orders(visitor)
-    assert [(r["status"], r["amount_total"]) for r in rows] == [("paid", 4850)]
+    assert [(r["status"], r["amount_total"]) for r in rows] == [("paid", 5350)]  # $48.50 + Standard shipping
     # The cart starts empty after a purchase.
     page.get_by_role("link", name="Shop", exact=True).click()
     expect(page.locator("#cart-total")).to_have_text("$0.00")
