@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 # bench/memory_tabs.py imports CHROMIUM, CHROMIUM_ARGS, app_env, free_port, stop and wait_until_up from here.
+from tests.fixtures.admin import ADMIN_PASSWORD
 from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop, app_env, free_port, stop, wait_until_up
 
-ADMIN_PASSWORD = "e2e owner password, long enough"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
