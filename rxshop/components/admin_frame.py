@@ -10,6 +10,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from rxshop.components.layout import page_frame
+from rxshop.components.order_list import BADGE_COLORS
 from rxshop.state.admin import AdminState
 
 ADMIN_LINKS = (
@@ -18,6 +19,18 @@ ADMIN_LINKS = (
     ("Revenue", "/admin/revenue"),
     ("Exceptions", "/admin/exceptions"),
 )
+
+
+def status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
+    """The order's status in My Orders' colours, high contrast (the dashboard's grey page is darker)."""
+    return rx.match(
+        status,
+        *[
+            (name, rx.badge(label, color_scheme=color, size="2", variant="soft", high_contrast=True))
+            for name, color in BADGE_COLORS.items()
+        ],
+        rx.badge(label, size="2", high_contrast=True),
+    )
 
 
 def muted(*children, **props) -> rx.Component:
@@ -58,10 +71,22 @@ def admin_nav() -> rx.Component:
             *[rx.link(label, href=href, high_contrast=True, weight="medium") for label, href in ADMIN_LINKS],
             rx.cond(
                 AdminState.open_exceptions > 0,
-                rx.badge(AdminState.open_exceptions, " open", color_scheme="red", variant="soft"),
+                rx.badge(
+                    AdminState.open_exceptions,
+                    " open",
+                    color_scheme="red",
+                    variant="soft",
+                    high_contrast=True,
+                ),
             ),
             rx.spacer(),
-            rx.button("Sign out", on_click=AdminState.sign_out, variant="soft", color_scheme="gray"),
+            rx.button(
+                "Sign out",
+                on_click=AdminState.sign_out,
+                variant="soft",
+                high_contrast=True,
+                color_scheme="gray",
+            ),
             wrap="wrap",
             align="center",
             spacing="4",

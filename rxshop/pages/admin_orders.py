@@ -9,9 +9,9 @@ from rxshop.components.admin_frame import (
     muted,
     scroll_region,
     section,
+    status_badge,
     text_input,
 )
-from rxshop.components.order_list import status_badge
 from rxshop.lifecycle import OrderStatus
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
@@ -74,8 +74,10 @@ def filters() -> rx.Component:
         ),
         rx.hstack(
             rx.button("Apply", type="submit"),
-            rx.button("Clear", type="button", variant="soft", on_click=S.clear_filters),
-            rx.button("Download CSV", type="button", variant="outline", on_click=S.download_csv),
+            rx.button("Clear", type="button", variant="soft", high_contrast=True, on_click=S.clear_filters),
+            rx.button(
+                "Download CSV", type="button", variant="outline", high_contrast=True, on_click=S.download_csv
+            ),
             wrap="wrap",
             spacing="3",
             margin_top="0.75em",
@@ -96,7 +98,13 @@ def _header(label: str, key: str) -> rx.Component:
     arrow = rx.cond(active, rx.cond(S.descending, " ↓", " ↑"), "")
     return rx.table.column_header_cell(
         rx.button(
-            label, arrow, variant="ghost", size="1", on_click=S.sort_by(key), aria_label=f"Sort by {label}"
+            label,
+            arrow,
+            variant="ghost",
+            high_contrast=True,
+            size="1",
+            on_click=S.sort_by(key),
+            aria_label=f"Sort by {label}",
         ),
         aria_sort=rx.cond(active, rx.cond(S.descending, "descending", "ascending"), "none"),
     )
@@ -112,7 +120,9 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.hstack(
                 status_badge(row.status, row.status_label),
-                rx.cond(row.shipped, rx.badge("Shipped", color_scheme="blue", variant="soft")),
+                rx.cond(
+                    row.shipped, rx.badge("Shipped", color_scheme="blue", variant="soft", high_contrast=True)
+                ),
                 wrap="wrap",
             )
         ),
@@ -139,10 +149,20 @@ def orders_table() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.button("Previous", on_click=S.go_to_page(S.page - 1), disabled=S.page == 0, variant="soft"),
+            rx.button(
+                "Previous",
+                on_click=S.go_to_page(S.page - 1),
+                disabled=S.page == 0,
+                variant="soft",
+                high_contrast=True,
+            ),
             rx.text("Page ", S.page + 1, " of ", S.page_count, size="2"),
             rx.button(
-                "Next", on_click=S.go_to_page(S.page + 1), disabled=S.page + 1 >= S.page_count, variant="soft"
+                "Next",
+                on_click=S.go_to_page(S.page + 1),
+                disabled=S.page + 1 >= S.page_count,
+                variant="soft",
+                high_contrast=True,
             ),
             align="center",
         ),
@@ -240,8 +260,14 @@ def refund_form() -> rx.Component:
                                 input_mode="decimal",
                                 max_length=20,
                             ),
-                            rx.button("Refund", type="submit", color_scheme="red"),
-                            rx.button("Cancel", type="button", variant="soft", on_click=S.close_refund),
+                            rx.button("Refund", type="submit", color_scheme="red", high_contrast=True),
+                            rx.button(
+                                "Cancel",
+                                type="button",
+                                variant="soft",
+                                high_contrast=True,
+                                on_click=S.close_refund,
+                            ),
                             wrap="wrap",
                             gap="3",
                             align="end",
@@ -249,7 +275,13 @@ def refund_form() -> rx.Component:
                         on_submit=S.refund,
                         aria_label="Refund this order",
                     ),
-                    rx.button("Refund…", on_click=S.open_refund, variant="outline", color_scheme="red"),
+                    rx.button(
+                        "Refund…",
+                        on_click=S.open_refund,
+                        variant="outline",
+                        high_contrast=True,
+                        color_scheme="red",
+                    ),
                 ),
                 width="100%",
             ),
@@ -295,7 +327,8 @@ def detail() -> rx.Component:
                 "Stripe",
                 _pairs(S.stripe_ids, "stripe-ids"),
                 rx.foreach(
-                    S.stripe_links, lambda x: rx.link(x.label, " in the Stripe Dashboard", href=x.text)
+                    S.stripe_links,
+                    lambda x: rx.link(x.label, " in the Stripe Dashboard", href=x.text, high_contrast=True),
                 ),
                 id="stripe",
             ),
@@ -322,6 +355,6 @@ def detail() -> rx.Component:
 def admin_order() -> rx.Component:
     return admin_frame(
         "Order",
-        rx.vstack(rx.link("← All orders", href="/admin/orders"), detail(), width="100%"),
+        rx.vstack(rx.link("← All orders", href="/admin/orders", high_contrast=True), detail(), width="100%"),
         AdminOrderState.load,
     )

@@ -147,7 +147,10 @@ def _item(item: rx.Var) -> rx.Component:
             rx.vstack(
                 rx.hstack(
                     rx.heading(item.label, as_="h2", size="3"),
-                    rx.cond(item.resolved, rx.badge("Resolved", color_scheme="grass", variant="soft")),
+                    rx.cond(
+                        item.resolved,
+                        rx.badge("Resolved", color_scheme="grass", variant="soft", high_contrast=True),
+                    ),
                     wrap="wrap",
                     align="center",
                 ),
@@ -156,7 +159,12 @@ def _item(item: rx.Var) -> rx.Component:
                 rx.cond(item.amount != "", rx.text("Amount: ", item.amount)),
                 rx.cond(
                     item.order_id != "",
-                    rx.link("Order ", item.order_number, href="/admin/order?id=" + item.order_id),
+                    rx.link(
+                        "Order ",
+                        item.order_number,
+                        href="/admin/order?id=" + item.order_id,
+                        high_contrast=True,
+                    ),
                 ),
                 rx.cond(
                     item.resolved,
@@ -196,13 +204,7 @@ def _item(item: rx.Var) -> rx.Component:
 def inbox_view() -> rx.Component:
     S = AdminInboxState
     return rx.vstack(
-        rx.el.label(
-            rx.hstack(
-                rx.checkbox(checked=S.show_resolved, on_change=S.toggle_resolved),
-                rx.text("Show resolved items too"),
-                align="center",
-            ),
-        ),
+        rx.checkbox("Show resolved items too", checked=S.show_resolved, on_change=S.toggle_resolved),
         message(S.message, "inbox-message"),
         rx.cond(
             S.inbox.length() > 0,
