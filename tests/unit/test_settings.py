@@ -218,3 +218,24 @@ def test_the_export_build_serves_nothing_so_it_needs_no_serving_settings():
     """`make export` compiles the pages in production mode; the backend's start checks the rest."""
     built = parse_settings({"REFLEX_ENV_MODE": "prod", "RXSHOP_EXPORT_ONLY": "true"})
     assert not built.production
+
+
+def test_shipping_and_dashboard_settings_are_validated():
+    default = parse_settings({})
+    assert default.shipping_countries == ("US", "CA", "GB", "DE", "FR", "NL")
+    assert (default.ship_within_days, default.admin_enabled) == (3, False)
+    custom = parse_settings(
+        {"SHIPPING_COUNTRIES": " us, gb,US", "SHIP_WITHIN_DAYS": "5", "ADMIN_PASSWORD": "x" * 12}
+    )
+    assert (custom.shipping_countries, custom.ship_within_days, custom.admin_enabled) == (
+        ("US", "GB"),
+        5,
+        True,
+    )
+    with pytest.raises(SettingsError) as refused:
+        parse_settings({"SHIPPING_COUNTRIES": "USA", "SHIP_WITHIN_DAYS": "0", "ADMIN_PASSWORD": "short"})
+    assert [p.split(" ")[0] for p in refused.value.problems] == [
+        "SHIPPING_COUNTRIES",
+        "SHIP_WITHIN_DAYS",
+        "ADMIN_PASSWORD",
+    ]
