@@ -8,7 +8,12 @@ from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 
 def _figure(label: str, value: rx.Var, id: str) -> rx.Component:
     return rx.card(
-        rx.vstack(muted(label), rx.text(value, size="5", weight="bold", id=id), spacing="1"), flex="1"
+        rx.vstack(
+            muted(label),
+            rx.text(value, size="5", weight="bold", id=id, class_name="admin-break"),
+            spacing="1",
+        ),
+        flex="1",
     )
 
 
@@ -95,8 +100,7 @@ def revenue_view() -> rx.Component:
             _figure("Refunds", S.total_refunds, "total-refunds"),
             _figure("Discounts", S.total_discounts, "total-discounts"),
             _figure("Revenue less refunds", S.net, "total-net"),
-            wrap="wrap",
-            gap="3",
+            class_name="admin-figures",
             width="100%",
             role="status",
             aria_live="polite",
