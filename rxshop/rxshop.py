@@ -10,12 +10,20 @@ from starlette.routing import Mount, Route
 from rxshop.housekeeping import expire_stale_orders_forever
 from rxshop.limits import BodyLimit
 from rxshop.live import start_live_updates
+from rxshop.live_admin import start_admin_live_updates
+from rxshop.pages.admin import admin_overview
+from rxshop.pages.admin_orders import admin_order, admin_orders
+from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
 from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
 from rxshop.payments import HANDLED_EVENTS
 from rxshop.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.state.admin import AdminState
+from rxshop.state.admin_order import AdminOrderState
+from rxshop.state.admin_orders import AdminOrdersState
+from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
@@ -93,6 +101,7 @@ app = rx.App(
 app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
+app.register_lifespan_task(start_admin_live_updates)
 
 _visit = [VisitorState.identify]
 app.add_page(
@@ -110,3 +119,31 @@ app.add_page(
     on_load=[*_visit, ReturnState.verify, OrdersState.load],
 )
 app.add_page(checkout_cancel, route="/checkout/cancel", title="Payment cancelled · rxshop")
+
+# The owner's dashboard (off without ADMIN_PASSWORD: the pages then say how to turn it on).
+_admin = [*_visit, AdminState.load]
+app.add_page(admin_overview, route="/admin", title="Dashboard · rxshop", on_load=_admin)
+app.add_page(
+    admin_orders,
+    route="/admin/orders",
+    title="Orders · Dashboard · rxshop",
+    on_load=[*_admin, AdminOrdersState.load],
+)
+app.add_page(
+    admin_order,
+    route="/admin/order",
+    title="Order · Dashboard · rxshop",
+    on_load=[*_admin, AdminOrderState.load],
+)
+app.add_page(
+    admin_revenue,
+    route="/admin/revenue",
+    title="Revenue · Dashboard · rxshop",
+    on_load=[*_admin, AdminRevenueState.load],
+)
+app.add_page(
+    admin_exceptions,
+    route="/admin/exceptions",
+    title="Exceptions · Dashboard · rxshop",
+    on_load=[*_admin, AdminInboxState.load],
+)

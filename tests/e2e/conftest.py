@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 # bench/memory_tabs.py imports CHROMIUM, CHROMIUM_ARGS, app_env, free_port, stop and wait_until_up from here.
+from tests.fixtures.admin import ADMIN_PASSWORD
 from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop, app_env, free_port, stop, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +46,7 @@ def shop(tmp_path_factory) -> Iterator[RunningShop]:
         # Production mode fails closed without a Stripe key: a test shop says it simulates, on purpose.
         PAYMENTS_MODE="simulator",
         SIMULATOR_CONTROL_API="true",
+        ADMIN_PASSWORD=ADMIN_PASSWORD,  # the owner's dashboard is on (tests/e2e/test_admin*.py)
     )
     subprocess.run(
         [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True

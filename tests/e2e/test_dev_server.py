@@ -34,6 +34,7 @@ def dev_shop(tmp_path_factory) -> Iterator[RunningShop]:
     db_path = app_dir / ".data" / "rxshop.db"  # the default DATABASE_URL, as `make run` has it
     env = app_env(APP_URL=f"http://127.0.0.1:{frontend}", BACKEND_URL=f"http://127.0.0.1:{backend}")
     env.pop("DATABASE_URL", None)
+    env.pop("ADMIN_PASSWORD", None)  # the owner's dashboard stays off here
     subprocess.run(
         [sys.executable, "-m", "rxshop", "migrate"], cwd=app_dir, env=env, check=True, capture_output=True
     )
@@ -84,3 +85,11 @@ def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_sho
         ("paid", 2900)
     ]  # $24.00 + Standard shipping
     assert dev_shop.log_path.read_text().count("Compiling") == 1  # no hot reload along the way
+
+
+def test_without_admin_password_the_dashboard_says_how_to_turn_it_on(page: Page, dev_shop: RunningShop):
+    page.goto(dev_shop.url + "/admin/orders")
+    visitor_id_of(page)
+    expect(page.locator("#admin-disabled")).to_have_text("The owner's dashboard is turned off.")
+    expect(page.get_by_text("set ADMIN_PASSWORD (at least 12 characters)")).to_be_visible()
+    expect(page.get_by_label("Password")).to_have_count(0)

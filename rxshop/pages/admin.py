@@ -1,0 +1,55 @@
+"""/admin: the owner's overview (counts that need attention), behind the sign-in."""
+
+import reflex as rx
+
+from rxshop.components.admin_frame import admin_frame, muted, section
+from rxshop.state.admin import AdminState
+
+
+def _count(label: str, value: rx.Var, id: str, href: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            muted(label),
+            rx.text(value, size="6", weight="bold", id=id),
+            rx.link("Open", href=href, size="2", high_contrast=True, aria_label=f"Open: {label}"),
+            spacing="1",
+        ),
+        min_width="10em",
+        flex="1",
+    )
+
+
+def overview() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            _count("Paid, not shipped", AdminState.to_ship, "count-to-ship", "/admin/orders"),
+            _count("Paid today", AdminState.orders_today, "count-orders-today", "/admin/orders"),
+            _count("Revenue today", AdminState.revenue_today, "count-revenue-today", "/admin/revenue"),
+            _count("Open exceptions", AdminState.open_exceptions, "count-exceptions", "/admin/exceptions"),
+            wrap="wrap",
+            gap="3",
+            width="100%",
+        ),
+        section(
+            "Exceptions by kind",
+            rx.cond(
+                AdminState.exception_counts.length() > 0,
+                rx.el.ul(
+                    rx.foreach(
+                        AdminState.exception_counts,
+                        lambda row: rx.el.li(rx.text(row.label, ": ", rx.text.strong(row.count))),
+                    ),
+                    class_name="admin-list",
+                ),
+                muted("Nothing needs your attention."),
+            ),
+            id="exception-kinds",
+        ),
+        spacing="5",
+        width="100%",
+        aria_live="polite",
+    )
+
+
+def admin_overview() -> rx.Component:
+    return admin_frame("Overview", overview())

@@ -1,0 +1,256 @@
+"""AdminOrderState: one order in full (lines, amounts, address, Stripe ids, timeline), shipping and refunds.
+
+Ship and refund are background events: they wait on the database and on Stripe, and must not hold this
+tab's state meanwhile (`async with self` only around reading and writing vars). A refund's request key is
+made when the refund form opens and kept until it is opened again, so a double click (two events at once)
+asks Stripe for one refund (rxshop.admin.actions settles it in the database and by idempotency key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+import reflex as rx
+
+from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
+from rxshop.admin.auth import NotSignedIn, is_signed_in
+from rxshop.admin.queries import OrderDetail, order_detail
+from rxshop.catalog import format_money
+from rxshop.db import in_session
+from rxshop.payments import get_gateway
+from rxshop.state.admin import AdminState, form_text
+from rxshop.state.visitor import VisitorState
+
+log = logging.getLogger(__name__)
+ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+AMOUNT = re.compile(r"\$?\s*(\d{1,7})(?:\.(\d{1,2}))?")
+_UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
+
+
+@dataclasses.dataclass(frozen=True)
+class LineRow:
+    name: str
+    quantity: int
+    unit: str
+    amount: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryRow:
+    """A timeline entry, a refund request or a labelled value: text ready to show."""
+
+    at: str
+    label: str
+    text: str
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+def parse_amount(text: str | None) -> int | None:
+    """'12', '12.5', '$12.50' -> minor units; anything else -> None."""
+    match = AMOUNT.fullmatch(text or "")
+    if not match:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+class AdminOrderState(AdminState):
+    order_id: str = ""
+    loaded: bool = False
+    found: bool = False
+    number: str = ""
+    status: str = ""
+    status_label: str = ""
+    facts: list[EntryRow] = []  # created, paid, email, phone, shipping, carrier...
+    amounts: list[EntryRow] = []  # subtotal, discount, shipping, total, refunded
+    address: list[str] = []
+    lines: list[LineRow] = []
+    stripe_ids: list[EntryRow] = []
+    stripe_links: list[EntryRow] = []  # label, url (Stripe mode only)
+    timeline: list[EntryRow] = []
+    refunds: list[EntryRow] = []
+    can_ship: bool = False
+    refundable: str = ""
+    can_refund: bool = False
+    refund_open: bool = False
+    ship_message: str = ""
+    refund_message: str = ""
+    working: bool = False
+    _refund_key: str = ""
+
+    def _show(self, detail: OrderDetail) -> None:
+        o, money = detail.order, lambda amount: format_money(amount, detail.order.currency)
+        self.found, self.number, self.status, self.status_label = (
+            True,
+            o.number,
+            o.status.value,
+            o.status.label,
+        )
+        self.facts = [
+            EntryRow("", label, text)
+            for label, text in (
+                ("Created", _when(o.created_at)),
+                ("Paid", _when(o.paid_at)),
+                ("Email", o.customer_email or ""),
+                ("Phone", o.phone or ""),
+                ("Shipping rate", o.shipping_rate_name or ""),
+                ("Fulfillment", o.fulfillment_label),
+                ("Carrier", o.carrier or ""),
+                ("Tracking number", o.tracking_number or ""),
+                ("Shipped", _when(o.shipped_at)),
+            )
+            if text
+        ]
+        self.amounts = [
+            EntryRow("", "Subtotal", money(o.amount_subtotal)),
+            EntryRow("", "Discount", money(-o.amount_discount) if o.amount_discount else money(0)),
+            EntryRow("", "Shipping", money(o.amount_shipping)),
+            EntryRow("", "Total", money(o.amount_total)),
+            EntryRow("", "Refunded", money(o.amount_refunded)),
+        ]
+        self.address = list(o.shipping.lines) if o.shipping else []
+        self.lines = [
+            LineRow(x.name, x.quantity, money(x.unit_amount), money(x.unit_amount * x.quantity))
+            for x in o.lines
+        ]
+        self.stripe_ids = [
+            EntryRow("", label, value)
+            for label, value in (("Checkout Session", o.stripe_session_id), ("Payment", o.payment_intent_id))
+            if value
+        ]
+        self.stripe_links = [EntryRow("", label, url) for label, url in detail.stripe_links.items()]
+        self.timeline = [EntryRow(_when(e.at), f"{e.kind} · {e.actor}", e.text) for e in detail.timeline]
+        self.refunds = [
+            EntryRow(
+                _when(r.requested_at), r.status, f"{money(r.amount)} {r.stripe_refund_id or r.error or ''}"
+            )
+            for r in detail.refunds
+        ]
+        self.can_ship, self.can_refund = detail.can_ship, detail.refundable > 0
+        self.refundable = money(detail.refundable)
+
+    async def _refresh(self, admin: str) -> None:
+        if not self.order_id:
+            return
+        detail = await self._service(order_detail, admin, order_id=self.order_id)
+        self.loaded = True
+        if detail is None:
+            self.found = False
+            return
+        self._show(detail)
+
+    @rx.event
+    async def load(self):
+        """On page load: the order named by ?id= in the address."""
+        order_id = self.router.url.query_parameters.get("id", "")
+        self.ship_message = self.refund_message = ""
+        self.refund_open = False
+        admin = await self._admin_id()
+        if not admin:
+            return
+        if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
+            self.order_id, self.loaded, self.found = "", True, False
+            return
+        self.order_id = order_id
+        await self._refresh(admin)
+
+    @rx.event
+    async def open_refund(self):
+        """Open the refund form: one request key for every click until it is opened again."""
+        if await self._admin_id():
+            self._refund_key, self.refund_open, self.refund_message = new_request_key(), True, ""
+
+    @rx.event
+    def close_refund(self):
+        self.refund_open = False
+
+    async def _begin(self) -> tuple[str, str, str]:
+        """Inside `async with self`: (visitor id, order id, refund key) for a background action."""
+        visitor = (await self.get_state(VisitorState))._checked_id()
+        return visitor, self.order_id, self._refund_key
+
+    async def _still_admin(self, visitor: str) -> bool:
+        """Outside the state lock: the sign-in checked in the database; if it ended, the tab is emptied."""
+        if visitor and await in_session(is_signed_in, visitor_id=visitor):
+            return True
+        async with self:
+            await self._signed_out()
+        return False
+
+    async def _finish(self, admin: str, message_var: str, message: str) -> None:
+        """Inside `async with self`: show the outcome and the order as it is now."""
+        setattr(self, message_var, message)
+        self.working = False
+        if admin and self.signed_in:
+            await self._refresh(admin)
+
+    @rx.event(background=True)
+    async def ship(self, form_data: dict):
+        """Mark this (paid) order shipped with its carrier and tracking number."""
+        carrier, tracking = form_text(form_data, "carrier", 100), form_text(form_data, "tracking_number", 100)
+        async with self:
+            admin, order_id, _key = await self._begin()
+        if not await self._still_admin(admin):
+            return
+        if not carrier or not tracking:
+            async with self:
+                self.ship_message = "Enter the carrier and the tracking number (up to 100 characters each)."
+            return
+        async with self:
+            self.working = True
+        try:
+            shipped = await ship_order(
+                admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking
+            )
+            message = f"Order {shipped.number} marked shipped: {shipped.carrier} {shipped.tracking_number}."
+        except ActionRefused as err:
+            message = str(err)
+        except NotSignedIn:
+            async with self:
+                await self._signed_out()
+            return
+        except Exception:
+            log.exception("Shipping order %s failed", order_id)
+            message = _UNEXPECTED
+        async with self:
+            await self._finish(admin, "ship_message", message)
+
+    @rx.event(background=True)
+    async def refund(self, form_data: dict):
+        """Refund part or all of this order through Stripe (the amount in dollars, e.g. 10 or 10.50)."""
+        amount = parse_amount(form_text(form_data, "amount", 20))
+        async with self:
+            admin, order_id, key = await self._begin()
+        if not await self._still_admin(admin):
+            return
+        async with self:
+            if amount is None or amount <= 0:
+                self.refund_message = "Enter an amount like 10 or 10.50."
+                return
+            if not key:
+                self.refund_message = "Open the refund form again."
+                return
+            self.working = True
+        try:
+            done = await refund_order(
+                admin=admin, order_id=order_id, amount=amount, request_key=key, gateway=get_gateway()
+            )
+            message = f"Refund of {format_money(done.amount)} made at Stripe ({done.stripe_refund_id})."
+            closed = True
+        except ActionRefused as err:
+            message, closed = str(err), False
+        except NotSignedIn:
+            async with self:
+                await self._signed_out()
+            return
+        except Exception:
+            log.exception("Refunding order %s failed", order_id)
+            message, closed = _UNEXPECTED, False
+        async with self:
+            if closed:
+                self.refund_open = False  # a new refund opens the form again (a new key)
+            await self._finish(admin, "refund_message", message)

@@ -1,0 +1,180 @@
+"""AdminOrdersState: the order table (filters, search, sort, pages) and its CSV, for the signed-in owner.
+
+Every argument comes from the browser and is checked here: filters are parsed into rxshop.admin.queries'
+OrderFilters, unknown sort keys and statuses are refused, pages are clamped by the service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import reflex as rx
+
+from rxshop.admin.queries import AdminOrderRow, OrderFilters, SortKey, list_orders, orders_csv
+from rxshop.catalog import format_money
+from rxshop.lifecycle import OrderStatus
+from rxshop.models import utcnow
+from rxshop.order_views import FulfillmentStatus
+from rxshop.state.admin import AdminState, form_text
+
+PAGE_SIZE = 25
+SORTABLE = {key.value for key in SortKey}
+FULFILLMENT = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.SHIPPED}
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminRow:
+    """One order as the owner's table shows it (text ready to display)."""
+
+    id: str
+    number: str
+    date: str
+    email: str
+    summary: str
+    total: str
+    status: str
+    status_label: str
+    shipped: bool
+    refunded: str
+
+    @classmethod
+    def of(cls, row: AdminOrderRow) -> AdminRow:
+        return cls(
+            id=row.id,
+            number=row.number,
+            date=row.created_at.strftime("%Y-%m-%d %H:%M"),
+            email=row.email,
+            summary=row.items,
+            total=format_money(row.total, row.currency),
+            status=row.status.value,
+            status_label=row.status.label,
+            shipped=row.fulfillment_status == FulfillmentStatus.SHIPPED,
+            refunded=format_money(row.refunded, row.currency) if row.refunded else "",
+        )
+
+
+def parse_day(text: str | None) -> date | None | bool:
+    """'' -> None; 'YYYY-MM-DD' -> date; anything else -> False (refused)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else False
+    except ValueError:
+        return False
+
+
+class AdminOrdersState(AdminState):
+    rows: list[AdminRow] = []
+    total_count: int = 0
+    page: int = 0
+    page_count: int = 1
+    loaded: bool = False
+    filter_error: str = ""
+    form_key: int = 0
+    # The filters as applied (echoed into the form).
+    status: str = ""
+    fulfillment: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    search: str = ""
+    sort: str = SortKey.DATE.value
+    descending: bool = True
+
+    def _filters(self) -> OrderFilters:
+        return OrderFilters(
+            statuses=(OrderStatus(self.status),) if self.status else (),
+            fulfillment=self.fulfillment or None,
+            date_from=date.fromisoformat(self.date_from) if self.date_from else None,
+            date_to=date.fromisoformat(self.date_to) if self.date_to else None,
+            search=self.search,
+        )
+
+    async def _refresh(self, admin: str) -> None:
+        found = await self._service(
+            list_orders,
+            admin,
+            filters=self._filters(),
+            sort=SortKey(self.sort),
+            descending=self.descending,
+            page=self.page,
+            page_size=PAGE_SIZE,
+        )
+        if found is None:
+            return
+        self.rows = [AdminRow.of(row) for row in found.rows]
+        self.total_count, self.page, self.page_count = found.total_count, found.page, found.page_count
+        self.loaded = True
+
+    @rx.event
+    async def load(self):
+        """On page load: the table with the filters this tab last used."""
+        if admin := await self._admin_id():
+            await self._refresh(admin)
+
+    @rx.event
+    async def apply_filters(self, form_data: dict):
+        """The filter form: status, shipped or not, dates (UTC days), and search text."""
+        admin = await self._admin_id()
+        if not admin:
+            return
+        status = form_text(form_data, "status")
+        fulfillment = form_text(form_data, "fulfillment")
+        search = form_text(form_data, "search")
+        day_from = parse_day(form_text(form_data, "date_from"))
+        day_to = parse_day(form_text(form_data, "date_to"))
+        if status is None or (status not in ("", "all") and status not in set(OrderStatus)):
+            self.filter_error = "Choose a status from the list."
+        elif fulfillment is None or (fulfillment not in ("", "all") and fulfillment not in FULFILLMENT):
+            self.filter_error = "Choose shipped or not shipped from the list."
+        elif day_from is False or day_to is False:
+            self.filter_error = "Dates look like 2025-01-31."
+        elif search is None:
+            self.filter_error = "The search text is too long."
+        else:
+            self.filter_error = ""
+            self.status = "" if status == "all" else status
+            self.fulfillment = "" if fulfillment == "all" else fulfillment
+            self.date_from = day_from.isoformat() if day_from else ""
+            self.date_to = day_to.isoformat() if day_to else ""
+            self.search, self.page = search, 0
+        await self._refresh(admin)
+
+    @rx.event
+    async def clear_filters(self):
+        if admin := await self._admin_id():
+            self.status = self.fulfillment = self.date_from = self.date_to = self.search = ""
+            self.filter_error, self.page = "", 0
+            self.form_key += 1
+            await self._refresh(admin)
+
+    @rx.event
+    async def sort_by(self, key: str):
+        """A column header: sort by it; again: reverse."""
+        admin = await self._admin_id()
+        if not admin or not isinstance(key, str) or key not in SORTABLE:
+            return
+        self.descending = not self.descending if key == self.sort else key == SortKey.DATE.value
+        self.sort, self.page = key, 0
+        await self._refresh(admin)
+
+    @rx.event
+    async def go_to_page(self, page: int):
+        admin = await self._admin_id()
+        if not admin or isinstance(page, bool) or not isinstance(page, int) or not 0 <= page < 10**6:
+            return
+        self.page = page
+        await self._refresh(admin)
+
+    @rx.event
+    async def download_csv(self):
+        """Every order matching the filters (not only this page), as a CSV file."""
+        admin = await self._admin_id()
+        if not admin:
+            return
+        text = await self._service(
+            orders_csv, admin, filters=self._filters(), sort=SortKey(self.sort), descending=self.descending
+        )
+        if text is None:
+            return
+        return rx.download(data=text, filename=f"orders-{utcnow():%Y%m%d-%H%M}.csv", mime_type="text/csv")
