@@ -28,9 +28,10 @@ async def _request(reader, writer, host: str, path: str, body: bytes, headers: d
 
 
 async def post_all(
-    url: str, requests: list[tuple[bytes, dict[str, str]]], connections: int = 20
+    url: str, requests: list[tuple[bytes, dict[str, str]]], connections: int = 20, seconds: float = 3600
 ) -> tuple[float, list[float], list[int]]:
-    """POST every (body, headers) over `connections` keep-alive connections; (seconds, latencies, statuses)."""
+    """POST (body, headers) in order over `connections` keep-alive connections until all are sent or
+    `seconds` have passed (requests in flight then still complete); (seconds, latencies, statuses)."""
     parts = urlsplit(url)
     queue = list(reversed(requests))
     latencies: list[float] = []
@@ -39,7 +40,7 @@ async def post_all(
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         try:
-            while queue:
+            while queue and time.perf_counter() < deadline:
                 body, headers = queue.pop()
                 start = time.perf_counter()
                 statuses.append(await _request(reader, writer, parts.netloc, parts.path, body, headers))
@@ -48,5 +49,6 @@ async def post_all(
             writer.close()
 
     started = time.perf_counter()
+    deadline = started + seconds
     await asyncio.gather(*(connection() for _ in range(connections)))
     return time.perf_counter() - started, latencies, statuses

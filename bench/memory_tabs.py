@@ -1,97 +1,113 @@
-"""Backend memory per open tab: RSS of the running app (prod, one port) before and after 40 idle tabs.
+"""Backend memory per idle tab: RSS of the backend before and after 500 connected, hydrated tabs.
 
-Each tab is a real chromium page on My Orders (websocket connected, linked to its visitor's shared state).
-Target on this machine: <= 1 MiB of backend RSS per idle tab (the notes measured ~200 kB).
+Side by side: rxshop's My Orders (/orders: VisitorState.ensure + OrdersState.load, each tab a visitor of
+its own, linked to its shared state) and the bare app's page; each tab is a websocket of the load client
+(bench/reflex_client.py) that hydrated the page and then sits idle. A fresh backend per round (RSS never
+shrinks back), granian with one worker, SQLite; RSS summed over the backend's process group. Rounds
+alternate.
+
+Target: <= 250 KiB of backend RSS per idle tab at 500 tabs (rxshop).
+
+    python bench/memory_tabs.py [--rounds 3] [--tabs 500]
+    python bench/memory_tabs.py --quick      # one round, 200 tabs
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
+import argparse
+import asyncio
+import statistics
 import time
-from pathlib import Path
 
-from _support import check
+from _support import (
+    abba,
+    check,
+    finish,
+    loadavg,
+    new_database,
+    processes,
+    rss_kib,
+    start_backend,
+    start_simulator,
+    stop_backend,
+)
+from buy_burst import RXSHOP_LOCAL_STORAGE
+from reflex_client import Browser, close_tabs, open_tabs
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, app_env, free_port, stop, wait_until_up  # noqa: E402
-
-TABS = 40
+PAGES = {"rxshop": "/orders", "bare": "/"}
 
 
-def backend_rss_kib(group: int) -> int:
-    """Resident memory of every process of the app's process group (CLI, server, workers)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != group:
-                continue
-            with open(f"/proc/{pid}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            continue
-    return total
+async def browsers(app: str, url: str, n: int) -> list[Browser]:
+    """N browser profiles; rxshop's each with its server-issued visitor credential (untimed)."""
+    storage = RXSHOP_LOCAL_STORAGE if app == "rxshop" else {}
+    profiles = [Browser(local_storage_vars=dict(storage)) for _ in range(n)]
+    if app == "rxshop":
+        gate = asyncio.Semaphore(20)
+
+        async def claim(browser: Browser) -> None:
+            async with gate:
+                await browser.claim_visitor(url)
+
+        await asyncio.gather(*(claim(b) for b in profiles))
+    return profiles
+
+
+async def tabs_rss(app: str, url: str, group: int, n: int) -> dict:
+    warm = await open_tabs(url, await browsers(app, url, 10), path=PAGES[app])
+    await asyncio.sleep(1)
+    before = rss_kib(group)
+    tabs = await open_tabs(url, await browsers(app, url, n), path=PAGES[app], timeout=120)
+    await asyncio.sleep(3)
+    after = rss_kib(group)
+    await close_tabs(tabs + warm)
+    return {"rss_before_kib": before, "rss_after_kib": after, "kib_per_tab": (after - before) / n}
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    tmp = Path(tempfile.mkdtemp(prefix="rxshop-bench-"))
-    env = app_env(DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}", APP_URL=url, BACKEND_URL=url)
-    subprocess.run(
-        [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    log = tmp / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "reflex"),
-                "run",
-                "--env",
-                "prod",
-                "--single-port",
-                "--backend-port",
-                str(port),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_until_up(url, proc, log)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            warm = browser.new_page()
-            warm.goto(url + "/orders")
-            warm.get_by_text("No orders yet").wait_for()
-            time.sleep(1)
-            before = backend_rss_kib(proc.pid)
-            pages = []
-            for _ in range(TABS):
-                page = browser.new_context().new_page()  # a visitor each: its own token and shared state
-                page.goto(url + "/orders")
-                page.get_by_text("No orders yet").wait_for()
-                pages.append(page)
-            time.sleep(2)
-            after = backend_rss_kib(proc.pid)
-            browser.close()
-    finally:
-        stop(proc)
-    per_tab = (after - before) / TABS
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tabs", type=int, default=500)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.tabs = 1, 200
     print(
-        f"backend RSS {before / 1024:.0f} MiB idle, {after / 1024:.0f} MiB with {TABS} more tabs: "
-        f"{per_tab:.0f} KiB per tab"
+        f"== memory: {args.tabs} idle tabs, {args.rounds} rounds (rxshop {PAGES['rxshop']}, bare /)",
+        flush=True,
     )
-    sys.exit(0 if check("KiB per idle tab", per_tab, 1024) else 1)
+    per_app: dict[str, list[dict]] = {"rxshop": [], "bare": []}
+    with processes() as procs:
+        sim = start_simulator(procs, 0)
+        for r, app in abba(args.rounds):
+            backend = start_backend(procs, app, sim_url=sim, database=new_database("sqlite", app))
+            try:
+                time.sleep(1)
+                load = loadavg()
+                res = asyncio.run(tabs_rss(app, backend.url, backend.group, args.tabs))
+            finally:
+                stop_backend(procs, backend)
+            res.update(round=r, loadavg=load)
+            per_app[app].append(res)
+            print(
+                f"  round {r} {app:6}: {res['rss_before_kib'] / 1024:6.0f} MiB idle,"
+                f" {res['rss_after_kib'] / 1024:6.0f} MiB with the tabs: {res['kib_per_tab']:6.0f} KiB per tab"
+                f"  load {load}",
+                flush=True,
+            )
+    summary: dict = {"tabs": args.tabs, "rounds": per_app, "pages": PAGES}
+    for app in per_app:
+        summary[f"{app}_kib_per_tab"] = statistics.median(x["kib_per_tab"] for x in per_app[app])
+        summary[f"{app}_idle_mib"] = statistics.median(x["rss_before_kib"] for x in per_app[app]) / 1024
+    summary["ratio"] = summary["rxshop_kib_per_tab"] / summary["bare_kib_per_tab"]
+    print(
+        f"  median: rxshop {summary['rxshop_kib_per_tab']:.0f} KiB/tab (idle {summary['rxshop_idle_mib']:.0f} MiB),"
+        f" bare {summary['bare_kib_per_tab']:.0f} KiB/tab (idle {summary['bare_idle_mib']:.0f} MiB);"
+        f" rxshop / bare = {summary['ratio']:.2f}",
+        flush=True,
+    )
+    finish("memory_tabs", summary, [check("KiB per idle tab (rxshop)", summary["rxshop_kib_per_tab"], 250)])
 
 
 if __name__ == "__main__":

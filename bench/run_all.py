@@ -1,14 +1,282 @@
-"""Run every benchmark in bench/ in turn (`make bench`); each prints its own numbers and targets."""
+"""`make bench`: every benchmark in turn, then bench/RESULTS.md from their results (bench/results/*.json).
 
+    python bench/run_all.py [--quick] [--only buy_burst,webhooks,...]
+
+RESULTS.md keeps what follows its generated part (the hand-written profile findings) and gains one row per
+run in its history table (the before / after record). Exits non-zero when a target is missed or a
+benchmark fails; benchmarks never run in `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-here = Path(__file__).resolve().parent
-failed = 0
-for script in sorted(here.glob("[a-z]*.py")):
-    if script.name in ("run_all.py", "webhook_server.py"):
-        continue
-    print(f"== {script.name}", flush=True)
-    failed += subprocess.run([sys.executable, str(script)], cwd=here).returncode != 0
-sys.exit(1 if failed else 0)
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+MARKDOWN = HERE / "RESULTS.md"
+BENCHMARKS = ("buy_burst", "webhooks", "my_orders", "memory_tabs", "page_weight")
+GENERATED_END = "<!-- end of the generated part: everything below is kept by bench/run_all.py -->"
+HISTORY_HEAD = (
+    "| date | commit | buy p95 ratio SQLite | buy p95 ratio PG+Redis | webhooks ratio new / dup30 |"
+)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return f"{os.cpu_count()} cores ({model}), {mem / 1024 / 1024:.1f} GiB memory, Python {platform.python_version()}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def targets_md(result: dict) -> list[str]:
+    return [
+        f"- {'met' if t['met'] else '**MISSED**'}: {t['name']} = {t['value']:,.2f} (target {t['op']} {t['limit']:,})"
+        for t in result.get("targets", [])
+    ]
+
+
+def buy_md(r: dict) -> list[str]:
+    out = ["## Buy burst (`bench/buy_burst.py`)", ""]
+    for mode, m in r["modes"].items():
+        lat = m["latency_ms"] / 1000
+        out += [
+            f"**{mode}**: {m['tabs']} tabs, {m['workers']} worker(s) each, L = {m['latency_ms']} ms; "
+            f"median p95 rxshop {ms(m['rxshop_p95_median'])} ({m['rxshop_p95_median'] / lat:.1f} × L), bare "
+            f"{ms(m['bare_p95_median'])} ({m['bare_p95_median'] / lat:.1f} × L): **rxshop / bare = "
+            f"{m['p95_ratio']:.2f}** (per round: {', '.join(f'{x:.2f}' for x in m['p95_ratio_per_round'])}). "
+            f"Backend CPU per Buy (median): rxshop {m['rxshop_cpu_ms_median']:.1f} ms, bare {m['bare_cpu_ms_median']:.1f} ms.",
+            "",
+            "| round | app | p50 | p95 | max | backend CPU / Buy | load avg (1, 5, 15 min) |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        rows = sorted((x["round"], app, x) for app in ("rxshop", "bare") for x in m["rounds"][app])
+        out += [
+            f"| {rnd} | {app} | {ms(x['p50'])} | {ms(x['p95'])} | {ms(x['max'])} | "
+            f"{x['backend_cpu_ms_per_buy']:.1f} ms | {', '.join(map(str, x['loadavg']))} |"
+            for rnd, app, x in rows
+        ]
+        out.append("")
+    return out + targets_md(r) + [""]
+
+
+def webhooks_md(r: dict) -> list[str]:
+    out = [
+        f"## Webhooks (`bench/webhooks.py`): {r['senders']} senders, {r['seconds']:g} s per round, {r['db']}",
+        "",
+    ]
+    for mix, m in r["mixes"].items():
+        out += [
+            f"**{'every delivery new' if mix == 'new' else '30 % repeated deliveries'}**: median rxshop "
+            f"{m['rxshop_rate_median']:,.0f} events/s (p95 {m['rxshop_p95_median']:.1f} ms), bare "
+            f"{m['bare_rate_median']:,.0f} events/s (p95 {m['bare_p95_median']:.1f} ms): **rxshop / bare = "
+            f"{m['rate_ratio']:.2f}**. Backend CPU per event: rxshop {m['rxshop_cpu_ms_median']:.2f} ms, bare "
+            f"{m['bare_cpu_ms_median']:.2f} ms. Every new event paid exactly one order: {m['correct']}.",
+            "",
+            "| round | app | events/s | p50 | p95 | max | CPU / event | sent | paid / new | load avg |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        rows = sorted((x["round"], app, x) for app in ("rxshop", "bare") for x in m["rounds"][app])
+        out += [
+            f"| {rnd} | {app} | {x['events_per_s']:,.0f} | {x['p50_ms']:.1f} ms | {x['p95_ms']:.1f} ms | "
+            f"{x['max_ms']:.0f} ms | {x['backend_cpu_ms_per_event']:.2f} ms | {x['sent']:,} | "
+            f"{x['paid']:,} / {x['expected_paid']:,} | {', '.join(map(str, x['loadavg']))} |"
+            for rnd, app, x in rows
+        ]
+        out.append("")
+    return out + targets_md(r) + [""]
+
+
+def my_orders_md(r: dict) -> list[str]:
+    out = [
+        f"## My Orders (`bench/my_orders.py`): {r['orders']:,} orders + {r['mine']} of one visitor, {r['db']}",
+        "",
+        f"Page read (OrdersState.go_to_page, websocket round trip): median {r['read_ms_median']:.1f} ms, "
+        f"p95 {r['read_ms_p95']:.1f} ms, **{r['queries_per_read']:.0f} queries**; opening /orders "
+        f"(hydrate_and_load + on_load): {r['open_ms']:.1f} ms, {r['open_queries']} queries. Load avg "
+        f"{', '.join(map(str, r['loadavg']))}. The statements of one read:",
+        "",
+        "```",
+        *[s[:140] for s in r["statements_of_one_read"]],
+        "```",
+        "",
+    ]
+    return out + targets_md(r) + [""]
+
+
+def memory_md(r: dict) -> list[str]:
+    out = [
+        f"## Memory per idle tab (`bench/memory_tabs.py`): {r['tabs']} tabs, rxshop {r['pages']['rxshop']}, bare /",
+        "",
+        f"Median: rxshop **{r['rxshop_kib_per_tab']:.0f} KiB** per tab (backend idle {r['rxshop_idle_mib']:.0f} MiB), "
+        f"bare {r['bare_kib_per_tab']:.0f} KiB (idle {r['bare_idle_mib']:.0f} MiB); rxshop / bare = {r['ratio']:.2f}.",
+        "",
+        "| round | app | RSS before | RSS with tabs | KiB / tab | load avg |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    rows = sorted((x["round"], app, x) for app in ("rxshop", "bare") for x in r["rounds"][app])
+    out += [
+        f"| {rnd} | {app} | {x['rss_before_kib'] / 1024:.0f} MiB | {x['rss_after_kib'] / 1024:.0f} MiB | "
+        f"{x['kib_per_tab']:.0f} | {', '.join(map(str, x['loadavg']))} |"
+        for rnd, app, x in rows
+    ]
+    return out + [""] + targets_md(r) + [""]
+
+
+def page_md(r: dict) -> list[str]:
+    first = r["rounds"][0]
+    fcps = ", ".join(f"{x['fcp_ms']:.0f}" for x in r["rounds"])
+    out = [
+        "## Page `/` of the export (`bench/page_weight.py`)",
+        "",
+        f"{first['requests']} requests, **{r['kib']:.0f} KiB** on the wire (gzip where the export ships a .gz), "
+        f"first contentful paint median **{r['fcp_ms']:.0f} ms** (rounds: "
+        f"{fcps} ms; cold cache, loopback, chromium). Largest files:",
+        "",
+        *[f"- {size / 1024:.1f} KiB {'gzip' if gz else 'raw'} `{name}`" for name, size, gz in first["files"]],
+        "",
+    ]
+    return out + targets_md(r) + [""]
+
+
+RENDER = {
+    "buy_burst": buy_md,
+    "webhooks": webhooks_md,
+    "my_orders": my_orders_md,
+    "memory_tabs": memory_md,
+    "page_weight": page_md,
+}
+
+
+def history_row(results: dict, commit: str) -> str:
+    buy = results.get("buy_burst", {}).get("modes", {})
+    hooks = results.get("webhooks", {}).get("mixes", {})
+
+    def ratio(d: dict, key: str) -> str:
+        return f"{d[key]:.2f}" if d and key in d else "–"
+
+    return (
+        f"| {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} | {commit} | {ratio(buy.get('sqlite', {}), 'p95_ratio')} | "
+        f"{ratio(buy.get('postgres', {}), 'p95_ratio')} | {ratio(hooks.get('new', {}), 'rate_ratio')} / "
+        f"{ratio(hooks.get('dup30', {}), 'rate_ratio')} |"
+    )
+
+
+def write_markdown(
+    results: dict,
+    failed: list[str],
+    loads: tuple[list, list],
+    quick: bool,
+    started: float,
+    history: bool = True,
+) -> None:
+    dirty = git("status", "--porcelain", "--", ".", ":!bench/results", ":!bench/RESULTS.md")
+    commit = git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
+    app_commit = git("log", "-1", "--format=%h", "--", "rxshop", "rxconfig.py", "alembic")
+    other = os.environ.get("BENCH_RXSHOP_DIR")
+    rxshop_dir = f"; **rxshop measured from BENCH_RXSHOP_DIR={other}**" if other else ""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` (`bench/run_all.py{' --quick' if quick else ''}`) on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {(time.time() - started) / 60:.0f} min.",
+        "",
+        f"- Commit: `{commit}` (branch `{git('rev-parse', '--abbrev-ref', 'HEAD')}`); the app measured is rxshop as"
+        f" of `{app_commit}` (the last commit touching it){rxshop_dir}",
+        f"- Machine: {machine()}; shared with other work, so every figure is side by side with the bare app "
+        "(bench/bare_app) in alternating rounds, medians and ratios.",
+        f"- Load average (1, 5, 15 min) before: {', '.join(map(str, loads[0]))}; after: {', '.join(map(str, loads[1]))}",
+        f"- Benchmarks that did not finish: {', '.join(failed) if failed else 'none'}",
+        "",
+    ]
+    for name in BENCHMARKS:
+        if name in results:
+            lines += RENDER[name](results[name])
+    kept = ""
+    if MARKDOWN.exists() and GENERATED_END in MARKDOWN.read_text():
+        kept = MARKDOWN.read_text().split(GENERATED_END, 1)[1]
+    if HISTORY_HEAD not in kept:
+        kept = (
+            "\n\n## History (one row per `make bench`: the before / after of every change)\n\n"
+            f"{HISTORY_HEAD}\n| --- | --- | --- | --- | --- |\n" + kept
+        )
+    head, sep, rest = kept.partition(HISTORY_HEAD + "\n| --- | --- | --- | --- | --- |\n")
+    table_end = rest.find("\n\n")
+    table, after = (rest, "") if table_end < 0 else (rest[: table_end + 1], rest[table_end + 1 :])
+    if history:
+        table += history_row(results, commit.split()[0]) + "\n"
+    kept = head + sep + table + after
+    MARKDOWN.write_text("\n".join(lines) + "\n" + GENERATED_END + kept)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="each benchmark's --quick (no history row)")
+    parser.add_argument("--only", default=",".join(BENCHMARKS))
+    parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results")
+    args = parser.parse_args()
+    started = time.time()
+    before = [round(x, 2) for x in os.getloadavg()]
+    if before[0] > (os.cpu_count() or 1) and not args.render:
+        print(
+            f"warning: load average {before} on {os.cpu_count()} cores: absolute figures will be noisy",
+            flush=True,
+        )
+    RESULTS.mkdir(exist_ok=True)
+    failed, missed = [], []
+    for name in [] if args.render else args.only.split(","):
+        (RESULTS / f"{name}.json").unlink(missing_ok=True)
+        print(f"\n######## {name}", flush=True)
+        argv = [sys.executable, str(HERE / f"{name}.py"), *(["--quick"] if args.quick else [])]
+        code = subprocess.run(argv, cwd=REPO).returncode
+        if not (RESULTS / f"{name}.json").exists():
+            failed.append(name)
+        elif code:
+            missed.append(name)
+    after = [round(x, 2) for x in os.getloadavg()]
+    results = {
+        name: json.loads((RESULTS / f"{name}.json").read_text())
+        for name in BENCHMARKS
+        if (RESULTS / f"{name}.json").exists()
+    }
+    if args.render:  # the figures of the last run, as they were: its header and history row stand
+        started = min(os.path.getmtime(RESULTS / f"{name}.json") for name in results) if results else started
+    write_markdown(
+        results, failed, (before, after), args.quick, started, history=not (args.quick or args.render)
+    )
+    print(
+        f"\nwrote {MARKDOWN.relative_to(REPO)}; targets missed in: {', '.join(missed) or 'none'};"
+        f" did not finish: {', '.join(failed) or 'none'}"
+    )
+    sys.exit(1 if failed or missed else 0)
+
+
+if __name__ == "__main__":
+    main()
