@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from rxshop import notify
 from rxshop.db import in_session
-from rxshop.fulfillment import apply_stripe_event, record_unprocessable
+from rxshop.fulfillment import apply_webhook_event, record_unprocessable
 from rxshop.limits import MAX_BODY_BYTES, BodyTooLarge, read_body, too_large
 from rxshop.payments import MalformedEvent, event_from_json
 from rxshop.settings import get_settings
@@ -63,7 +63,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return _bad_request(f"livemode={event.livemode} event for a livemode={settings.livemode} shop")
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
-        result = await in_session(apply_stripe_event, event=event)
+        result = await in_session(apply_webhook_event, event=event)
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event.id, event.type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)
