@@ -66,7 +66,7 @@ def _order_for_checkout(session: Session, checkout: CheckoutSession) -> Order | 
     return order
 
 
-def _mismatch(session: Session, order: Order | _OrderFacts, checkout: CheckoutSession) -> str | None:
+def _mismatch(session: Session | None, order: Order | _OrderFacts, checkout: CheckoutSession) -> str | None:
     """Why this session does not pay for exactly this order, or None if it does."""
     if checkout.livemode != order.livemode:
         return f"livemode {checkout.livemode} != order's {order.livemode}"
@@ -76,6 +76,7 @@ def _mismatch(session: Session, order: Order | _OrderFacts, checkout: CheckoutSe
     if subtotal != order.amount_subtotal:
         return f"amount_subtotal {subtotal} != order's {order.amount_subtotal}"
     if checkout.line_items is not None:
+        assert session is not None, "line items are checked against the order's lines"
         paid_for = sorted((x.description, x.quantity, x.unit_amount) for x in checkout.line_items)
         ordered = sorted((x.name, x.quantity, x.unit_amount) for x in lines_of(session, [order.id])[order.id])
         if paid_for != ordered:
@@ -407,6 +408,7 @@ _FAST_READ = sa.text(
     " amount_refunded FROM orders WHERE id = :id"
 )
 _FAST_SEEN = sa.text("SELECT 1 FROM stripe_events WHERE id = :id")
+_FAST_FORGET = sa.text("DELETE FROM stripe_events WHERE id = :id")
 _FAST_EVENT = sa.text(
     "INSERT INTO stripe_events (id, type, session_id, order_id, stripe_created, outcome, received_at)"
     " VALUES (:id, :type, :session_id, :order_id, :created, :outcome, :received_at)"
@@ -442,8 +444,14 @@ class _OrderFacts:
 def apply_paid_checkout_fast(
     *, session: Session, event: Event, source: str = "webhook"
 ) -> EventResult | None:
-    """A paid checkout.session.completed for a pending order, in 4 prebuilt statements; None: not that case
-    (nothing written, the caller takes `apply_stripe_event`). A repeated event is `duplicate`."""
+    """A paid checkout.session.completed for a pending order, in 4 prebuilt statements, one transaction;
+    None: not that case (nothing written, the caller takes `apply_stripe_event`). A repeat is `duplicate`."""
+    with transaction(session):
+        return _fast_step(session.connection(), event, source)
+
+
+def _fast_step(connection: sa.Connection, event: Event, source: str) -> EventResult | None:
+    """The fast path inside the caller's transaction: None leaves nothing written."""
     checkout = event.checkout
     if (
         event.type != "checkout.session.completed"
@@ -456,7 +464,6 @@ def apply_paid_checkout_fast(
     meta_id = checkout.metadata.get("order_id") or None
     if reference is None or (meta_id is not None and meta_id != reference):
         return None
-    connection = session.connection()
     row = connection.execute(_FAST_READ, {"id": reference}).first()
     if (
         row is None
@@ -464,77 +471,70 @@ def apply_paid_checkout_fast(
         or row.amount_refunded
         or row.stripe_session_id not in (None, checkout.id)
     ):
-        return _not_fast(session, event)
+        return _seen_before(connection, event)
     facts = _OrderFacts(reference, bool(row.livemode), row.currency, row.amount_subtotal, row.shipping_offer)
-    if _mismatch(session, facts, checkout) is not None:
-        return _not_fast(session, event)
+    if _mismatch(None, facts, checkout) is not None:  # events carry no line items: no lines read
+        return _seen_before(connection, event)
     now = utcnow()
-    try:
-        with transaction(session):
-            recorded = connection.execute(
-                _FAST_EVENT,
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "session_id": checkout.id,
-                    "order_id": reference,
-                    "created": event.created,
-                    "outcome": Outcome.FULFILLED,
-                    "received_at": now,
-                },
-            )
-            if recorded.rowcount != 1:
-                session.rollback()
-                return EventResult(Outcome.DUPLICATE)
-            values = _delivery_values(facts, checkout)
-            moved = connection.execute(
-                _FAST_PAY,
-                {
-                    "id": reference,
-                    "paid": S.PAID,
-                    "pending": S.PENDING,
-                    "now": now,
-                    "session_id": checkout.id,
-                    "amount_total": values["amount_total"],
-                    "amount_discount": values["amount_discount"],
-                    "amount_shipping": values["amount_shipping"],
-                    "rate_id": values.get("shipping_rate_id"),
-                    "rate_name": values.get("shipping_rate_name"),
-                    "phone": values.get("phone"),
-                    "payment_intent": checkout.payment_intent or None,
-                    "email": checkout.customer_email or None,
-                    "has_address": checkout.shipping is not None,
-                    **{k: values.get(k) for k in _SHIP_COLUMNS},
-                },
-            )
-            if moved.rowcount != 1:
-                raise _TakeFullPath
-            connection.execute(
-                _FAST_TIMELINE,
-                {
-                    "order_id": reference,
-                    "at": now,
-                    "kind": history.EventKind.STATUS,
-                    "detail": f"{S.PENDING} -> {S.PAID}",
-                    "actor": source,
-                },
-            )
-    except _TakeFullPath:
+    recorded = connection.execute(
+        _FAST_EVENT,
+        {
+            "id": event.id,
+            "type": event.type,
+            "session_id": checkout.id,
+            "order_id": reference,
+            "created": event.created,
+            "outcome": Outcome.FULFILLED,
+            "received_at": now,
+        },
+    )
+    if recorded.rowcount != 1:
+        return EventResult(Outcome.DUPLICATE)
+    values = _delivery_values(facts, checkout)
+    moved = connection.execute(
+        _FAST_PAY,
+        {
+            "id": reference,
+            "paid": S.PAID,
+            "pending": S.PENDING,
+            "now": now,
+            "session_id": checkout.id,
+            "amount_total": values["amount_total"],
+            "amount_discount": values["amount_discount"],
+            "amount_shipping": values["amount_shipping"],
+            "rate_id": values.get("shipping_rate_id"),
+            "rate_name": values.get("shipping_rate_name"),
+            "phone": values.get("phone"),
+            "payment_intent": checkout.payment_intent or None,
+            "email": checkout.customer_email or None,
+            "has_address": checkout.shipping is not None,
+            **{k: values.get(k) for k in _SHIP_COLUMNS},
+        },
+    )
+    if moved.rowcount != 1:
+        # The order moved between the read and the UPDATE (another delivery, the return page): take the
+        # event row back out, so the full path records it with whatever it decides.
+        connection.execute(_FAST_FORGET, {"id": event.id})
         return None
+    connection.execute(
+        _FAST_TIMELINE,
+        {
+            "order_id": reference,
+            "at": now,
+            "kind": history.EventKind.STATUS,
+            "detail": f"{S.PENDING} -> {S.PAID}",
+            "actor": source,
+        },
+    )
     return EventResult(Outcome.FULFILLED, order_id=reference, visitor_id=row.visitor_id)
 
 
-def _not_fast(session: Session, event: Event) -> EventResult | None:
+def _seen_before(connection: sa.Connection, event: Event) -> EventResult | None:
     """A repeat (most repeats find their order paid already) is `duplicate` here, as the full path would
-    answer; else None, with the read transaction ended. An event recorded by a transaction not yet
-    committed is not seen here: the full path's INSERT then waits for it and finds the duplicate."""
-    seen = session.connection().execute(_FAST_SEEN, {"id": event.id}).first() is not None
-    session.rollback()
+    answer; else None. An event recorded by a transaction not yet committed is not seen here: the full
+    path's INSERT then waits for it and finds the duplicate."""
+    seen = connection.execute(_FAST_SEEN, {"id": event.id}).first() is not None
     return EventResult(Outcome.DUPLICATE) if seen else None
-
-
-class _TakeFullPath(Exception):
-    """The order changed between the read and the UPDATE: roll back, let the full path decide."""
 
 
 def apply_webhook_event(*, session: Session, event: Event) -> EventResult:
@@ -543,6 +543,28 @@ def apply_webhook_event(*, session: Session, event: Event) -> EventResult:
     if fast is not None:
         return fast
     return apply_stripe_event(session=session, event=event)
+
+
+def apply_webhook_events(*, session: Session, events: list[Event]) -> list[EventResult | Exception]:
+    """Group commit: the fast path of every event in ONE transaction, then each other event through
+    `apply_stripe_event` in its own. Results in the order of `events`; an event whose full path failed
+    gets its exception (only that delivery is answered 5xx). If the shared transaction fails, this raises
+    and nothing of it is recorded: every delivery of the batch is answered 5xx and Stripe retries them.
+    Return only after the COMMIT: the caller answers 2xx once the outcome is on disk.
+    """
+    with transaction(session):
+        connection = session.connection()
+        fast = [_fast_step(connection, event, "webhook") for event in events]
+    results: list[EventResult | Exception] = []
+    for event, result in zip(events, fast, strict=True):
+        if result is None:
+            try:
+                result = apply_stripe_event(session=session, event=event)
+            except Exception as err:  # noqa: BLE001 (handed to that delivery's caller, which answers 5xx)
+                results.append(err)
+                continue
+        results.append(result)
+    return results
 
 
 def record_unprocessable(

@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from rxshop.db import new_session
@@ -13,6 +14,7 @@ from rxshop.fulfillment import (
     apply_paid_checkout_fast,
     apply_stripe_event,
     apply_webhook_event,
+    apply_webhook_events,
     fulfill_checkout,
 )
 from rxshop.lifecycle import OrderStatus as S
@@ -243,3 +245,80 @@ def test_fifty_distinct_events_for_one_session_pay_once(engine, session):
     assert timeline(session, order.id) == [("status", "pending -> paid", "webhook")]
     recorded = events(session)
     assert len(recorded) == 50 and sorted(o for *_x, o in recorded.values()) == sorted(outcomes)
+
+
+def test_a_batch_gives_each_event_what_it_would_get_alone(session):
+    paid, other, stranger = (attached_order(session, VISITOR) for _ in range(3))
+    first = completed(checkout_for(paid), "evt_batch_paid")
+    batch = [
+        first,
+        first,  # the same delivery twice in one batch
+        completed(checkout_for(other, amount_total=1), "evt_batch_mismatch"),
+        completed(
+            checkout_for(stranger, client_reference_id="ord_missing", metadata={}), "evt_batch_unknown"
+        ),
+        completed(
+            checkout_for(stranger), "evt_batch_async", type_="checkout.session.async_payment_succeeded"
+        ),
+        completed(checkout_for(stranger), "evt_batch_after"),  # the order was paid just before, in the batch
+    ]
+    results = apply_webhook_events(session=session, events=batch)
+
+    assert [r.outcome for r in results] == [
+        Outcome.FULFILLED,
+        Outcome.DUPLICATE,
+        Outcome.MISMATCH,
+        Outcome.UNKNOWN_SESSION,
+        Outcome.ALREADY_PAID,
+        Outcome.FULFILLED,
+    ]
+    assert (results[0].order_id, results[0].visitor_id) == (paid.id, VISITOR)
+    recorded = events(session)
+    assert {k: v[3] for k, v in recorded.items()} == {
+        "evt_batch_paid": Outcome.FULFILLED,
+        "evt_batch_mismatch": Outcome.MISMATCH,
+        "evt_batch_unknown": Outcome.UNKNOWN_SESSION,
+        "evt_batch_async": Outcome.ALREADY_PAID,
+        "evt_batch_after": Outcome.FULFILLED,
+    }
+    assert [row(session, o.id).status for o in (paid, other, stranger)] == [S.PAID, S.PENDING, S.PAID]
+    assert timeline(session, paid.id) == [("status", "pending -> paid", "webhook")]
+    assert sorted(i.kind for i in session.exec(select(InboxItem))) == ["mismatch", "unknown_session"]
+
+
+def test_a_failing_full_path_fails_only_its_own_delivery(session, monkeypatch):
+    import rxshop.fulfillment as fulfillment
+
+    paid, refused = attached_order(session, VISITOR), attached_order(session, VISITOR)
+    full = fulfillment.apply_stripe_event
+
+    def failing(*, session, event, **kwargs):
+        if event.id == "evt_batch_fails":
+            raise RuntimeError("database went away")
+        return full(session=session, event=event, **kwargs)
+
+    monkeypatch.setattr(fulfillment, "apply_stripe_event", failing)
+    batch = [
+        completed(checkout_for(paid), "evt_batch_ok"),
+        completed(checkout_for(refused, currency="eur"), "evt_batch_fails"),
+    ]
+    results = apply_webhook_events(session=session, events=batch)
+
+    assert results[0].outcome == Outcome.FULFILLED and isinstance(results[1], RuntimeError)
+    assert list(events(session)) == ["evt_batch_ok"]
+
+
+def test_a_batch_whose_transaction_fails_records_nothing(engine, session):
+    orders = [attached_order(session, VISITOR) for _ in range(3)]
+    session.connection().exec_driver_sql("ALTER TABLE order_events RENAME TO order_events_offline")
+    session.commit()
+    try:
+        with pytest.raises(DBAPIError):
+            apply_webhook_events(session=session, events=[completed(checkout_for(o)) for o in orders])
+        session.rollback()
+        assert events(session) == {}
+        assert [row(session, o.id).status for o in orders] == [S.PENDING] * 3
+    finally:
+        session.rollback()
+        session.connection().exec_driver_sql("ALTER TABLE order_events_offline RENAME TO order_events")
+        session.commit()
