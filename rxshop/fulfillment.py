@@ -552,9 +552,13 @@ def apply_webhook_events(*, session: Session, events: list[Event]) -> list[Event
     and nothing of it is recorded: every delivery of the batch is answered 5xx and Stripe retries them.
     Return only after the COMMIT: the caller answers 2xx once the outcome is on disk.
     """
+    fast: list[EventResult | None] = [None] * len(events)
     with transaction(session):
         connection = session.connection()
-        fast = [_fast_step(connection, event, "webhook") for event in events]
+        # In event id order: two workers' batches holding the same repeated deliveries take their event
+        # rows' locks in one order (on PostgreSQL a deadlock would fail a whole batch: 5xx, retried).
+        for i in sorted(range(len(events)), key=lambda i: events[i].id):
+            fast[i] = _fast_step(connection, events[i], "webhook")
     results: list[EventResult | Exception] = []
     for event, result in zip(events, fast, strict=True):
         if result is None:
