@@ -84,6 +84,8 @@ def rxshop_orders(
             "stripe_session_id": session_id,
             "checkout_url": f"https://checkout.example.test/pay/{session_id}",
         }
+        if "number" in row:  # unique since migration 0004 (order numbers)
+            row["number"] = "BN-" + secrets.token_hex(6).upper()
         if status:
             row["status"] = status
         if spread_days:

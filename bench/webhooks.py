@@ -46,6 +46,43 @@ from _support import (
 MIXES = {"new": 0.0, "dup30": 0.3}
 
 
+def _shipping_fields(order: dict) -> dict:
+    """rxshop's orders carry a shipping offer: the session reports its options, the first one chosen,
+    the subtotal and the buyer's address, as Stripe sends them (the bare app's rows have no offer)."""
+    offer = order.get("shipping_offer")
+    if not offer:
+        return {"amount_total": order["amount_total"]}
+    amounts = [int(item.split(":", 2)[1]) for item in offer.split(",")]
+    rates = ["shr_" + secrets.token_hex(8) for _ in amounts]
+    subtotal = order["amount_subtotal"]
+    return {
+        "amount_total": subtotal + amounts[0],
+        "amount_subtotal": subtotal,
+        "total_details": {"amount_discount": 0, "amount_shipping": amounts[0], "amount_tax": 0},
+        "shipping_cost": {"amount_total": amounts[0], "shipping_rate": rates[0]},
+        "shipping_options": [
+            {"shipping_amount": a, "shipping_rate": r} for a, r in zip(amounts, rates, strict=True)
+        ],
+        "customer_details": {
+            "email": "buyer@example.test",
+            "phone": "+15555550100",
+            "address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
+            "name": "Pat Buyer",
+        },
+        "collected_information": {
+            "shipping_details": {
+                "name": "Pat Buyer",
+                "address": {
+                    "line1": "1 Main St",
+                    "city": "Springfield",
+                    "postal_code": "12345",
+                    "country": "US",
+                },
+            }
+        },
+    }
+
+
 def event_for(order: dict) -> dict:
     """checkout.session.completed for this order's session, paid, as Stripe sends it (no line items)."""
     return {
@@ -60,7 +97,7 @@ def event_for(order: dict) -> dict:
                 "object": "checkout.session",
                 "status": "complete",
                 "payment_status": "paid",
-                "amount_total": order["amount_total"],
+                **_shipping_fields(order),
                 "currency": order["currency"],
                 "client_reference_id": order["id"],
                 "metadata": {"order_id": order["id"]},

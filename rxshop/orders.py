@@ -220,13 +220,41 @@ def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: d
         return view_of(session, order) if order is not None else None
 
 
-def _open_checkouts(session: Session, now: datetime, *where: Any) -> int:
-    """Pending orders whose checkout is still open (or being opened)."""
-    still_open = sa.or_(Order.session_expires_at.is_(None), Order.session_expires_at > now)
-    statement = (
-        select(sa.func.count()).select_from(Order).where(Order.status == S.PENDING, still_open, *where)
-    )
-    return int(session.exec(statement).one())
+# The Buy path's statements, prebuilt: a burst of Buys queues on the database before its Stripe calls, so
+# each one's pass is kept to one transaction of plain statements (no ORM, no expression building).
+_ORDER_COLUMNS = tuple(c.name for c in Order.__table__.columns)
+_INSERT_ORDER = sa.text(
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
+).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
+_INSERT_LINE = sa.text(
+    "INSERT INTO order_lines (order_id, product_id, name, unit_amount, quantity)"
+    " VALUES (:order_id, :product_id, :name, :unit_amount, :quantity)"
+)
+_DATES = {
+    name: sa.bindparam(name, type_=Order.__table__.c.created_at.type) for name in ("now", "retry", "reuse")
+}
+# An unattached order for this cart too old to ask Stripe for again would block the unique index. First,
+# so that SQLite takes its write lock at the start of the transaction (never a read upgraded later).
+_EXPIRE_BLOCKING = sa.text(
+    "UPDATE orders SET status = :expired, updated_at = :now WHERE visitor_id = :visitor"
+    " AND cart_fingerprint = :fingerprint AND status = :pending AND stripe_session_id IS NULL"
+    " AND (session_expires_at IS NULL OR session_expires_at <= :retry)"
+).bindparams(_DATES["now"], _DATES["retry"])
+# find_reusable_order's query: an open session of this cart, or an unattached order still retryable.
+_REUSABLE = sa.text(
+    "SELECT id FROM orders WHERE visitor_id = :visitor AND status = :pending AND cart_fingerprint = :fingerprint"
+    " AND ((checkout_url IS NOT NULL AND session_expires_at > :reuse)"
+    " OR (stripe_session_id IS NULL AND session_expires_at > :retry))"
+    " ORDER BY created_at DESC, id DESC LIMIT 1"
+).bindparams(_DATES["reuse"], _DATES["retry"])
+_OPEN_BY_VISITOR = sa.text(
+    "SELECT count(*) FROM orders WHERE visitor_id = :visitor AND status = :pending"
+    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
+).bindparams(_DATES["now"])
+_OPEN_BY_CLIENT = sa.text(
+    "SELECT count(*) FROM orders WHERE client_ip = :client_ip AND status = :pending"
+    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
+).bindparams(_DATES["now"])
 
 
 def find_or_create_pending_order(
@@ -245,52 +273,92 @@ def find_or_create_pending_order(
     allows one unattached pending order per visitor and cart (a partial unique index), and the loser of
     that race takes the winner's order, whose session it then asks Stripe for with the same key.
     A new order past the cap of open checkouts (per visitor, per client address) raises CheckoutLimitReached.
+    One transaction of prebuilt statements: expire a blocking order, the reuse check, the caps, the insert.
     """
-    fingerprint = _reprice(cart).fingerprint()
+    if not visitor_id:
+        raise ValueError("visitor_id is required")
+    priced = _reprice(cart)
+    if priced.is_empty:
+        raise ValueError("An empty cart cannot be ordered.")
+    fingerprint = priced.fingerprint()
+    where = {"visitor": visitor_id, "fingerprint": fingerprint, "pending": S.PENDING}
     for _attempt in range(3):
-        reusable = find_reusable_order(session=session, visitor_id=visitor_id, cart=cart, now=now)
-        if reusable is not None:
-            return reusable, True
-        with transaction(session):
-            # An unattached order for this cart too old to ask Stripe for again would block the index.
-            session.exec(
-                sa.update(Order)
-                .where(
-                    Order.visitor_id == visitor_id,
-                    Order.cart_fingerprint == fingerprint,
-                    Order.status == S.PENDING,
-                    Order.stripe_session_id.is_(None),
-                    sa.or_(
-                        Order.session_expires_at.is_(None),
-                        Order.session_expires_at <= now + MIN_SESSION_LIFETIME,
-                    ),
-                )
-                .values(status=S.EXPIRED, updated_at=now)
-            )
-            # A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer.
-            if (
-                _open_checkouts(session, now, Order.visitor_id == visitor_id)
-                >= MAX_OPEN_CHECKOUTS_PER_VISITOR
-            ):
-                raise CheckoutLimitReached(_LIMIT_MESSAGE)
-            if (
-                client_ip
-                and _open_checkouts(session, now, Order.client_ip == client_ip)
-                >= MAX_OPEN_CHECKOUTS_PER_CLIENT
-            ):
-                raise CheckoutLimitReached(_LIMIT_MESSAGE)
         try:
-            return create_pending_order(
-                session=session,
-                visitor_id=visitor_id,
-                cart=cart,
-                session_expires_at=session_expires_at,
-                livemode=livemode,
-                client_ip=client_ip,
-            ), False
+            with transaction(session):
+                connection = session.connection()
+                connection.execute(
+                    _EXPIRE_BLOCKING,
+                    {**where, "expired": S.EXPIRED, "now": now, "retry": now + MIN_SESSION_LIFETIME},
+                )
+                reusable = connection.execute(
+                    _REUSABLE, {**where, "reuse": now + REUSE_MARGIN, "retry": now + MIN_SESSION_LIFETIME}
+                ).first()
+                if reusable is None:
+                    # A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer.
+                    counted = {"pending": S.PENDING, "now": now}
+                    by_visitor = connection.execute(_OPEN_BY_VISITOR, {**counted, "visitor": visitor_id})
+                    if by_visitor.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_VISITOR:
+                        raise CheckoutLimitReached(_LIMIT_MESSAGE)
+                    if client_ip:
+                        by_client = connection.execute(_OPEN_BY_CLIENT, {**counted, "client_ip": client_ip})
+                        if by_client.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_CLIENT:
+                            raise CheckoutLimitReached(_LIMIT_MESSAGE)
+                    return _insert_pending_core(
+                        connection, visitor_id, priced, _as_utc(session_expires_at), livemode, client_ip
+                    ), False
         except IntegrityError:
-            continue  # another press made it first: take that one
+            # Another press made this cart's unattached order first (take it on the next pass), or, about
+            # once in a hundred million orders, a taken order number (draw another).
+            continue
+        with transaction(session):
+            order = load_order(session, Order.id == reusable.id)
+            if order is not None:
+                return view_of(session, order), True
     raise RuntimeError(f"could not find or create a pending order for visitor {visitor_id[:8]}")
+
+
+def _insert_pending_core(
+    connection: sa.Connection,
+    visitor_id: str,
+    priced: Cart,
+    session_expires_at: datetime | None,
+    livemode: bool,
+    client_ip: str | None,
+) -> OrderView:
+    """create_pending_order's rows, as two prebuilt INSERTs in the caller's transaction."""
+    now = utcnow()
+    order = Order(
+        visitor_id=visitor_id,
+        status=S.PENDING,
+        currency=priced.currency,
+        amount_total=priced.total,
+        amount_subtotal=priced.total,
+        shipping_offer=encode_offer(rates_for(priced)),
+        number=new_order_number(),
+        cart_fingerprint=priced.fingerprint(),
+        session_expires_at=session_expires_at,
+        livemode=livemode,
+        client_ip=client_ip,
+        created_at=now,
+        updated_at=now,
+    )
+    values = {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    connection.execute(_INSERT_ORDER, values)
+    lines = [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines]
+    connection.execute(
+        _INSERT_LINE,
+        [
+            {
+                "order_id": order.id,
+                "product_id": x.product_id,
+                "name": x.name,
+                "unit_amount": x.unit_amount,
+                "quantity": x.quantity,
+            }
+            for x in lines
+        ],
+    )
+    return _view(order, lines)
 
 
 def abandon_unattached_order(*, session: Session, order_id: str) -> bool:

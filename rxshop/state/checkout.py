@@ -57,8 +57,8 @@ class CheckoutState(rx.State):
                 self.busy = False
                 self.error = _UNEXPECTED
             return
-        async with self:
-            self.busy = False
+        # No third state round trip to clear `busy`: this tab leaves for Stripe's page now, and the page
+        # it comes back to (Back, the cancel URL) runs reset_progress on load.
         # A full page load in the same tab (the client token survives, so the buyer comes back to this
         # very state). Not rx.redirect: for a same-host URL (the built-in simulator) it would route
         # inside the single-page app and show its 404.
