@@ -22,7 +22,7 @@ from rxshop.rxshop import backend_routes
 from rxshop.settings import SIMULATOR_MOUNT, Settings
 from tests.fixtures.app import AppEnv
 from tests.fixtures.servers import free_port
-from tests.fixtures.shop import CART, new_visitor
+from tests.fixtures.shop import BUYER_FORM, CART, new_visitor
 from tests.fixtures.sim import serve_asgi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,9 @@ async def test_the_apps_own_checkout_works_and_the_hosted_page_needs_no_key(moun
     assert started.url.startswith(f"{mounted.sim}/pay/cs_test_")
     page = httpx.get(started.url)  # a buyer's browser: no API key, only the session's URL
     assert page.status_code == 200 and "Test checkout" in page.text
-    paid = httpx.post(started.url, data={"email": "b@example.com", "card_number": "4242 4242 4242 4242"})
+    paid = httpx.post(
+        started.url, data={"email": "b@example.com", "card_number": "4242 4242 4242 4242", **BUYER_FORM}
+    )
     assert paid.status_code == 303 and paid.headers["location"].startswith(f"{SHOP}/checkout/success?")
     # The key is the app's own, made at start: never a fixed or guessable string.
     key = mounted.settings.stripe_secret_key
