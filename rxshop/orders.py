@@ -147,6 +147,29 @@ def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str
     return found is not None
 
 
+def _new_order(
+    visitor_id: str, priced: Cart, session_expires_at: datetime | None, livemode: bool, client_ip: str | None
+) -> Order:
+    """A new pending order for a priced cart (both the ORM and the prebuilt insert paths write this)."""
+    now = utcnow()
+    return Order(
+        visitor_id=visitor_id,
+        status=S.PENDING,
+        currency=priced.currency,
+        amount_total=priced.total,
+        amount_subtotal=priced.total,
+        # Fixed now, like the lines' prices: what Checkout offers and fulfillment checks.
+        shipping_offer=encode_offer(rates_for(priced)),
+        number=new_order_number(),
+        cart_fingerprint=priced.fingerprint(),
+        session_expires_at=session_expires_at,
+        livemode=livemode,
+        client_ip=client_ip,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def _insert_pending_order(
     session: Session,
     visitor_id: str,
@@ -156,23 +179,7 @@ def _insert_pending_order(
     client_ip: str | None,
 ) -> OrderView:
     with transaction(session):
-        now = utcnow()
-        order = Order(
-            visitor_id=visitor_id,
-            status=S.PENDING,
-            currency=priced.currency,
-            amount_total=priced.total,
-            amount_subtotal=priced.total,
-            # Fixed now, like the lines' prices: what Checkout offers and fulfillment checks.
-            shipping_offer=encode_offer(rates_for(priced)),
-            number=new_order_number(),
-            cart_fingerprint=priced.fingerprint(),
-            session_expires_at=session_expires_at,
-            livemode=livemode,
-            client_ip=client_ip,
-            created_at=now,
-            updated_at=now,
-        )
+        order = _new_order(visitor_id, priced, session_expires_at, livemode, client_ip)
         session.add(order)
         session.flush()  # the order row first: order_lines has a foreign key to it
         lines = [
@@ -326,22 +333,7 @@ def _insert_pending_core(
     client_ip: str | None,
 ) -> OrderView:
     """create_pending_order's rows, as two prebuilt INSERTs in the caller's transaction."""
-    now = utcnow()
-    order = Order(
-        visitor_id=visitor_id,
-        status=S.PENDING,
-        currency=priced.currency,
-        amount_total=priced.total,
-        amount_subtotal=priced.total,
-        shipping_offer=encode_offer(rates_for(priced)),
-        number=new_order_number(),
-        cart_fingerprint=priced.fingerprint(),
-        session_expires_at=session_expires_at,
-        livemode=livemode,
-        client_ip=client_ip,
-        created_at=now,
-        updated_at=now,
-    )
+    order = _new_order(visitor_id, priced, session_expires_at, livemode, client_ip)
     values = {name: getattr(order, name) for name in _ORDER_COLUMNS}
     connection.execute(_INSERT_ORDER, values)
     lines = [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines]
