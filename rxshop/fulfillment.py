@@ -537,14 +537,6 @@ def _seen_before(connection: sa.Connection, event: Event) -> EventResult | None:
     return EventResult(Outcome.DUPLICATE) if seen else None
 
 
-def apply_webhook_event(*, session: Session, event: Event) -> EventResult:
-    """What the webhook endpoint calls: the fast path when it applies, else `apply_stripe_event`."""
-    fast = apply_paid_checkout_fast(session=session, event=event)
-    if fast is not None:
-        return fast
-    return apply_stripe_event(session=session, event=event)
-
-
 def apply_webhook_events(*, session: Session, events: list[Event]) -> list[EventResult | Exception]:
     """Group commit: the fast path of every event in ONE transaction, then each other event through
     `apply_stripe_event` in its own. Results in the order of `events`; an event whose full path failed

@@ -75,11 +75,6 @@ class OrderView:
     shipped_at: datetime | None = None
 
     @property
-    def amount_remaining(self) -> int:
-        """What may still be refunded."""
-        return max(0, self.amount_total - self.amount_refunded)
-
-    @property
     def fulfillment_label(self) -> str:
         """'Shipped' or 'Not shipped yet' (for paid orders; the UI shows the payment status otherwise)."""
         return "Shipped" if self.fulfillment_status == FulfillmentStatus.SHIPPED else "Not shipped yet"

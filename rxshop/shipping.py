@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rxshop.cart import Cart
-from rxshop.catalog import CURRENCY
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,3 @@ def decode_offer(text: str | None) -> tuple[tuple[str, int, str], ...]:
         return ()
     parts = (item.split(":", 2) for item in text.split(","))
     return tuple((rate_id, int(amount), name) for rate_id, amount, name in parts)
-
-
-def free_shipping_note(subtotal: int) -> str:
-    """'Free Standard shipping from $50.00' style hint for the cart (empty when already free)."""
-    from rxshop.catalog import format_money
-
-    for rate in RATES:
-        if rate.free_from is not None and subtotal < rate.free_from:
-            return f"Free {rate.name} shipping from {format_money(rate.free_from, CURRENCY)}."
-    return ""

@@ -13,7 +13,6 @@ from rxshop.db import new_session
 from rxshop.fulfillment import (
     apply_paid_checkout_fast,
     apply_stripe_event,
-    apply_webhook_event,
     apply_webhook_events,
     fulfill_checkout,
 )
@@ -38,6 +37,14 @@ _OWN = {
     "paid_at",
     "session_expires_at",
 }
+
+
+def _apply_one(session, event):
+    """One delivery as the endpoint applies it: a batch of one (fast path, else the full path)."""
+    [result] = apply_webhook_events(session=session, events=[event])
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def completed(
@@ -121,10 +128,10 @@ def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, extra):
 def test_a_repeated_event_is_a_duplicate_and_changes_nothing(session):
     order = attached_order(session, VISITOR)
     event = completed(checkout_for(order))
-    assert apply_webhook_event(session=session, event=event).outcome == Outcome.FULFILLED
+    assert _apply_one(session, event).outcome == Outcome.FULFILLED
     before = snapshot(session)
     assert apply_paid_checkout_fast(session=session, event=event).outcome == Outcome.DUPLICATE
-    assert apply_webhook_event(session=session, event=event).outcome == Outcome.DUPLICATE
+    assert _apply_one(session, event).outcome == Outcome.DUPLICATE
     assert snapshot(session) == before
     assert timeline(session, order.id) == [("status", "pending -> paid", "webhook")]
 
@@ -187,7 +194,7 @@ def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session
     assert apply_paid_checkout_fast(session=session, event=event) is None
     assert snapshot(session) == before  # nothing written, the transaction ended
 
-    assert apply_webhook_event(session=session, event=event).outcome == outcome
+    assert _apply_one(session, event).outcome == outcome
     assert events(session)[event.id][3] == outcome
     kinds = [i.kind for i in session.exec(select(InboxItem))]
     assert kinds == ([inbox] if inbox else [])
@@ -201,7 +208,7 @@ def test_other_event_types_never_take_the_fast_path(session):
     order = attached_order(session, VISITOR)
     event = completed(checkout_for(order), type_="checkout.session.async_payment_succeeded")
     assert apply_paid_checkout_fast(session=session, event=event) is None
-    assert apply_webhook_event(session=session, event=event).outcome == Outcome.FULFILLED
+    assert _apply_one(session, event).outcome == Outcome.FULFILLED
 
 
 def _concurrently(engine, calls):
@@ -220,7 +227,7 @@ def test_fifty_concurrent_deliveries_and_the_return_page_pay_once(engine, sessio
     order = attached_order(session, VISITOR)
     checkout = checkout_for(order, payment_intent="pi_once")
     event = completed(checkout, "evt_fast_race")
-    calls = [lambda s: apply_webhook_event(session=s, event=event).outcome] * 40
+    calls = [lambda s: _apply_one(s, event).outcome] * 40
     calls += [lambda s: fulfill_checkout(session=s, checkout=checkout).outcome] * 10
     outcomes = _concurrently(engine, calls)
 
@@ -237,9 +244,7 @@ def test_fifty_distinct_events_for_one_session_pay_once(engine, session):
     order = attached_order(session, VISITOR)
     checkout = checkout_for(order)
     deliveries = [completed(checkout, f"evt_fast_many_{i}") for i in range(50)]
-    outcomes = _concurrently(
-        engine, [lambda s, e=e: apply_webhook_event(session=s, event=e).outcome for e in deliveries]
-    )
+    outcomes = _concurrently(engine, [lambda s, e=e: _apply_one(s, e).outcome for e in deliveries])
 
     assert outcomes.count(Outcome.FULFILLED) == 1 and outcomes.count(Outcome.ALREADY_PAID) == 49
     assert timeline(session, order.id) == [("status", "pending -> paid", "webhook")]
