@@ -28,21 +28,30 @@ def engine(url: str) -> sa.Engine:
 
 def _template(url: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One pending order with its Checkout Session, made by rxshop's order service; (order row, lines)."""
-    from rxshop import orders
+    from datetime import UTC, datetime
+
+    from rxshop import checkout_orders
     from rxshop.cart import price_cart
     from rxshop.db import get_engine, new_session
+    from rxshop.models import new_order_id
 
+    expires_at = datetime.fromtimestamp(int(time.time()) + 1800, UTC)
+    planned = checkout_orders.plan_checkout_order(
+        order_id=new_order_id(),
+        visitor_id=secrets.token_hex(16),
+        cart=price_cart({"mug": 2, "notebook": 1}),
+        session_expires_at=expires_at,
+    )
     with new_session(get_engine(url)) as session:
-        order = orders.create_pending_order(
-            session=session, visitor_id=secrets.token_hex(16), cart=price_cart({"mug": 2, "notebook": 1})
-        )
-        orders.attach_checkout_session(
+        checkout_orders.settle_checkout(
             session=session,
-            order_id=order.id,
+            planned=planned,
             session_id="cs_test_" + secrets.token_hex(20),
             url="https://checkout.example.test/pay",
-            expires_at=int(time.time()) + 1800,
+            expires_at=expires_at,
+            now=datetime.now(UTC),
         )
+    order = planned.order
     eng = engine(url)
     meta = sa.MetaData()
     table_orders = sa.Table("orders", meta, autoload_with=eng)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop import notify, orders
+from rxshop import checkout_orders, notify
 from rxshop.cart import price_cart
 from rxshop.db import in_session
 from rxshop.fulfillment import Fulfillment, fulfill_checkout
@@ -21,6 +21,7 @@ from rxshop.lifecycle import Outcome
 from rxshop.payments import (
     CheckoutGateway,
     CheckoutLineRequest,
+    CheckoutSession,
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 
 # Stripe wants expires_at at least 30 minutes after creation; a minute more absorbs clock skew.
 SESSION_LIFETIME_SECONDS = 31 * 60
+# Every press of Buy for one cart within one window sends Stripe the same request (same idempotency key,
+# same expires_at: the window's end + SESSION_LIFETIME_SECONDS), so Stripe answers with the same session.
+CHECKOUT_WINDOW_SECONDS = 10 * 60
+# Requests for new Checkout Sessions one client address may make per window, per backend worker: the
+# caps of open checkouts are checked after Stripe has answered, so this bounds the calls a script makes.
+MAX_SESSION_REQUESTS_PER_CLIENT = 60
 
 
 class CheckoutRefused(ValueError):
@@ -47,6 +54,34 @@ class CheckoutStart:
     reused: bool  # True: the visitor's open session for this same cart, not a new one
 
 
+def planned_expiry(now: float) -> int:
+    """The expires_at of every session asked for in the window of `now`: 31 to 41 minutes ahead."""
+    window_end = (int(now) // CHECKOUT_WINDOW_SECONDS + 1) * CHECKOUT_WINDOW_SECONDS
+    return window_end + SESSION_LIFETIME_SECONDS
+
+
+class _ClientThrottle:
+    """Counts session requests per client address in the current window (in memory, per worker)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def allow(self, client_ip: str, now: float) -> bool:
+        window = int(now) // CHECKOUT_WINDOW_SECONDS
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts.get(client_ip, 0)
+        if count >= self.limit:
+            return False
+        self._counts[client_ip] = count + 1
+        return True
+
+
+_throttle = _ClientThrottle(MAX_SESSION_REQUESTS_PER_CLIENT)
+
+
 async def start_checkout(
     *,
     visitor_id: str,
@@ -58,6 +93,8 @@ async def start_checkout(
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
 
+    Stripe is asked first, the database is written after (one transaction, `checkout_orders.settle_checkout`):
+    nothing queues on the database in front of a buyer's Stripe call.
     Raises CheckoutRefused, cart.InvalidQuantity / catalog.UnknownProduct (bad input), or
     payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried).
     """
@@ -67,70 +104,102 @@ async def start_checkout(
     if cart.is_empty:
         raise CheckoutRefused("Your cart is empty: choose at least one product first.")
     now = time.time() if now is None else now
-    # Fixed with the order, so a retried request carries the very same parameters as the first.
-    planned_expiry = datetime.fromtimestamp(int(now) + SESSION_LIFETIME_SECONDS, UTC)
-
-    try:
-        order, reused = await in_session(
-            orders.find_or_create_pending_order,
+    if client_ip and not _throttle.allow(client_ip, now):
+        raise CheckoutRefused(checkout_orders.LIMIT_MESSAGE)
+    expires_at = planned_expiry(now)
+    order_ids = checkout_orders.checkout_order_ids(
+        settings.signing_key(), visitor_id, cart.fingerprint(), int(now) // CHECKOUT_WINDOW_SECONDS
+    )
+    at = datetime.fromtimestamp(now, UTC)
+    generation: int | None = 0
+    for _attempt in range(3):
+        if generation is None:
+            break
+        planned = checkout_orders.plan_checkout_order(
+            order_id=order_ids[generation],
             visitor_id=visitor_id,
             cart=cart,
-            now=datetime.fromtimestamp(now, UTC),
-            session_expires_at=planned_expiry,
+            session_expires_at=datetime.fromtimestamp(expires_at, UTC),
             livemode=settings.livemode,
             client_ip=client_ip,
         )
-    except orders.CheckoutLimitReached as err:
-        raise CheckoutRefused(str(err)) from err
-    if reused and order.checkout_url:
-        return CheckoutStart(url=order.checkout_url, order_id=order.id, reused=True)
-
-    # A new order, or one whose first request timed out: the same key and parameters make Stripe hand
-    # back the session it made then, if it made one, instead of a second one.
-    expires_at = int((order.session_expires_at or planned_expiry).timestamp())
-    try:
-        checkout = await gateway.create_session(
-            order_id=order.id,
-            lines=[
-                CheckoutLineRequest(
-                    name=line.name,
-                    unit_amount=line.unit_amount,
-                    quantity=line.quantity,
-                    product_id=line.product_id,
+        try:
+            checkout = await _request_session(gateway, settings, planned, expires_at)
+        except PaymentError as err:
+            settled = await in_session(
+                checkout_orders.record_failed_checkout,
+                planned=planned,
+                now=at,
+                same_key_may_succeed=isinstance(err, PaymentUnavailable) and err.same_key_may_succeed,
+            )
+            if settled is None:
+                raise
+        else:
+            try:
+                settled = await in_session(
+                    checkout_orders.settle_checkout,
+                    planned=planned,
+                    session_id=checkout.id,
+                    url=checkout.url,
+                    expires_at=checkout.expires_at or expires_at,
+                    now=at,
                 )
-                for line in order.lines
-            ],
-            currency=order.currency,
-            # From configuration, never from what the browser reports about itself.
-            success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"{settings.app_url}/checkout/cancel",
-            expires_at=expires_at,
-            idempotency_key=f"rxshop-checkout-{order.id}",
-            # The offer stored with the order, so a retried request carries the very same parameters.
-            shipping_options=[
-                ShippingChoice(rate_id, name, amount)
-                for rate_id, amount, name in decode_offer(order.shipping_offer)
-            ],
-            allowed_countries=settings.shipping_countries,
-            collect_phone=True,
-            allow_promotion_codes=True,
-        )
-    except PaymentError as err:
-        if not (isinstance(err, PaymentUnavailable) and err.same_key_may_succeed):
-            await in_session(orders.abandon_unattached_order, order_id=order.id)
-        raise
+            except checkout_orders.CheckoutLimitReached as err:
+                # The session just made is never shown to anyone; it expires unused.
+                raise CheckoutRefused(str(err)) from err
+            if settled.orphan:
+                await _expire_unoffered(gateway, checkout.id)
+        if not settled.burned:
+            assert settled.order_id is not None and settled.url is not None
+            return CheckoutStart(url=settled.url, order_id=settled.order_id, reused=settled.reused)
+        # This key's order was paid or given up: the next free generation gets a new key.
+        generation = await in_session(checkout_orders.first_open_generation, order_ids=order_ids)
+    raise CheckoutRefused(
+        "You have ordered this very cart several times in the last minutes; please wait a few minutes."
+    )
 
+
+async def _expire_unoffered(gateway: CheckoutGateway, session_id: str) -> None:
+    """Close a session no one was sent to; if Stripe cannot be reached, it expires unused anyway."""
+    try:
+        await gateway.expire_session(session_id)
+    except PaymentError:
+        log.warning("could not expire the unoffered checkout %s; it expires by itself", session_id)
+
+
+async def _request_session(
+    gateway: CheckoutGateway, settings: Settings, planned: checkout_orders.PlannedOrder, expires_at: int
+) -> CheckoutSession:
+    """Ask Stripe for the planned order's session; the same order always sends the very same request."""
+    order = planned.order
+    checkout = await gateway.create_session(
+        order_id=order.id,
+        lines=[
+            CheckoutLineRequest(
+                name=line.name,
+                unit_amount=line.unit_amount,
+                quantity=line.quantity,
+                product_id=line.product_id,
+            )
+            for line in planned.lines
+        ],
+        currency=order.currency,
+        # From configuration, never from what the browser reports about itself.
+        success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{settings.app_url}/checkout/cancel",
+        expires_at=expires_at,
+        idempotency_key=f"rxshop-checkout-{order.id}",
+        shipping_options=[
+            ShippingChoice(rate_id, name, amount)
+            for rate_id, amount, name in decode_offer(order.shipping_offer)
+        ],
+        allowed_countries=settings.shipping_countries,
+        collect_phone=True,
+        allow_promotion_codes=True,
+    )
     if not checkout.url:
         raise SessionNotFound("The payment service returned no checkout page; please try again.")
-
-    await in_session(
-        orders.attach_checkout_session,
-        order_id=order.id,
-        session_id=checkout.id,
-        url=checkout.url,
-        expires_at=checkout.expires_at or expires_at,
-    )
-    return CheckoutStart(url=checkout.url, order_id=order.id, reused=False)
+    return checkout
 
 
 async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> Fulfillment:

@@ -1,4 +1,4 @@
-"""Order records: create a pending order for a cart, bind it to its Checkout Session, expire it, list them.
+"""Order records: create a pending order, expire stale ones, list them (the Buy path: `checkout_orders`).
 
 Every function takes the database session as the keyword `session=`, runs one transaction and commits.
 Concurrency is left to the database: a unique Checkout Session id per order, and conditional UPDATEs
@@ -39,12 +39,10 @@ logger = logging.getLogger(__name__)
 
 # How long an open Checkout Session must still live to be handed to the buyer again.
 REUSE_MARGIN = timedelta(minutes=1)
-# Stripe's shortest Checkout Session lifetime (expires_at at least this far ahead when it is created).
-MIN_SESSION_LIFETIME = timedelta(minutes=30)
 # Open checkouts (pending orders with a live session) one visitor, or one client address, may hold.
 MAX_OPEN_CHECKOUTS_PER_VISITOR = 5
 MAX_OPEN_CHECKOUTS_PER_CLIENT = 20
-_LIMIT_MESSAGE = (
+LIMIT_MESSAGE = (
     "You have several checkouts open already. Finish one of them, or wait for them to expire "
     "(30 minutes), before starting another."
 )
@@ -88,12 +86,12 @@ def view_of(session: Session, order: Order) -> OrderView:
     return _view(order, lines_of(session, [order.id])[order.id])
 
 
-def _reprice(cart: Cart) -> Cart:
+def reprice(cart: Cart) -> Cart:
     """The same quantities priced from the catalog now: a Cart built elsewhere never sets a price."""
     return price_cart({line.product_id: line.quantity for line in cart.lines})
 
 
-def _as_utc(value: datetime | int | None) -> datetime | None:
+def as_utc(value: datetime | int | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromtimestamp(int(value), UTC)
@@ -118,13 +116,13 @@ def create_pending_order(
     """
     if not visitor_id:
         raise ValueError("visitor_id is required")
-    priced = _reprice(cart)
+    priced = reprice(cart)
     if priced.is_empty:
         raise ValueError("An empty cart cannot be ordered.")
     for _attempt in range(5):
         try:
             return _insert_pending_order(
-                session, visitor_id, priced, _as_utc(session_expires_at), livemode, client_ip
+                session, visitor_id, priced, as_utc(session_expires_at), livemode, client_ip
             )
         except IntegrityError:
             # Either the unattached-order index (a concurrent Buy for this cart: the caller's business)
@@ -147,7 +145,7 @@ def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str
     return found is not None
 
 
-def _new_order(
+def new_pending_order(
     visitor_id: str, priced: Cart, session_expires_at: datetime | None, livemode: bool, client_ip: str | None
 ) -> Order:
     """A new pending order for a priced cart (both the ORM and the prebuilt insert paths write this)."""
@@ -179,7 +177,7 @@ def _insert_pending_order(
     client_ip: str | None,
 ) -> OrderView:
     with transaction(session):
-        order = _new_order(visitor_id, priced, session_expires_at, livemode, client_ip)
+        order = new_pending_order(visitor_id, priced, session_expires_at, livemode, client_ip)
         session.add(order)
         session.flush()  # the order row first: order_lines has a foreign key to it
         lines = [
@@ -195,207 +193,6 @@ def _insert_pending_order(
         session.add_all(lines)
         view = _view(order, [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in lines])
     return view
-
-
-def find_reusable_order(*, session: Session, visitor_id: str, cart: Cart, now: datetime) -> OrderView | None:
-    """This visitor's pending order for the same cart whose Checkout Session is (or will be) open long enough.
-
-    A second press of Buy (or a second tab) gets the same session back instead of a second payment page.
-    An order whose session request failed in a way that may be retried (a timeout, a dropped connection)
-    comes back without a URL: the caller asks again with the same idempotency key and parameters.
-    """
-    fingerprint = _reprice(cart).fingerprint()
-    with transaction(session):
-        order = session.exec(
-            select(Order)
-            .where(
-                Order.visitor_id == visitor_id,
-                Order.status == S.PENDING,
-                Order.cart_fingerprint == fingerprint,
-                sa.or_(
-                    sa.and_(Order.checkout_url.is_not(None), Order.session_expires_at > now + REUSE_MARGIN),
-                    # Stripe wants expires_at >= 30 min ahead: past that, a retry needs a new order.
-                    sa.and_(
-                        Order.stripe_session_id.is_(None),
-                        Order.session_expires_at > now + MIN_SESSION_LIFETIME,
-                    ),
-                ),
-            )
-            .order_by(Order.created_at.desc(), Order.id.desc())
-            .execution_options(populate_existing=True)
-        ).first()
-        return view_of(session, order) if order is not None else None
-
-
-# The Buy path's statements, prebuilt: a burst of Buys queues on the database before its Stripe calls, so
-# each one's pass is kept to one transaction of plain statements (no ORM, no expression building).
-_ORDER_COLUMNS = tuple(c.name for c in Order.__table__.columns)
-_INSERT_ORDER = sa.text(
-    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
-).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
-_INSERT_LINE = sa.text(
-    "INSERT INTO order_lines (order_id, product_id, name, unit_amount, quantity)"
-    " VALUES (:order_id, :product_id, :name, :unit_amount, :quantity)"
-)
-_DATES = {
-    name: sa.bindparam(name, type_=Order.__table__.c.created_at.type) for name in ("now", "retry", "reuse")
-}
-# An unattached order for this cart too old to ask Stripe for again would block the unique index. First,
-# so that SQLite takes its write lock at the start of the transaction (never a read upgraded later).
-_EXPIRE_BLOCKING = sa.text(
-    "UPDATE orders SET status = :expired, updated_at = :now WHERE visitor_id = :visitor"
-    " AND cart_fingerprint = :fingerprint AND status = :pending AND stripe_session_id IS NULL"
-    " AND (session_expires_at IS NULL OR session_expires_at <= :retry)"
-).bindparams(_DATES["now"], _DATES["retry"])
-# find_reusable_order's query: an open session of this cart, or an unattached order still retryable.
-_REUSABLE = sa.text(
-    "SELECT id FROM orders WHERE visitor_id = :visitor AND status = :pending AND cart_fingerprint = :fingerprint"
-    " AND ((checkout_url IS NOT NULL AND session_expires_at > :reuse)"
-    " OR (stripe_session_id IS NULL AND session_expires_at > :retry))"
-    " ORDER BY created_at DESC, id DESC LIMIT 1"
-).bindparams(_DATES["reuse"], _DATES["retry"])
-_OPEN_BY_VISITOR = sa.text(
-    "SELECT count(*) FROM orders WHERE visitor_id = :visitor AND status = :pending"
-    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
-).bindparams(_DATES["now"])
-_OPEN_BY_CLIENT = sa.text(
-    "SELECT count(*) FROM orders WHERE client_ip = :client_ip AND status = :pending"
-    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
-).bindparams(_DATES["now"])
-
-
-def find_or_create_pending_order(
-    *,
-    session: Session,
-    visitor_id: str,
-    cart: Cart,
-    now: datetime,
-    session_expires_at: datetime,
-    livemode: bool = False,
-    client_ip: str | None = None,
-) -> tuple[OrderView, bool]:
-    """The order a press of Buy pays for: this visitor's reusable order for this cart, or a new one.
-
-    Returns (order, reused). Two presses at the same moment (two tabs) get the same order: the database
-    allows one unattached pending order per visitor and cart (a partial unique index), and the loser of
-    that race takes the winner's order, whose session it then asks Stripe for with the same key.
-    A new order past the cap of open checkouts (per visitor, per client address) raises CheckoutLimitReached.
-    One transaction of prebuilt statements: expire a blocking order, the reuse check, the caps, the insert.
-    """
-    if not visitor_id:
-        raise ValueError("visitor_id is required")
-    priced = _reprice(cart)
-    if priced.is_empty:
-        raise ValueError("An empty cart cannot be ordered.")
-    fingerprint = priced.fingerprint()
-    where = {"visitor": visitor_id, "fingerprint": fingerprint, "pending": S.PENDING}
-    for _attempt in range(3):
-        try:
-            with transaction(session):
-                connection = session.connection()
-                connection.execute(
-                    _EXPIRE_BLOCKING,
-                    {**where, "expired": S.EXPIRED, "now": now, "retry": now + MIN_SESSION_LIFETIME},
-                )
-                reusable = connection.execute(
-                    _REUSABLE, {**where, "reuse": now + REUSE_MARGIN, "retry": now + MIN_SESSION_LIFETIME}
-                ).first()
-                if reusable is None:
-                    # A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer.
-                    counted = {"pending": S.PENDING, "now": now}
-                    by_visitor = connection.execute(_OPEN_BY_VISITOR, {**counted, "visitor": visitor_id})
-                    if by_visitor.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_VISITOR:
-                        raise CheckoutLimitReached(_LIMIT_MESSAGE)
-                    if client_ip:
-                        by_client = connection.execute(_OPEN_BY_CLIENT, {**counted, "client_ip": client_ip})
-                        if by_client.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_CLIENT:
-                            raise CheckoutLimitReached(_LIMIT_MESSAGE)
-                    return _insert_pending_core(
-                        connection, visitor_id, priced, _as_utc(session_expires_at), livemode, client_ip
-                    ), False
-        except IntegrityError:
-            # Another press made this cart's unattached order first (take it on the next pass), or, about
-            # once in a hundred million orders, a taken order number (draw another).
-            continue
-        with transaction(session):
-            order = load_order(session, Order.id == reusable.id)
-            if order is not None:
-                return view_of(session, order), True
-    raise RuntimeError(f"could not find or create a pending order for visitor {visitor_id[:8]}")
-
-
-def _insert_pending_core(
-    connection: sa.Connection,
-    visitor_id: str,
-    priced: Cart,
-    session_expires_at: datetime | None,
-    livemode: bool,
-    client_ip: str | None,
-) -> OrderView:
-    """create_pending_order's rows, as two prebuilt INSERTs in the caller's transaction."""
-    order = _new_order(visitor_id, priced, session_expires_at, livemode, client_ip)
-    values = {name: getattr(order, name) for name in _ORDER_COLUMNS}
-    connection.execute(_INSERT_ORDER, values)
-    lines = [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines]
-    connection.execute(
-        _INSERT_LINE,
-        [
-            {
-                "order_id": order.id,
-                "product_id": x.product_id,
-                "name": x.name,
-                "unit_amount": x.unit_amount,
-                "quantity": x.quantity,
-            }
-            for x in lines
-        ],
-    )
-    return _view(order, lines)
-
-
-def abandon_unattached_order(*, session: Session, order_id: str) -> bool:
-    """Give up a pending order that never got its session (Stripe refused it or answered 5xx, and retrying
-    its key would only replay that answer); the next Buy makes a new order. True if given up now."""
-    with transaction(session):
-        result = session.exec(
-            sa.update(Order)
-            .where(
-                Order.id == order_id,
-                Order.status.in_(sources_of(S.EXPIRED)),
-                Order.stripe_session_id.is_(None),
-            )
-            .values(status=S.EXPIRED, updated_at=utcnow())
-        )
-        return result.rowcount == 1
-
-
-def attach_checkout_session(
-    *, session: Session, order_id: str, session_id: str, url: str | None, expires_at: datetime | int | None
-) -> bool:
-    """Bind the order to its Checkout Session; True if it is now bound to `session_id`.
-
-    False when the order is missing or already bound to another session (the caller then offers the
-    order's existing session, or makes a new order; it never binds two sessions to one order).
-    """
-    try:
-        with transaction(session):
-            result = session.exec(
-                sa.update(Order)
-                .where(
-                    Order.id == order_id,
-                    sa.or_(Order.stripe_session_id.is_(None), Order.stripe_session_id == session_id),
-                )
-                .values(
-                    stripe_session_id=session_id,
-                    checkout_url=url,
-                    session_expires_at=_as_utc(expires_at),
-                    updated_at=utcnow(),
-                )
-            )
-            return result.rowcount == 1
-    except IntegrityError:
-        logger.warning("checkout %s is already bound to another order than %s", session_id, order_id)
-        return False
 
 
 def find_order_by_session(*, session: Session, session_id: str) -> OrderView | None:

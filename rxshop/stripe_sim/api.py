@@ -22,7 +22,14 @@ from stripe._api_version import _ApiVersion
 from rxshop.stripe_sim import params as p
 from rxshop.stripe_sim.access import check_key, check_redirect, mask
 from rxshop.stripe_sim.api_catalog import CatalogApi
-from rxshop.stripe_sim.errors import StripeAPIError, authentication, idempotency, invalid, no_such
+from rxshop.stripe_sim.errors import (
+    StripeAPIError,
+    authentication,
+    idempotency,
+    invalid,
+    no_such,
+    server_error,
+)
 from rxshop.stripe_sim.forms import decode_query
 from rxshop.stripe_sim.store import new_id
 
@@ -140,8 +147,11 @@ class Api:
             # From here to the save below nothing awaits: the operation and its idempotency record are atomic.
             self.store.sweep()
             call = Call(params, dict(request.path_params), {"id": request_id, "idempotency_key": key})
-            status, obj = operation(call)
-            text = json.dumps(obj, indent=2)
+            if request.scope.get("rxshop.sim.fault") == "500":
+                status, text = 500, json.dumps(server_error().body(), indent=2)
+            else:
+                status, obj = operation(call)
+                text = json.dumps(obj, indent=2)
             if key is not None:
                 self.idempotent[(api_key, key)] = IdempotentResult(
                     request.method, request.url.path, params, status, text, request_id, self.sim.clock.now()

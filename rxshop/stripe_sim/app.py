@@ -35,7 +35,7 @@ SWEEP_INTERVAL = 0.1  # seconds between background sweeps for expiry and delayed
 
 @dataclass
 class Fault:
-    kind: str  # "latency" | "500" | "429" | "drop"
+    kind: str  # "latency" | "500" | "500-stored" | "429" | "drop"
     remaining: int
     latency_ms: int
 
@@ -89,6 +89,10 @@ class SimApp(Starlette):
                 if fault and fault.kind == "drop":
                     await _drop_connection(send)
                     return
+                if fault and fault.kind == "500-stored":
+                    # A failure inside the API: Api.handle answers it and saves it under the request's
+                    # idempotency key, so that the same key replays it (as Stripe documents for 500s).
+                    scope = {**scope, "rxshop.sim.fault": "500"}
         await super().__call__(scope, receive, send)
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rxshop.stripe_sim.app import Simulator
 
-FAULT_KINDS = ("latency", "500", "429", "drop")
+FAULT_KINDS = ("latency", "500", "500-stored", "429", "drop")
 # What pay uses when the session collects an address or phone and the body gives none.
 DEFAULT_SHIPPING = {
     "name": "Jenny Rosen",

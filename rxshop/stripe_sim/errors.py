@@ -81,3 +81,12 @@ def authentication(message: str) -> StripeAPIError:
 def idempotency(message: str) -> StripeAPIError:
     """400 idempotency_error: the SDK raises stripe.IdempotencyError."""
     return StripeAPIError(400, "idempotency_error", message)
+
+
+def server_error() -> StripeAPIError:
+    """500 api_error (injected as the fault "500-stored"): the SDK raises stripe.APIError."""
+    return StripeAPIError(
+        500,
+        "api_error",
+        "An unexpected error occurred on the simulated Stripe server (injected through /_sim/faults).",
+    )

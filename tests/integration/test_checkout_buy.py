@@ -9,7 +9,14 @@ import pytest
 
 from rxshop.cart import InvalidQuantity
 from rxshop.catalog import UnknownProduct
-from rxshop.checkout import SESSION_LIFETIME_SECONDS, CheckoutRefused, confirm_return, start_checkout
+from rxshop.checkout import (
+    CHECKOUT_WINDOW_SECONDS,
+    SESSION_LIFETIME_SECONDS,
+    CheckoutRefused,
+    confirm_return,
+    planned_expiry,
+    start_checkout,
+)
 from rxshop.lifecycle import OrderStatus as S
 from rxshop.orders import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
 from rxshop.payments import PaymentError, PaymentUnavailable
@@ -37,7 +44,7 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     session_id = session_id_of(started.url)
     assert order.stripe_session_id == session_id and order.checkout_url == started.url
     assert order.session_expires_at is not None
-    assert int(order.session_expires_at.timestamp()) == int(now) + SESSION_LIFETIME_SECONDS
+    assert int(order.session_expires_at.timestamp()) == planned_expiry(now)
     assert started.url == f"{shop.sim.url}/pay/{session_id}"
 
     # The session, as the simulator received it through the real SDK.
@@ -53,7 +60,7 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     assert stored["metadata"] == {"order_id": order.id}
     assert stored["success_url"] == f"{APP_URL}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"
     assert stored["cancel_url"] == f"{APP_URL}/checkout/cancel"
-    assert stored["expires_at"] == int(now) + 31 * 60
+    assert stored["expires_at"] == planned_expiry(now)
     assert [
         (i["description"], i["quantity"], i["price"]["unit_amount"], i["amount_total"])
         for i in view["line_items"]
@@ -68,24 +75,48 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     assert shop.api.v1.payment_intents.retrieve(intent_id).metadata["order_id"] == order.id
 
 
-async def test_expiry_defaults_to_31_minutes_from_now(shop: Shop) -> None:
+async def test_expiry_is_31_to_41_minutes_ahead_and_the_same_within_a_window(shop: Shop) -> None:
+    """Every press in one 10-minute window asks for the same expires_at, so its request is the same one."""
     before = int(time.time())
     started = await shop.buy()
     after = int(time.time())
     expires_at = shop.sim_session(session_id_of(started.url))["session"]["expires_at"]
-    assert before + 31 * 60 <= expires_at <= after + 31 * 60
+    assert (
+        before + SESSION_LIFETIME_SECONDS
+        < expires_at
+        <= after + SESSION_LIFETIME_SECONDS + CHECKOUT_WINDOW_SECONDS
+    )
+    window_start = before - before % CHECKOUT_WINDOW_SECONDS
+    assert planned_expiry(window_start) == planned_expiry(window_start + CHECKOUT_WINDOW_SECONDS - 1)
+    assert (
+        planned_expiry(window_start + CHECKOUT_WINDOW_SECONDS)
+        == planned_expiry(window_start) + CHECKOUT_WINDOW_SECONDS
+    )
 
 
 async def test_buy_twice_for_the_same_cart_gives_the_same_session(shop: Shop) -> None:
     visitor = new_visitor()
-    first = await shop.buy(visitor, {"mug": 2, "tote": 1})
+    now = time.time()
+    first = await shop.buy(visitor, {"mug": 2, "tote": 1}, now=now)
     # Same cart, sent differently (order of keys, quantities as typed text): still the same cart.
-    second = await shop.buy(visitor, {"tote": "1", "mug": " 2", "notebook": 0})
+    second = await shop.buy(visitor, {"tote": "1", "mug": " 2", "notebook": 0}, now=now + 1)
 
     assert second.url == first.url and second.order_id == first.order_id
     assert (first.reused, second.reused) == (False, True)
     assert len(shop.orders()) == 1
     assert [s.id for s in shop.sim_sessions()] == [session_id_of(first.url)]
+
+
+async def test_in_a_later_window_the_open_session_of_the_same_cart_is_still_handed_back(shop: Shop) -> None:
+    visitor = new_visitor()
+    now = time.time()
+    first = await shop.buy(visitor, CART, now=now)
+    later = await shop.buy(visitor, CART, now=now + CHECKOUT_WINDOW_SECONDS)
+
+    assert (later.url, later.order_id, later.reused) == (first.url, first.order_id, True)
+    assert len(shop.orders()) == 1
+    # The later window's key made a session of its own, which no one is ever sent to; it expires unused.
+    assert session_id_of(first.url) in [s.id for s in shop.sim_sessions()]
 
 
 async def test_a_different_cart_or_visitor_gets_a_new_order_and_session(shop: Shop) -> None:
@@ -106,12 +137,12 @@ async def test_a_nearly_expired_session_is_not_reused(shop: Shop) -> None:
     now = time.time()
     first = await shop.buy(visitor, now=now)
     # Less than a minute of life left: the buyer gets a fresh order and session instead.
-    late = await shop.buy(visitor, now=now + SESSION_LIFETIME_SECONDS - 30)
+    nearly = planned_expiry(now) - 30
+    late = await shop.buy(visitor, now=nearly)
     assert not late.reused and late.order_id != first.order_id and late.url != first.url
     # With more than a minute left a session is reused: the newest one.
-    again = await shop.buy(visitor, now=now + SESSION_LIFETIME_SECONDS - 90)
+    again = await shop.buy(visitor, now=nearly + 60)
     assert again.reused and (again.order_id, again.url) == (late.order_id, late.url)
-    assert len(shop.sim_sessions()) == 2
 
 
 async def test_after_paying_the_same_cart_starts_a_new_order(shop: Shop) -> None:
@@ -175,7 +206,7 @@ async def test_a_bad_cart_is_refused_and_nothing_is_written(shop: Shop) -> None:
     assert shop.snapshot() == before and shop.sim_sessions() == []
 
 
-@pytest.mark.parametrize("kind", ["500", "429", "drop", "latency"])
+@pytest.mark.parametrize("kind", ["500", "500-stored", "429", "drop", "latency"])
 async def test_stripe_faults_keep_the_cart_and_a_retry_gives_one_usable_session(
     shop: Shop, kind: str
 ) -> None:
@@ -195,7 +226,7 @@ async def test_stripe_faults_keep_the_cart_and_a_retry_gives_one_usable_session(
     assert "sk_" not in message and "Traceback" not in message and "injected" not in message
     assert cart == sent  # the cart itself is untouched
     assert all(o.stripe_session_id is None and o.checkout_url is None for o in shop.orders())
-    assert len(shop.orders()) == 1  # a pending order nobody can pay, given up later by the stale sweep
+    assert len(shop.orders()) == 1  # an order nobody can pay: waiting for a retry of its key, or given up
 
     retried = await shop.buy(visitor, cart, gateway=gateway)
 
@@ -252,7 +283,7 @@ async def test_after_a_dropped_connection_buy_asks_again_with_the_same_order_and
 async def test_after_a_500_buy_gives_the_order_up_and_the_retry_makes_a_new_one(shop: Shop) -> None:
     """Stripe stores a 500 under its idempotency key and replays it: that key is never used again."""
     visitor = new_visitor()
-    shop.sim.control("faults", {"kind": "500", "count": 1})
+    shop.sim.control("faults", {"kind": "500-stored", "count": 1})
     with pytest.raises(PaymentUnavailable) as raised:
         await shop.buy(visitor, CART)
     assert not raised.value.same_key_may_succeed
@@ -265,25 +296,19 @@ async def test_after_a_500_buy_gives_the_order_up_and_the_retry_makes_a_new_one(
     assert [s.client_reference_id for s in shop.sim_sessions()] == [retried.order_id]
 
 
-async def test_an_unattached_order_is_not_retried_once_stripe_would_find_its_expiry_too_close(
-    shop: Shop,
-) -> None:
+async def test_an_unattached_order_is_not_retried_in_a_later_window(shop: Shop) -> None:
+    """Its key carries its window's expires_at; a later window asks with a new key for a new order."""
     visitor = new_visitor()
+    now = time.time()
     shop.sim.control("faults", {"kind": "drop", "count": 1})
     with pytest.raises(PaymentUnavailable):
-        await shop.buy(visitor, CART)
+        await shop.buy(visitor, CART, now=now)
     [waiting] = shop.orders()
 
-    # Two minutes later its planned expiry is under Stripe's 30-minute minimum: a new order it is.
-    later = await start_checkout(
-        visitor_id=visitor,
-        quantities=CART,
-        gateway=shop.gateway,
-        settings=shop.settings,
-        now=time.time() + 120,
-    )
+    later = await shop.buy(visitor, CART, now=now + CHECKOUT_WINDOW_SECONDS)
 
     assert later.order_id != waiting.id and later.reused is False
+    assert shop.order(waiting.id).status == S.EXPIRED
 
 
 async def test_five_tabs_of_one_visitor_pressing_buy_at_once_share_one_order_and_one_session(
@@ -309,7 +334,7 @@ async def test_open_checkouts_are_capped_per_visitor_with_a_clear_message(shop: 
     with pytest.raises(CheckoutRefused, match="several checkouts open"):
         await shop.buy(visitor, {"tote": 1})
 
-    assert shop.snapshot() == before  # no order, no session asked for
+    assert shop.snapshot() == before  # no order: the session Stripe made is shown to no one
     again = await shop.buy(visitor, {"mug": 1})  # an open one is still handed back
     assert again.reused and again.order_id == opened[0].order_id
     assert (await shop.buy(new_visitor(), {"tote": 1})).order_id  # other visitors are not affected

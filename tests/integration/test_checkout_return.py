@@ -75,7 +75,8 @@ async def test_expired_sessions_expire_their_orders(shop: Shop) -> None:
     bought = {how: await _bought(shop) for how in ("control", "api", "clock")}
     shop.sim.control(f"sessions/{bought['control'][2]}/expire", {})
     await shop.gateway.expire_session(bought["api"][2])
-    shop.sim.control("clock/advance", {"seconds": 31 * 60 + 1})  # the last one runs out of time
+    # The last one runs out of time (sessions live 31 to 41 minutes: checkout.planned_expiry).
+    shop.sim.control("clock/advance", {"seconds": 41 * 60 + 1})
 
     for how, (visitor, started, session_id) in bought.items():
         assert shop.sim_session(session_id)["session"]["status"] == "expired", how

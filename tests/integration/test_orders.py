@@ -1,10 +1,10 @@
-"""Creating, reusing, attaching, listing and expiring orders, on SQLite and PostgreSQL."""
+"""Creating, listing, finding and expiring orders, on SQLite and PostgreSQL (the Buy path: test_checkout_orders)."""
 
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from rxshop.cart import Cart, CartLine, price_cart
@@ -13,17 +13,8 @@ from rxshop.db import new_session
 from rxshop.fulfillment import fulfill_checkout
 from rxshop.lifecycle import OrderStatus as S
 from rxshop.models import Order, OrderLine
-from rxshop.orders import (
-    REUSE_MARGIN,
-    attach_checkout_session,
-    create_pending_order,
-    expire_stale_orders,
-    find_or_create_pending_order,
-    find_order_by_session,
-    find_reusable_order,
-    list_orders,
-)
-from tests.fixtures.db import checkout_for, sample_cart, stored_order
+from rxshop.orders import create_pending_order, expire_stale_orders, list_orders
+from tests.fixtures.db import bind_session, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
 
@@ -31,13 +22,12 @@ VISITOR = "visitor-a"
 def _attached(session, *, visitor=VISITOR, cart=None, expires_in=timedelta(minutes=30), session_id=None):
     order = create_pending_order(session=session, visitor_id=visitor, cart=cart or sample_cart())
     session_id = session_id or f"cs_test_{order.id[4:]}"
-    expires = datetime.now(UTC) + expires_in
-    assert attach_checkout_session(
-        session=session,
-        order_id=order.id,
+    bind_session(
+        session,
+        order.id,
         session_id=session_id,
         url=f"https://pay.example/{session_id}",
-        expires_at=expires,
+        expires_at=datetime.now(UTC) + expires_in,
     )
     return stored_order(session, order.id, visitor)
 
@@ -83,84 +73,6 @@ def test_an_empty_cart_is_not_an_order(session):
     assert session.exec(select(Order)).all() == []
 
 
-def test_attach_binds_one_session_only(session):
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
-    expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
-    assert attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires
-    )
-    # the same session again (a retry) is fine; another one is refused and changes nothing
-    assert attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_1", url="https://a", expires_at=expires
-    )
-    assert not attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_2", url="https://b", expires_at=expires
-    )
-    stored = stored_order(session, order.id, VISITOR)
-    assert (stored.stripe_session_id, stored.checkout_url) == ("cs_1", "https://a")
-    assert stored.session_expires_at == datetime.fromtimestamp(expires, UTC)
-    assert not attach_checkout_session(
-        session=session, order_id="ord_missing", session_id="cs_3", url="u", expires_at=expires
-    )
-
-
-def test_one_session_cannot_belong_to_two_orders(session):
-    first = _attached(session, session_id="cs_shared")
-    second = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
-    assert not attach_checkout_session(
-        session=session, order_id=second.id, session_id="cs_shared", url="u", expires_at=None
-    )
-    assert stored_order(session, second.id, VISITOR).stripe_session_id is None
-    assert find_order_by_session(session=session, session_id="cs_shared").id == first.id
-    assert find_order_by_session(session=session, session_id="cs_nope") is None
-
-
-def test_find_reusable_order_returns_the_open_session_for_the_same_cart(session):
-    now = datetime.now(UTC)
-    cart = sample_cart()
-    other_cart = price_cart({"mug": 2})
-    unattached = create_pending_order(session=session, visitor_id=VISITOR, cart=other_cart)
-    assert (
-        find_reusable_order(session=session, visitor_id=VISITOR, cart=other_cart, now=now) is None
-    )  # no expiry
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
-
-    order = _attached(session, cart=cart)
-    found = find_reusable_order(
-        session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}), now=now
-    )
-    assert found is not None and found.id == order.id != unattached.id and found.checkout_url
-    # another visitor, another cart: nothing to reuse
-    assert find_reusable_order(session=session, visitor_id="visitor-b", cart=cart, now=now) is None
-    assert (
-        find_reusable_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 2}), now=now) is None
-    )
-    # about to expire (within the margin), or already gone: not offered again
-    assert (
-        find_reusable_order(
-            session=session, visitor_id=VISITOR, cart=cart, now=order.session_expires_at - REUSE_MARGIN / 2
-        )
-        is None
-    )
-    fulfill_checkout(session=session, checkout=checkout_for(order))
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now) is None
-
-
-def test_an_unattached_order_is_reusable_while_stripe_would_still_accept_its_expiry(session):
-    """Buy timed out: a retry asks again for that order's session, while its planned expiry is >= 30 min away."""
-    now = datetime.now(UTC)
-    cart = sample_cart()
-    waiting = create_pending_order(
-        session=session, visitor_id=VISITOR, cart=cart, session_expires_at=now + timedelta(minutes=31)
-    )
-    found = find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now)
-    assert found is not None and found.id == waiting.id and found.checkout_url is None
-    assert (
-        find_reusable_order(session=session, visitor_id=VISITOR, cart=cart, now=now + timedelta(minutes=2))
-        is None
-    )
-
-
 def test_one_unattached_pending_order_per_visitor_and_cart(session):
     """The database itself refuses a second one (two tabs pressing Buy at once share one order)."""
     cart = sample_cart()
@@ -169,50 +81,6 @@ def test_one_unattached_pending_order_per_visitor_and_cart(session):
         create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
     create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 5}))  # another cart
     create_pending_order(session=session, visitor_id="visitor-b", cart=cart)  # another visitor
-
-
-def test_find_or_create_gives_up_an_unattached_order_too_old_to_retry(session):
-    now = datetime.now(UTC)
-    cart = sample_cart()
-    first, reused = find_or_create_pending_order(
-        session=session,
-        visitor_id=VISITOR,
-        cart=cart,
-        now=now,
-        session_expires_at=now + timedelta(minutes=31),
-    )
-    assert not reused
-    again, reused = find_or_create_pending_order(
-        session=session,
-        visitor_id=VISITOR,
-        cart=cart,
-        now=now,
-        session_expires_at=now + timedelta(minutes=31),
-    )
-    assert reused and again.id == first.id
-    later = now + timedelta(minutes=5)
-    fresh, reused = find_or_create_pending_order(
-        session=session,
-        visitor_id=VISITOR,
-        cart=cart,
-        now=later,
-        session_expires_at=later + timedelta(minutes=31),
-    )
-    assert not reused and fresh.id != first.id
-    assert stored_order(session, first.id, VISITOR).status == S.EXPIRED
-
-
-def test_find_reusable_order_skips_orders_no_longer_pending(session):
-    now = datetime.now(UTC)
-    order = _attached(session, expires_in=timedelta(minutes=30))
-    expire_stale_orders(session=session, now=now + timedelta(hours=1))  # swept as expired
-    assert stored_order(session, order.id, VISITOR).status == S.EXPIRED
-    assert find_reusable_order(session=session, visitor_id=VISITOR, cart=sample_cart(), now=now) is None
-
-
-def test_naive_datetimes_are_refused(session):
-    with pytest.raises(StatementError, match="naive datetime"):
-        find_reusable_order(session=session, visitor_id=VISITOR, cart=sample_cart(), now=datetime.now())
 
 
 def test_expire_stale_orders(session):

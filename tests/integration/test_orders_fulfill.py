@@ -4,17 +4,18 @@ import dataclasses
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from rxshop.checkout_orders import plan_checkout_order, settle_checkout
 from rxshop.db import new_session
 from rxshop.fulfillment import fulfill_checkout
 from rxshop.lifecycle import OrderStatus as S
 from rxshop.lifecycle import Outcome
 from rxshop.models import Order
-from rxshop.orders import attach_checkout_session, create_pending_order, expire_stale_orders
+from rxshop.orders import create_pending_order, expire_stale_orders
 from rxshop.payments import SessionLine
 from tests.fixtures.db import attached_order, checkout_for, sample_cart, stored_order
 
@@ -133,9 +134,19 @@ def test_fulfill_binds_an_order_whose_session_was_not_attached_yet(session):
     checkout = checkout_for(order, id="cs_test_early")
     result = fulfill_checkout(session=session, checkout=checkout)
     assert result.outcome == Outcome.FULFILLED and result.order.stripe_session_id == "cs_test_early"
-    assert not attach_checkout_session(
-        session=session, order_id=order.id, session_id="cs_test_other", url="u", expires_at=None
+    # The Buy path's late answer for that order cannot bind another session to it.
+    planned = plan_checkout_order(
+        order_id=order.id, visitor_id=VISITOR, cart=sample_cart(), session_expires_at=datetime.now(UTC)
     )
+    settled = settle_checkout(
+        session=session,
+        planned=planned,
+        session_id="cs_test_other",
+        url="u",
+        expires_at=datetime.now(UTC),
+        now=datetime.now(UTC),
+    )
+    assert settled.burned and _stored(session, order.id).stripe_session_id == "cs_test_early"
 
 
 def _tamper_lines(lines):

@@ -106,3 +106,24 @@ def test_constant_latency_setting_applies_to_v1_only(sim_server: SimServer) -> N
     sim_server.client().v1.checkout.sessions.list()
     assert time.perf_counter() - started >= 0.2
     sim_server.control("config", {"latency_ms": 0})
+
+
+def test_a_stored_500_is_replayed_for_its_key_and_a_new_key_succeeds(sim_server: SimServer) -> None:
+    """Stripe saves a 500 that happened inside the API under the idempotency key (its docs: "including
+    500 errors"): the SDK's own retries with that key get the same 500."""
+    client = sim_server.client(max_network_retries=2)
+    sim_server.control("faults", {"kind": "500-stored", "count": 1})
+    params = sim_server.session_params()
+    for _ in range(2):
+        with pytest.raises(stripe.APIError) as error:
+            client.v1.checkout.sessions.create(params, {"idempotency_key": "stored-500"})
+        assert error.value.http_status == 500
+        assert error.value.headers.get("idempotent-replayed") == "true"  # the retries got the saved 500
+    assert client.v1.checkout.sessions.list().data == []
+    created = client.v1.checkout.sessions.create(params, {"idempotency_key": "stored-500-next"})
+    assert [s.id for s in client.v1.checkout.sessions.list().data] == [created.id]
+    # Without a key there is nothing to save: the next request runs.
+    sim_server.control("faults", {"kind": "500-stored", "count": 1})
+    with pytest.raises(stripe.APIError):
+        client.v1.checkout.sessions.create(params)
+    assert client.v1.checkout.sessions.create(params).status == "open"

@@ -1,0 +1,308 @@
+"""The Buy path's records: plan the order a press of Buy pays for, and settle what Stripe answered for it.
+
+A burst of Buys must not queue on the database before its Stripe calls (measured: any database work in
+front of the call costs 0.4-1.0 of p95 against a bare app, bench/RESULTS.md). So the order a press of Buy
+pays for is planned without the database: its id, hence its idempotency key, is derived from (visitor,
+cart, time window, generation), and every press for the same cart in one window sends Stripe the very
+same request, which Stripe answers with the very same session (a second press, a second tab, a retry
+after a timeout). What the database decides is settled in one transaction after Stripe has answered.
+Functions with `session=` run one transaction and commit (as in `rxshop.orders`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from rxshop.cart import Cart
+from rxshop.lifecycle import OrderStatus as S
+from rxshop.models import Order, new_order_number
+from rxshop.order_views import OrderLineView
+from rxshop.orders import (
+    LIMIT_MESSAGE,
+    MAX_OPEN_CHECKOUTS_PER_CLIENT,
+    MAX_OPEN_CHECKOUTS_PER_VISITOR,
+    REUSE_MARGIN,
+    CheckoutLimitReached,
+    as_utc,
+    new_pending_order,
+    reprice,
+    transaction,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_CHECKOUT_GENERATIONS = 20
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """The order one press of Buy asks Stripe for, not written yet (`plan_checkout_order`)."""
+
+    order: Order
+    lines: tuple[OrderLineView, ...]
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the database made of a press of Buy: the session to send the buyer to, or `burned`."""
+
+    order_id: str | None = None
+    url: str | None = None
+    reused: bool = False  # True: an order (and session) this visitor had been given before
+    burned: bool = False  # the planned order is no longer pending: ask again with the next generation
+    # The session Stripe answered with belongs to no order (the key's first request failed before Stripe
+    # saved its answer, and the order was given up): no one is sent to it, the caller expires it.
+    orphan: bool = False
+
+
+def checkout_order_ids(signing_key: bytes, visitor_id: str, fingerprint: str, window: int) -> list[str]:
+    """The ids one visitor's cart may take in one window, by generation: unguessable, like new_order_id."""
+    base = f"checkout-order:{visitor_id}:{fingerprint}:{window}:".encode()
+    return [
+        "ord_" + hmac.new(signing_key, base + str(g).encode(), hashlib.sha256).hexdigest()[:24]
+        for g in range(MAX_CHECKOUT_GENERATIONS)
+    ]
+
+
+def plan_checkout_order(
+    *,
+    order_id: str,
+    visitor_id: str,
+    cart: Cart,
+    session_expires_at: datetime,
+    livemode: bool = False,
+    client_ip: str | None = None,
+) -> PlannedOrder:
+    """The pending order for this cart, priced from the catalog, with a fixed id; no database work."""
+    if not visitor_id:
+        raise ValueError("visitor_id is required")
+    priced = reprice(cart)
+    if priced.is_empty:
+        raise ValueError("An empty cart cannot be ordered.")
+    order = new_pending_order(visitor_id, priced, as_utc(session_expires_at), livemode, client_ip)
+    order.id = order_id
+    lines = tuple(OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines)
+    return PlannedOrder(order, lines)
+
+
+# The Buy path's statements, prebuilt (no ORM, no expression building: one cheap pass per Buy).
+_ORDER_COLUMNS = tuple(c.name for c in Order.__table__.columns)
+_INSERT_ORDER = sa.text(
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
+).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
+_INSERT_LINE = sa.text(
+    "INSERT INTO order_lines (order_id, product_id, name, unit_amount, quantity)"
+    " VALUES (:order_id, :product_id, :name, :unit_amount, :quantity)"
+)
+_DATES = {
+    name: sa.bindparam(name, type_=Order.__table__.c.created_at.type)
+    for name in ("now", "reuse", "expires_at")
+}
+# An unattached order of this cart under another id is from an earlier window: its key is never asked
+# again, and it would block the one-unattached-order index. First, so that SQLite takes its write lock
+# at the start of the transaction (never a read upgraded later).
+_EXPIRE_OTHER_UNATTACHED = sa.text(
+    "UPDATE orders SET status = :expired, updated_at = :now WHERE visitor_id = :visitor"
+    " AND cart_fingerprint = :fingerprint AND status = :pending AND stripe_session_id IS NULL AND id <> :id"
+).bindparams(_DATES["now"])
+_PLANNED = sa.text("SELECT status, stripe_session_id, checkout_url FROM orders WHERE id = :id")
+_ATTACH = sa.text(
+    "UPDATE orders SET stripe_session_id = :session_id, checkout_url = :url, session_expires_at = :expires_at,"
+    " updated_at = :now WHERE id = :id AND status = :pending AND stripe_session_id IS NULL"
+).bindparams(_DATES["now"], _DATES["expires_at"])
+_GIVE_UP = sa.text(
+    "UPDATE orders SET status = :expired, updated_at = :now"
+    " WHERE id = :id AND status = :pending AND stripe_session_id IS NULL"
+).bindparams(_DATES["now"])
+# An older open session of this cart (from an earlier window) is handed back rather than a second one.
+_REUSABLE = sa.text(
+    "SELECT id, checkout_url FROM orders WHERE visitor_id = :visitor AND status = :pending"
+    " AND cart_fingerprint = :fingerprint AND checkout_url IS NOT NULL AND session_expires_at > :reuse"
+    " AND id <> :id ORDER BY created_at DESC, id DESC LIMIT 1"
+).bindparams(_DATES["reuse"])
+_OPEN_BY_VISITOR = sa.text(
+    "SELECT count(*) FROM orders WHERE visitor_id = :visitor AND status = :pending"
+    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
+).bindparams(_DATES["now"])
+_OPEN_BY_CLIENT = sa.text(
+    "SELECT count(*) FROM orders WHERE client_ip = :client_ip AND status = :pending"
+    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
+).bindparams(_DATES["now"])
+_STATUSES = sa.text("SELECT id, status FROM orders WHERE id IN :ids").bindparams(
+    sa.bindparam("ids", expanding=True)
+)
+
+
+def settle_checkout(
+    *,
+    session: Session,
+    planned: PlannedOrder,
+    session_id: str,
+    url: str,
+    expires_at: datetime | int,
+    now: datetime,
+) -> Settled:
+    """Write what Stripe answered for a planned order, once; one transaction of prebuilt statements.
+
+    The planned order exists and is pending: bind it (a first answer) or hand it back (Stripe replayed
+    the same session). It is no longer pending: `burned`. It does not exist: hand back an older open
+    session of the same cart if there is one (the new session is then never shown to anyone and expires
+    unused), else check the caps of open checkouts (CheckoutLimitReached) and insert it, bound.
+    """
+    order = planned.order
+    for _attempt in range(3):
+        try:
+            with transaction(session):
+                connection = session.connection()
+                _expire_other_unattached(connection, order, now)
+                row = connection.execute(_PLANNED, {"id": order.id}).first()
+                if row is not None:
+                    return _settle_existing(connection, row, order, session_id, url, expires_at, now)
+                older = connection.execute(
+                    _REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id}
+                ).first()
+                if older is not None:
+                    return Settled(older.id, older.checkout_url, reused=True)
+                _check_caps(connection, order, now)
+                _insert_planned(
+                    connection,
+                    planned,
+                    stripe_session_id=session_id,
+                    checkout_url=url,
+                    session_expires_at=as_utc(expires_at),
+                )
+                return Settled(order.id, url)
+        except IntegrityError:
+            # Another press (a second tab) wrote this order first: settle against it on the next pass; or,
+            # about once in a hundred million orders, a taken order number: draw another.
+            order.number = new_order_number()
+    raise RuntimeError(f"could not settle checkout {order.id}")
+
+
+def record_failed_checkout(
+    *, session: Session, planned: PlannedOrder, now: datetime, same_key_may_succeed: bool
+) -> Settled | None:
+    """Stripe's request for a planned order failed: write the order so that the next press knows.
+
+    Returns None (the caller reports the failure) after writing the order unattached and pending (a
+    timeout: the same key may still succeed, so the next press asks again with it) or given up (a 5xx,
+    which Stripe replays under that key). If the order had been given up before, this failure is that
+    replay: `burned`, and the caller asks with the next generation at once. If it is bound already (an
+    earlier press got its session), that session is handed back.
+    """
+    order = planned.order
+    for _attempt in range(3):
+        try:
+            with transaction(session):
+                connection = session.connection()
+                _expire_other_unattached(connection, order, now)
+                row = connection.execute(_PLANNED, {"id": order.id}).first()
+                if row is None:
+                    order.status = S.PENDING if same_key_may_succeed else S.EXPIRED
+                    _insert_planned(connection, planned)
+                    return None
+                if row.status != S.PENDING:
+                    return Settled(burned=True)
+                if row.stripe_session_id is not None:
+                    return Settled(order.id, row.checkout_url, reused=True)
+                if not same_key_may_succeed:
+                    connection.execute(
+                        _GIVE_UP, {"id": order.id, "expired": S.EXPIRED, "pending": S.PENDING, "now": now}
+                    )
+                return None
+        except IntegrityError:
+            order.number = new_order_number()
+    raise RuntimeError(f"could not record the failed checkout {order.id}")
+
+
+def first_open_generation(*, session: Session, order_ids: list[str]) -> int | None:
+    """The first of a cart's ids (by generation) with no order yet or a pending one; None if all are used."""
+    with transaction(session):
+        statuses = dict(session.connection().execute(_STATUSES, {"ids": order_ids}).all())
+    for generation, order_id in enumerate(order_ids):
+        if statuses.get(order_id, S.PENDING) == S.PENDING:
+            return generation
+    return None
+
+
+def _cart_of(order: Order) -> dict[str, Any]:
+    return {"visitor": order.visitor_id, "fingerprint": order.cart_fingerprint, "pending": S.PENDING}
+
+
+def _expire_other_unattached(connection: sa.Connection, order: Order, now: datetime) -> None:
+    connection.execute(
+        _EXPIRE_OTHER_UNATTACHED, {**_cart_of(order), "expired": S.EXPIRED, "now": now, "id": order.id}
+    )
+
+
+def _settle_existing(
+    connection: sa.Connection,
+    row: Any,
+    order: Order,
+    session_id: str,
+    url: str,
+    expires_at: datetime | int,
+    now: datetime,
+) -> Settled:
+    if row.status != S.PENDING:
+        return Settled(burned=True, orphan=row.stripe_session_id != session_id)
+    if row.stripe_session_id == session_id:
+        return Settled(order.id, row.checkout_url, reused=True)
+    if row.stripe_session_id is not None:
+        # Bound to another session (the key's replay window of 24 hours has passed): never two sessions
+        # for one order.
+        logger.warning("order %s is bound to another session than %s", order.id, session_id)
+        return Settled(burned=True)
+    bound = connection.execute(
+        _ATTACH,
+        {
+            "id": order.id,
+            "pending": S.PENDING,
+            "session_id": session_id,
+            "url": url,
+            "expires_at": as_utc(expires_at),
+            "now": now,
+        },
+    )
+    return Settled(order.id, url) if bound.rowcount == 1 else Settled(burned=True)
+
+
+def _check_caps(connection: sa.Connection, order: Order, now: datetime) -> None:
+    """A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer."""
+    counted = {"pending": S.PENDING, "now": now}
+    by_visitor = connection.execute(_OPEN_BY_VISITOR, {**counted, "visitor": order.visitor_id})
+    if by_visitor.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_VISITOR:
+        raise CheckoutLimitReached(LIMIT_MESSAGE)
+    if order.client_ip:
+        by_client = connection.execute(_OPEN_BY_CLIENT, {**counted, "client_ip": order.client_ip})
+        if by_client.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_CLIENT:
+            raise CheckoutLimitReached(LIMIT_MESSAGE)
+
+
+def _insert_planned(connection: sa.Connection, planned: PlannedOrder, **bound: Any) -> None:
+    """The planned order's rows, as two prebuilt INSERTs in the caller's transaction."""
+    values = {name: getattr(planned.order, name) for name in _ORDER_COLUMNS}
+    values.update(bound)
+    connection.execute(_INSERT_ORDER, values)
+    connection.execute(
+        _INSERT_LINE,
+        [
+            {
+                "order_id": planned.order.id,
+                "product_id": x.product_id,
+                "name": x.name,
+                "unit_amount": x.unit_amount,
+                "quantity": x.quantity,
+            }
+            for x in planned.lines
+        ],
+    )
