@@ -1,4 +1,4 @@
-"""Radix Themes with only the colour scales the shop names: the same styles, a fifth less CSS (issue 12)."""
+"""Radix Themes as the shop uses it: only the colour scales it names, and no whole-library bundle (issue 12)."""
 
 import reflex as rx
 
@@ -10,6 +10,13 @@ COLOR_SCALES = ("orange", "sand", "gray", "amber", "red", "grass", "blue", "viol
 
 class ShopThemePlugin(rx.plugins.RadixThemesPlugin):
     """The Radix Themes plugin, importing its stylesheet in parts instead of the whole styles.css."""
+
+    def get_frontend_dependencies(self, **context) -> tuple[str, ...]:
+        # Reflex also registers each plugin dependency for dynamic components: the app root then does
+        # `import * as radix_ui_themes from "@radix-ui/themes"` (window.__reflex), which keeps every Radix
+        # component (tables, dialogs, sliders, ...) in page /'s scripts. The shop has no dynamic components,
+        # and the package is still installed: every Radix component declares it as its own library.
+        return ()
 
     def get_stylesheet_paths(self, **context) -> tuple[str, ...]:
         if not self.enabled:
