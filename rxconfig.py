@@ -4,6 +4,7 @@ import sys
 
 import reflex as rx
 
+from rxshop.components.theme import ShopThemePlugin
 from rxshop.settings import SettingsError, get_settings
 
 try:
@@ -24,7 +25,7 @@ config = rx.Config(
     trusted_proxy_hops=settings.trusted_proxy_hops,
     telemetry_enabled=False,
     plugins=[
-        rx.plugins.RadixThemesPlugin(
+        ShopThemePlugin(
             theme=rx.theme(accent_color="orange", gray_color="sand", radius="large", appearance="inherit")
         )
     ],
