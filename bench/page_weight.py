@@ -102,7 +102,7 @@ class Counting(ThreadingHTTPServer):
     sent: list[tuple[str, int, bool]]
 
 
-def static_server(root: Path) -> tuple[Counting, int]:
+def static_server(root: Path, port: int) -> tuple[Counting, int]:
     class Handler(SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
@@ -128,7 +128,6 @@ def static_server(root: Path) -> tuple[Counting, int]:
             self.wfile.write(body)
             self.server.sent.append((path, len(body), use_gz))  # type: ignore[attr-defined]
 
-    port = free_port()
     server = Counting(("127.0.0.1", port), Handler)
     server.sent = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -149,13 +148,20 @@ def main() -> None:
     rounds = []
     with processes() as procs:
         sim = start_simulator(procs, 0)
+        # The page's origin is the static server's: the backend must accept it (CORS on the websocket).
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/"
         backend = start_backend(
-            procs, "rxshop", sim_url=sim, database=new_database("sqlite", "rxshop"), port=BACKEND_PORT
+            procs,
+            "rxshop",
+            sim_url=sim,
+            database=new_database("sqlite", "rxshop"),
+            port=BACKEND_PORT,
+            extra_env={"APP_URL": url.rstrip("/")},
         )
         try:
             root = export(backend.url)
-            server, port = static_server(root)
-            url = f"http://127.0.0.1:{port}/"
+            server, port = static_server(root, port)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
@@ -164,7 +170,14 @@ def main() -> None:
                         load = loadavg()
                         context = browser.new_context()
                         page = context.new_page()
+                        frames: list[object] = []  # what the backend sent over the page's websocket
+                        page.on("websocket", lambda ws, frames=frames: ws.on("framereceived", frames.append))
                         page.goto(url, wait_until="networkidle")
+                        page.wait_for_timeout(200)
+                        if not frames:
+                            raise RuntimeError(
+                                "the page did not connect to the backend (see the backend log)"
+                            )
                         fcp = page.evaluate(
                             "() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1"
                         )

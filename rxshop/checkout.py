@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from rxshop import checkout_orders, notify
 from rxshop.cart import price_cart
-from rxshop.db import in_session
+from rxshop.db import GroupCommit, in_session
 from rxshop.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.identity import is_visitor_id
 from rxshop.lifecycle import Outcome
@@ -80,6 +80,11 @@ class _ClientThrottle:
 
 
 _throttle = _ClientThrottle(MAX_SESSION_REQUESTS_PER_CLIENT)
+# Group commit of Stripe's answers: a burst of Buys whose sessions come back together is written in one
+# transaction (one thread hop, one COMMIT) instead of one each.
+_answers: GroupCommit[checkout_orders.Answer, checkout_orders.Settled] = GroupCommit(
+    lambda answers: in_session(checkout_orders.settle_checkouts, answers=answers)
+)
 
 
 async def start_checkout(
@@ -136,13 +141,10 @@ async def start_checkout(
                 raise
         else:
             try:
-                settled = await in_session(
-                    checkout_orders.settle_checkout,
-                    planned=planned,
-                    session_id=checkout.id,
-                    url=checkout.url,
-                    expires_at=checkout.expires_at or expires_at,
-                    now=at,
+                settled = await _answers.submit(
+                    checkout_orders.Answer(
+                        planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at
+                    )
                 )
             except checkout_orders.CheckoutLimitReached as err:
                 # The session just made is never shown to anyone; it expires unused.

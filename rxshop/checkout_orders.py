@@ -142,6 +142,110 @@ _STATUSES = sa.text("SELECT id, status FROM orders WHERE id IN :ids").bindparams
 )
 
 
+# The fast path of a burst (settle_checkouts): the order first, then one look around it.
+_INSERT_NEW_ORDER = sa.text(
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
+    " ON CONFLICT (id) DO NOTHING"
+).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
+_OPEN = "status = :pending AND (session_expires_at IS NULL OR session_expires_at > :now)"
+_AROUND_NEW = sa.text(
+    f"SELECT (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND {_OPEN}) AS by_visitor,"
+    f" (SELECT count(*) FROM orders WHERE client_ip = :client_ip AND {_OPEN}) AS by_client,"
+    " (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND cart_fingerprint = :fingerprint"
+    "  AND status = :pending AND checkout_url IS NOT NULL AND session_expires_at > :reuse AND id <> :id) AS older,"
+    " (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND cart_fingerprint = :fingerprint"
+    "  AND status = :pending AND stripe_session_id IS NULL) AS unattached"
+).bindparams(_DATES["now"], _DATES["reuse"])
+_DELETE_NEW = sa.text("DELETE FROM orders WHERE id = :id")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What Stripe answered for a planned order: settle_checkout's arguments, for settle_checkouts."""
+
+    planned: PlannedOrder
+    session_id: str
+    url: str
+    expires_at: datetime | int
+    now: datetime
+
+
+def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled | Exception]:
+    """Group commit for a burst of Buys: the common case of every answer in ONE transaction, then each
+    other answer through `settle_checkout` in its own. Results in the order of `answers`; an answer whose
+    own path failed gets its exception (CheckoutLimitReached included). Returns after the COMMIT.
+
+    The common case: the planned order is new, under the caps, with no older open session of its cart:
+    INSERT it bound (ON CONFLICT (id) DO NOTHING), one SELECT of the counts around it, its lines. Anything
+    else is undone within the transaction (the new row deleted) and decided by settle_checkout. If the
+    shared transaction fails (a taken order number, a lock), it is rolled back and every answer takes
+    settle_checkout.
+    """
+    fast: list[Settled | None] = [None] * len(answers)
+    try:
+        with transaction(session):
+            connection = session.connection()
+            # In order id order: two workers' batches take their rows' locks in one order (on PostgreSQL a
+            # deadlock would fail a whole batch, which then settles each answer alone).
+            for i in sorted(range(len(answers)), key=lambda i: answers[i].planned.order.id):
+                fast[i] = _settle_new(connection, answers[i])
+    except Exception:  # noqa: BLE001 (each answer is decided again on its own below)
+        logger.warning(
+            "group settle of %d checkouts failed; settling each alone", len(answers), exc_info=True
+        )
+        fast = [None] * len(answers)
+    results: list[Settled | Exception] = []
+    for answer, settled in zip(answers, fast, strict=True):
+        if settled is None:
+            try:
+                settled = settle_checkout(
+                    session=session,
+                    planned=answer.planned,
+                    session_id=answer.session_id,
+                    url=answer.url,
+                    expires_at=answer.expires_at,
+                    now=answer.now,
+                )
+            except Exception as err:  # noqa: BLE001 (handed to that Buy's caller)
+                results.append(err)
+                continue
+        results.append(settled)
+    return results
+
+
+def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
+    """settle_checkout's common case in the caller's transaction, or None (nothing written) for the rest."""
+    order = answer.planned.order
+    values = {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    values.update(
+        stripe_session_id=answer.session_id,
+        checkout_url=answer.url,
+        session_expires_at=as_utc(answer.expires_at),
+    )
+    if connection.execute(_INSERT_NEW_ORDER, values).rowcount != 1:
+        return None  # written before: bind, hand back or burn it (settle_checkout)
+    around = connection.execute(
+        _AROUND_NEW,
+        {
+            **_cart_of(order),
+            "client_ip": order.client_ip,
+            "now": answer.now,
+            "reuse": answer.now + REUSE_MARGIN,
+            "id": order.id,
+        },
+    ).one()
+    over_cap = around.by_visitor > MAX_OPEN_CHECKOUTS_PER_VISITOR or (
+        order.client_ip is not None and around.by_client > MAX_OPEN_CHECKOUTS_PER_CLIENT
+    )
+    if over_cap or around.older:  # the new row counts itself: over the cap means above it
+        connection.execute(_DELETE_NEW, {"id": order.id})
+        return None
+    if around.unattached:
+        _expire_other_unattached(connection, order, answer.now)
+    _insert_lines(connection, answer.planned)
+    return Settled(order.id, answer.url)
+
+
 def settle_checkout(
     *,
     session: Session,
@@ -293,6 +397,10 @@ def _insert_planned(connection: sa.Connection, planned: PlannedOrder, **bound: A
     values = {name: getattr(planned.order, name) for name in _ORDER_COLUMNS}
     values.update(bound)
     connection.execute(_INSERT_ORDER, values)
+    _insert_lines(connection, planned)
+
+
+def _insert_lines(connection: sa.Connection, planned: PlannedOrder) -> None:
     connection.execute(
         _INSERT_LINE,
         [

@@ -8,9 +8,10 @@ import functools
 import os
 import queue
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,6 +27,8 @@ _lock = threading.Lock()
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -205,3 +208,61 @@ async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
             return fn(session=session, **kwargs)
 
     return await run_sync(call)
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Group commit: items arriving while the database works on earlier ones wait together, and go to
+    `run_batch` in one call (one thread hop, one transaction, one COMMIT) as soon as it is free.
+
+    `run_batch(items)` returns one result per item, in order: a value, or an Exception for that item's
+    caller alone; if it raises, every item of the batch gets the error. Each caller is answered only when
+    its batch has returned, that is after its COMMIT.
+    """
+
+    def __init__(
+        self, run_batch: Callable[[list[Item]], Awaitable[list[Result | Exception]]], max_batch: int = 100
+    ) -> None:
+        self._run_batch = run_batch
+        self._max_batch = max_batch
+        # Per event loop (the tests run several loops in one process).
+        self._waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waiting] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def submit(self, item: Item) -> Result:
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = _Waiting()
+        future: asyncio.Future[Result] = loop.create_future()
+        waiting.items.append((item, future))
+        if waiting.drainer is None or waiting.drainer.done():
+            waiting.drainer = loop.create_task(self._drain(waiting))
+        return await future
+
+    async def _drain(self, waiting: _Waiting) -> None:
+        while waiting.items:
+            batch = waiting.items[: self._max_batch]
+            del waiting.items[: self._max_batch]
+            try:
+                results = await self._run_batch([item for item, _ in batch])
+            except BaseException as err:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(err if isinstance(err, Exception) else RuntimeError("cancelled"))
+                if not isinstance(err, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # its caller went away (a cancelled request)
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+class _Waiting:
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, asyncio.Future]] = []
+        self.drainer: asyncio.Task[None] | None = None

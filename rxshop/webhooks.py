@@ -7,9 +7,7 @@ event whose data can never be applied is recorded as unprocessable (for the owne
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from datetime import UTC, datetime
 
 import stripe
@@ -17,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rxshop import notify
-from rxshop.db import in_session
+from rxshop.db import GroupCommit, in_session
 from rxshop.fulfillment import EventResult, apply_webhook_events, record_unprocessable
 from rxshop.limits import MAX_BODY_BYTES, BodyTooLarge, read_body, too_large
 from rxshop.payments import Event, MalformedEvent, event_from_json
@@ -31,51 +29,9 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 # Group commit: deliveries arriving while the database works on earlier ones wait together, and go in one
 # transaction (one thread hop, one COMMIT) as soon as it is free; each is answered after that COMMIT.
 MAX_BATCH = 100
-
-
-class _Batches:
-    """The deliveries waiting for the database, per event loop (tests run several loops in one process)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[Event, asyncio.Future[EventResult]]] = []
-        self.drainer: asyncio.Task[None] | None = None
-
-
-_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = weakref.WeakKeyDictionary()
-
-
-async def _apply(event: Event) -> EventResult:
-    loop = asyncio.get_running_loop()
-    batches = _batches.get(loop)
-    if batches is None:
-        batches = _batches[loop] = _Batches()
-    future: asyncio.Future[EventResult] = loop.create_future()
-    batches.waiting.append((event, future))
-    if batches.drainer is None or batches.drainer.done():
-        batches.drainer = loop.create_task(_drain(batches))
-    return await future
-
-
-async def _drain(batches: _Batches) -> None:
-    while batches.waiting:
-        batch = batches.waiting[:MAX_BATCH]
-        del batches.waiting[:MAX_BATCH]
-        try:
-            results = await in_session(apply_webhook_events, events=[event for event, _ in batch])
-        except BaseException as err:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(err if isinstance(err, Exception) else RuntimeError("cancelled"))
-            if not isinstance(err, Exception):
-                raise
-            continue
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():  # its request was cancelled (the client went away)
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+_deliveries: GroupCommit[Event, EventResult] = GroupCommit(
+    lambda events: in_session(apply_webhook_events, events=events), MAX_BATCH
+)
 
 
 def _bad_request(reason: str) -> JSONResponse:
@@ -115,7 +71,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return _bad_request(f"livemode={event.livemode} event for a livemode={settings.livemode} shop")
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
-        result = await _apply(event)
+        result = await _deliveries.submit(event)
     except Exception:
         log.exception("Webhook %s (%s) NOT recorded; answering 500 so Stripe retries", event.id, event.type)
         return JSONResponse({"error": "could not record the event; please retry"}, status_code=500)

@@ -9,12 +9,14 @@ from sqlalchemy.exc import StatementError
 from rxshop.cart import price_cart
 from rxshop.checkout_orders import (
     MAX_CHECKOUT_GENERATIONS,
+    Answer,
     Settled,
     checkout_order_ids,
     first_open_generation,
     plan_checkout_order,
     record_failed_checkout,
     settle_checkout,
+    settle_checkouts,
 )
 from rxshop.fulfillment import fulfill_checkout
 from rxshop.lifecycle import OrderStatus as S
@@ -207,3 +209,87 @@ def test_first_open_generation_skips_used_keys(session):
 def test_naive_datetimes_are_refused(session):
     with pytest.raises(StatementError, match="naive datetime"):
         _settle(session, _planned("ord_" + "1" * 24), "cs_1", now=datetime.now())
+
+
+def _answer(planned, session_id, *, now=NOW):
+    return Answer(planned, session_id, f"https://pay.example/{session_id}", EXPIRES, now)
+
+
+def test_a_batch_writes_what_settling_each_alone_would(session):
+    alone = _planned("ord_" + "1" * 24, visitor="visitor-alone")
+    _settle(session, alone, "cs_alone")
+    batch = [_planned(f"ord_{n:024d}", visitor=f"visitor-{n}") for n in range(3)]
+    results = settle_checkouts(session=session, answers=[_answer(p, f"cs_{n}") for n, p in enumerate(batch)])
+
+    assert results == [Settled(p.order.id, f"https://pay.example/cs_{n}") for n, p in enumerate(batch)]
+    reference = stored_order(session, alone.order.id)
+    for n, planned in enumerate(batch):
+        stored = stored_order(session, planned.order.id, f"visitor-{n}")
+        assert (stored.status, stored.stripe_session_id, stored.session_expires_at) == (
+            S.PENDING,
+            f"cs_{n}",
+            EXPIRES,
+        )
+        assert (stored.amount_total, stored.lines, stored.shipping_offer) == (
+            reference.amount_total,
+            reference.lines,
+            reference.shipping_offer,
+        )
+
+
+def test_a_batch_hands_the_uncommon_answers_to_the_single_path(session):
+    replayed = _planned("ord_" + "1" * 24)
+    _settle(session, replayed, "cs_replayed")
+    paid = _planned("ord_" + "2" * 24, cart=price_cart({"mug": 3}))
+    _settle(session, paid, "cs_paid")
+    fulfill_checkout(session=session, checkout=checkout_for(stored_order(session, paid.order.id)))
+    newer_same_cart = _planned("ord_" + "3" * 24)  # the older open session of this cart is handed back
+    fresh = _planned("ord_" + "4" * 24, cart=price_cart({"mug": 4}))
+    before = _snapshot(session)
+
+    results = settle_checkouts(
+        session=session,
+        answers=[
+            _answer(_planned(replayed.order.id), "cs_replayed"),
+            _answer(_planned(paid.order.id), "cs_paid"),
+            _answer(newer_same_cart, "cs_newer"),
+            _answer(fresh, "cs_fresh"),
+        ],
+    )
+
+    assert results == [
+        Settled(replayed.order.id, "https://pay.example/cs_replayed", reused=True),
+        Settled(burned=True),
+        Settled(replayed.order.id, "https://pay.example/cs_replayed", reused=True),
+        Settled(fresh.order.id, "https://pay.example/cs_fresh"),
+    ]
+    assert stored_order(session, newer_same_cart.order.id) is None
+    assert {o.id for o in _snapshot(session).orders} == {o.id for o in before.orders} | {fresh.order.id}
+
+
+def test_the_caps_count_the_orders_of_the_same_batch(session):
+    carts = [price_cart({"notebook": n}) for n in range(1, MAX_OPEN_CHECKOUTS_PER_VISITOR + 2)]
+    planned = [_planned(f"ord_{n:024d}", cart=cart) for n, cart in enumerate(carts)]
+    results = settle_checkouts(
+        session=session, answers=[_answer(p, f"cs_{n}") for n, p in enumerate(planned)]
+    )
+
+    assert [type(r).__name__ for r in results] == ["Settled"] * MAX_OPEN_CHECKOUTS_PER_VISITOR + [
+        "CheckoutLimitReached"
+    ]
+    assert stored_order(session, planned[-1].order.id) is None
+    assert _snapshot(session).total == MAX_OPEN_CHECKOUTS_PER_VISITOR
+
+
+def test_a_failed_batch_is_rolled_back_and_each_answer_settled_alone(session):
+    first = _planned("ord_" + "1" * 24, visitor="visitor-1")
+    second = _planned("ord_" + "2" * 24, visitor="visitor-2")
+    second.order.number = first.order.number  # a taken order number fails the shared transaction
+    results = settle_checkouts(session=session, answers=[_answer(first, "cs_1"), _answer(second, "cs_2")])
+
+    assert results == [
+        Settled(first.order.id, "https://pay.example/cs_1"),
+        Settled(second.order.id, "https://pay.example/cs_2"),
+    ]
+    numbers = {stored_order(session, p.order.id).number for p in (first, second)}
+    assert len(numbers) == 2  # the single path drew another number
