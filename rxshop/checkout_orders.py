@@ -16,6 +16,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from rxshop.orders import (
     REUSE_MARGIN,
     CheckoutLimitReached,
     as_utc,
-    new_pending_order,
+    pending_order_values,
     reprice,
     transaction,
 )
@@ -47,7 +48,7 @@ MAX_CHECKOUT_GENERATIONS = 20
 class PlannedOrder:
     """The order one press of Buy asks Stripe for, not written yet (`plan_checkout_order`)."""
 
-    order: Order
+    order: SimpleNamespace  # every column of the order (no ORM object: a burst of Buys builds one each)
     lines: tuple[OrderLineView, ...]
 
 
@@ -88,8 +89,8 @@ def plan_checkout_order(
     priced = reprice(cart)
     if priced.is_empty:
         raise ValueError("An empty cart cannot be ordered.")
-    order = new_pending_order(visitor_id, priced, as_utc(session_expires_at), livemode, client_ip)
-    order.id = order_id
+    values = pending_order_values(visitor_id, priced, as_utc(session_expires_at), livemode, client_ip)
+    order = SimpleNamespace(**{**values, "id": order_id})
     lines = tuple(OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines)
     return PlannedOrder(order, lines)
 
@@ -338,11 +339,11 @@ def first_open_generation(*, session: Session, order_ids: list[str]) -> int | No
     return None
 
 
-def _cart_of(order: Order) -> dict[str, Any]:
+def _cart_of(order: SimpleNamespace) -> dict[str, Any]:
     return {"visitor": order.visitor_id, "fingerprint": order.cart_fingerprint, "pending": S.PENDING}
 
 
-def _expire_other_unattached(connection: sa.Connection, order: Order, now: datetime) -> None:
+def _expire_other_unattached(connection: sa.Connection, order: SimpleNamespace, now: datetime) -> None:
     connection.execute(
         _EXPIRE_OTHER_UNATTACHED, {**_cart_of(order), "expired": S.EXPIRED, "now": now, "id": order.id}
     )
@@ -351,7 +352,7 @@ def _expire_other_unattached(connection: sa.Connection, order: Order, now: datet
 def _settle_existing(
     connection: sa.Connection,
     row: Any,
-    order: Order,
+    order: SimpleNamespace,
     session_id: str,
     url: str,
     expires_at: datetime | int,
@@ -380,7 +381,7 @@ def _settle_existing(
     return Settled(order.id, url) if bound.rowcount == 1 else Settled(burned=True)
 
 
-def _check_caps(connection: sa.Connection, order: Order, now: datetime) -> None:
+def _check_caps(connection: sa.Connection, order: SimpleNamespace, now: datetime) -> None:
     """A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer."""
     counted = {"pending": S.PENDING, "now": now}
     by_visitor = connection.execute(_OPEN_BY_VISITOR, {**counted, "visitor": order.visitor_id})

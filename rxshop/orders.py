@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -24,7 +25,7 @@ from rxshop.cart import Cart, price_cart
 from rxshop.history import EventKind
 from rxshop.lifecycle import UNATTACHED_ORDER_LIFETIME, sources_of
 from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, OrderLine, new_order_number, utcnow
+from rxshop.models import Order, OrderLine, new_order_id, new_order_number, utcnow
 from rxshop.order_views import (  # noqa: F401  (re-exported: the services and the UI read views from here)
     FulfillmentStatus,
     OrderLineView,
@@ -145,27 +146,37 @@ def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str
     return found is not None
 
 
-def new_pending_order(
+# What a new order holds in the columns nobody sets when it is made (statuses, amounts 0, NULLs).
+_COLUMN_DEFAULTS = {
+    name: field.default
+    for name, field in Order.model_fields.items()
+    if field.default is not PydanticUndefined
+}
+
+
+def pending_order_values(
     visitor_id: str, priced: Cart, session_expires_at: datetime | None, livemode: bool, client_ip: str | None
-) -> Order:
-    """A new pending order for a priced cart (both the ORM and the prebuilt insert paths write this)."""
+) -> dict[str, Any]:
+    """Every column of a new pending order for a priced cart (the ORM and the prebuilt-insert paths)."""
     now = utcnow()
-    return Order(
-        visitor_id=visitor_id,
-        status=S.PENDING,
-        currency=priced.currency,
-        amount_total=priced.total,
-        amount_subtotal=priced.total,
+    return {
+        **_COLUMN_DEFAULTS,
+        "id": new_order_id(),
+        "visitor_id": visitor_id,
+        "status": S.PENDING,
+        "currency": priced.currency,
+        "amount_total": priced.total,
+        "amount_subtotal": priced.total,
         # Fixed now, like the lines' prices: what Checkout offers and fulfillment checks.
-        shipping_offer=encode_offer(rates_for(priced)),
-        number=new_order_number(),
-        cart_fingerprint=priced.fingerprint(),
-        session_expires_at=session_expires_at,
-        livemode=livemode,
-        client_ip=client_ip,
-        created_at=now,
-        updated_at=now,
-    )
+        "shipping_offer": encode_offer(rates_for(priced)),
+        "number": new_order_number(),
+        "cart_fingerprint": priced.fingerprint(),
+        "session_expires_at": session_expires_at,
+        "livemode": livemode,
+        "client_ip": client_ip,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _insert_pending_order(
@@ -177,7 +188,7 @@ def _insert_pending_order(
     client_ip: str | None,
 ) -> OrderView:
     with transaction(session):
-        order = new_pending_order(visitor_id, priced, session_expires_at, livemode, client_ip)
+        order = Order(**pending_order_values(visitor_id, priced, session_expires_at, livemode, client_ip))
         session.add(order)
         session.flush()  # the order row first: order_lines has a foreign key to it
         lines = [
