@@ -32,6 +32,10 @@ from rxshop.webhooks import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("alembic").setLevel(logging.WARNING)  # Reflex's start-up schema check is chatty
+# The SDK and its HTTP client log every request at INFO (three lines per Buy, and their cost in a burst);
+# rxshop.payments logs what fails.
+for _chatty in ("stripe", "httpx"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 
 def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
