@@ -91,6 +91,8 @@ IDLE_LEAVES = {
     "Condition.wait (threading.py)",
     "EpollSelector.select (selectors.py)",
     "Queue.get (queue.py)",
+    # rxshop's SQLite thread waiting in SimpleQueue.get (C code, so the wait shows as _run's own frame).
+    "_SQLiteWorker._run (rxshop/db.py)",
 }
 
 
