@@ -37,7 +37,8 @@ class CheckoutState(rx.State):
             visitor_id = (await self.get_state(VisitorState))._checked_id()
             client_ip = self.router.session.client_ip  # the proxy-aware address (trusted_proxy_hops)
             self.busy = True
-            self.error = ""
+            if self.error:  # setting a var sends it in the delta, changed or not
+                self.error = ""
         try:
             started = await start_checkout(
                 visitor_id=visitor_id,
