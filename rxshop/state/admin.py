@@ -110,9 +110,13 @@ class AdminState(rx.State):
                     log.info("An admin tab stays linked until its next event", exc_info=True)
 
     async def _join_live(self) -> None:
-        live = await self.get_state(AdminLiveState)
-        if live._linked_to != ADMIN_TOKEN:
-            await live._link_to(ADMIN_TOKEN)
+        from rxshop import live  # live imports the states
+
+        live_state = await self.get_state(AdminLiveState)
+        if live_state._linked_to != ADMIN_TOKEN:
+            await live_state._link_to(ADMIN_TOKEN)
+        # Recorded where order changes look first: no dashboard tab connected, nothing loaded or read.
+        await live.listen(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _refresh_summary(self, admin: str) -> None:
         found = await self._service(summary, admin)
