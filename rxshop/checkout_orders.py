@@ -130,14 +130,14 @@ _REUSABLE = sa.text(
     " AND cart_fingerprint = :fingerprint AND checkout_url IS NOT NULL AND session_expires_at > :reuse"
     " AND id <> :id ORDER BY created_at DESC, id DESC LIMIT 1"
 ).bindparams(_DATES["reuse"])
-_OPEN_BY_VISITOR = sa.text(
-    "SELECT count(*) FROM orders WHERE visitor_id = :visitor AND status = :pending"
-    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
-).bindparams(_DATES["now"])
-_OPEN_BY_CLIENT = sa.text(
-    "SELECT count(*) FROM orders WHERE client_ip = :client_ip AND status = :pending"
-    " AND (session_expires_at IS NULL OR session_expires_at > :now)"
-).bindparams(_DATES["now"])
+# An open checkout: a pending order whose session is (or may still be) payable. Counted for the caps.
+_OPEN = "status = :pending AND (session_expires_at IS NULL OR session_expires_at > :now)"
+_OPEN_BY_VISITOR = sa.text(f"SELECT count(*) FROM orders WHERE visitor_id = :visitor AND {_OPEN}").bindparams(
+    _DATES["now"]
+)
+_OPEN_BY_CLIENT = sa.text(f"SELECT count(*) FROM orders WHERE client_ip = :client_ip AND {_OPEN}").bindparams(
+    _DATES["now"]
+)
 _STATUSES = sa.text("SELECT id, status FROM orders WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True)
 )
@@ -148,7 +148,6 @@ _INSERT_NEW_ORDER = sa.text(
     f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
     " ON CONFLICT (id) DO NOTHING"
 ).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
-_OPEN = "status = :pending AND (session_expires_at IS NULL OR session_expires_at > :now)"
 _AROUND_NEW = sa.text(
     f"SELECT (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND {_OPEN}) AS by_visitor,"
     f" (SELECT count(*) FROM orders WHERE client_ip = :client_ip AND {_OPEN}) AS by_client,"
