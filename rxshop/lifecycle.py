@@ -62,6 +62,13 @@ def sources_of(target: OrderStatus) -> tuple[OrderStatus, ...]:
     return tuple(s for s in OrderStatus if target in TRANSITIONS[s])
 
 
+def remaining_to_refund(amount_total: int, amount_refunded: int, amount_requested: int) -> int:
+    """What a new refund may still take, in minor units: the total less the larger of the refunds Stripe
+    has reported and the refunds the owner has requested (a request is reported once it succeeds; a refund
+    made in Stripe's Dashboard is reported without a request)."""
+    return max(0, amount_total - max(amount_refunded, amount_requested))
+
+
 def transition_table_markdown() -> str:
     """The lifecycle as a Markdown table, for the README (generated, so it cannot drift from the code)."""
     rows = ["| Status | Label | May become |", "| --- | --- | --- |"]

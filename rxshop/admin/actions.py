@@ -22,6 +22,7 @@ from rxshop.catalog import format_money
 from rxshop.db import in_session
 from rxshop.history import EventKind, InboxKind
 from rxshop.lifecycle import OrderStatus as S
+from rxshop.lifecycle import remaining_to_refund
 from rxshop.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.order_views import FulfillmentStatus, OrderView
 from rxshop.orders import load_order, transaction, view_of
@@ -156,7 +157,7 @@ def _reserve_once(
                 RefundRequest.order_id == order_id, RefundRequest.status != "failed"
             )
         ).one()
-        remaining = order.amount_total - max(order.amount_refunded, int(requested))
+        remaining = remaining_to_refund(order.amount_total, order.amount_refunded, int(requested))
         if amount > remaining:
             raise ActionRefused(
                 f"That is more than what remains to refund ({format_money(remaining, order.currency)})."

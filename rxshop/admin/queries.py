@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from rxshop.admin.auth import require_admin
-from rxshop.lifecycle import LISTED_STATUSES, OrderStatus
+from rxshop.lifecycle import LISTED_STATUSES, OrderStatus, remaining_to_refund
 from rxshop.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
 from rxshop.order_views import FulfillmentStatus, OrderView
 from rxshop.order_views import view as _view
@@ -109,7 +109,7 @@ class OrderDetail:
     def refundable(self) -> int:
         """What a new refund may take: the total less refunds reported and refunds requested."""
         requested = sum(r.amount for r in self.refunds if r.status != "failed")
-        return max(0, self.order.amount_total - max(self.order.amount_refunded, requested))
+        return remaining_to_refund(self.order.amount_total, self.order.amount_refunded, requested)
 
 
 def _day_start(day: date) -> datetime:

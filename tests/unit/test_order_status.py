@@ -2,7 +2,14 @@
 
 import pytest
 
-from rxshop.lifecycle import STATUS_LABELS, TRANSITIONS, OrderStatus, sources_of, transition_table_markdown
+from rxshop.lifecycle import (
+    STATUS_LABELS,
+    TRANSITIONS,
+    OrderStatus,
+    remaining_to_refund,
+    sources_of,
+    transition_table_markdown,
+)
 from rxshop.lifecycle import OrderStatus as S
 
 STATUSES = tuple(OrderStatus)
@@ -80,3 +87,13 @@ def test_markdown_table_shows_every_transition():
         for target in STATUSES:
             assert (f"`{target}`" in row.split("|")[3]) == can_transition(status, target)
     assert STATUS_LABELS[S.PAID] in table
+
+
+def test_what_remains_to_refund_counts_the_larger_of_reported_and_requested_refunds():
+    assert remaining_to_refund(5000, 0, 0) == 5000
+    assert remaining_to_refund(5000, 1000, 0) == 4000  # a refund made in Stripe's Dashboard, no request
+    assert remaining_to_refund(5000, 0, 1500) == 3500  # requested, not reported yet
+    assert remaining_to_refund(5000, 1500, 1500) == 3500  # the same refund, reported and requested
+    assert remaining_to_refund(5000, 2000, 1500) == 3000
+    assert remaining_to_refund(5000, 5000, 0) == 0
+    assert remaining_to_refund(5000, 6000, 0) == 0  # never negative
