@@ -146,3 +146,21 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
     finally:
         await worker_a.close()
         await worker_b.close()
+
+
+async def test_the_dashboards_are_refreshed_only_while_a_dashboard_tab_listens(
+    local_app: FakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rxshop.live_admin asks the same registry: no connected dashboard tab, no state loaded."""
+    from rxshop import live_admin
+    from rxshop.state.admin import ADMIN_TOKEN
+
+    monkeypatch.setattr(live_admin, "_app", local_app)
+    await live_admin.publish_to_dashboards(ALICE, "ord_a")
+    assert local_app.modified == []
+
+    manager = local_app.event_namespace._token_manager
+    await manager.link_token_to_sid("admin-tab", "sid-1")
+    await live.listen(ADMIN_TOKEN, "admin-tab")
+    await live_admin.publish_to_dashboards(ALICE, "ord_a")
+    assert local_app.modified[0] == ADMIN_TOKEN  # the shared dashboard state, to find its tabs
