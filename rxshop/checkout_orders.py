@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,7 @@ from rxshop.orders import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_CHECKOUT_GENERATIONS = 20
 
@@ -263,33 +265,26 @@ def settle_checkout(
     unused), else check the caps of open checkouts (CheckoutLimitReached) and insert it, bound.
     """
     order = planned.order
-    for _attempt in range(3):
-        try:
-            with transaction(session):
-                connection = session.connection()
-                _expire_other_unattached(connection, order, now)
-                row = connection.execute(_PLANNED, {"id": order.id}).first()
-                if row is not None:
-                    return _settle_existing(connection, row, order, session_id, url, expires_at, now)
-                older = connection.execute(
-                    _REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id}
-                ).first()
-                if older is not None:
-                    return Settled(older.id, older.checkout_url, reused=True)
-                _check_caps(connection, order, now)
-                _insert_planned(
-                    connection,
-                    planned,
-                    stripe_session_id=session_id,
-                    checkout_url=url,
-                    session_expires_at=as_utc(expires_at),
-                )
-                return Settled(order.id, url)
-        except IntegrityError:
-            # Another press (a second tab) wrote this order first: settle against it on the next pass; or,
-            # about once in a hundred million orders, a taken order number: draw another.
-            order.number = new_order_number()
-    raise RuntimeError(f"could not settle checkout {order.id}")
+
+    def decide(connection: sa.Connection, row: Any) -> Settled:
+        if row is not None:
+            return _settle_existing(connection, row, order, session_id, url, expires_at, now)
+        older = connection.execute(
+            _REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id}
+        ).first()
+        if older is not None:
+            return Settled(older.id, older.checkout_url, reused=True)
+        _check_caps(connection, order, now)
+        _insert_planned(
+            connection,
+            planned,
+            stripe_session_id=session_id,
+            checkout_url=url,
+            session_expires_at=as_utc(expires_at),
+        )
+        return Settled(order.id, url)
+
+    return _around_planned_row(session, planned, now, decide)
 
 
 def record_failed_checkout(
@@ -304,28 +299,44 @@ def record_failed_checkout(
     earlier press got its session), that session is handed back.
     """
     order = planned.order
+
+    def decide(connection: sa.Connection, row: Any) -> Settled | None:
+        if row is None:
+            order.status = S.PENDING if same_key_may_succeed else S.EXPIRED
+            _insert_planned(connection, planned)
+            return None
+        if row.status != S.PENDING:
+            return Settled(burned=True)
+        if row.stripe_session_id is not None:
+            return Settled(order.id, row.checkout_url, reused=True)
+        if not same_key_may_succeed:
+            connection.execute(
+                _GIVE_UP, {"id": order.id, "expired": S.EXPIRED, "pending": S.PENDING, "now": now}
+            )
+        return None
+
+    return _around_planned_row(session, planned, now, decide)
+
+
+def _around_planned_row(
+    session: Session, planned: PlannedOrder, now: datetime, decide: Callable[[sa.Connection, Any], T]
+) -> T:
+    """`decide(connection, the planned order's row or None)` in one transaction, after giving up the other
+    unattached orders of its cart (an UPDATE first: SQLite takes its write lock at once).
+
+    Retried on a unique-key conflict: another press (a second tab) wrote this order first, and the next
+    pass decides against it; or, about once in a hundred million orders, a taken order number: draw another.
+    """
+    order = planned.order
     for _attempt in range(3):
         try:
             with transaction(session):
                 connection = session.connection()
                 _expire_other_unattached(connection, order, now)
-                row = connection.execute(_PLANNED, {"id": order.id}).first()
-                if row is None:
-                    order.status = S.PENDING if same_key_may_succeed else S.EXPIRED
-                    _insert_planned(connection, planned)
-                    return None
-                if row.status != S.PENDING:
-                    return Settled(burned=True)
-                if row.stripe_session_id is not None:
-                    return Settled(order.id, row.checkout_url, reused=True)
-                if not same_key_may_succeed:
-                    connection.execute(
-                        _GIVE_UP, {"id": order.id, "expired": S.EXPIRED, "pending": S.PENDING, "now": now}
-                    )
-                return None
+                return decide(connection, connection.execute(_PLANNED, {"id": order.id}).first())
         except IntegrityError:
             order.number = new_order_number()
-    raise RuntimeError(f"could not record the failed checkout {order.id}")
+    raise RuntimeError(f"could not write the planned order {order.id}")
 
 
 def first_open_generation(*, session: Session, order_ids: list[str]) -> int | None:
