@@ -16,7 +16,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -29,11 +29,6 @@ from rxshop.lifecycle import OrderStatus as S
 from rxshop.models import Order, new_order_number
 from rxshop.order_views import OrderLineView
 from rxshop.orders import (
-    LIMIT_MESSAGE,
-    MAX_OPEN_CHECKOUTS_PER_CLIENT,
-    MAX_OPEN_CHECKOUTS_PER_VISITOR,
-    REUSE_MARGIN,
-    CheckoutLimitReached,
     as_utc,
     pending_order_values,
     reprice,
@@ -42,6 +37,21 @@ from rxshop.orders import (
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# How long an open Checkout Session must still live to be handed to the buyer again.
+REUSE_MARGIN = timedelta(minutes=1)
+# Open checkouts (pending orders with a live session) one visitor, or one client address, may hold.
+MAX_OPEN_CHECKOUTS_PER_VISITOR = 5
+MAX_OPEN_CHECKOUTS_PER_CLIENT = 20
+LIMIT_MESSAGE = (
+    "You have several checkouts open already. Finish one of them, or wait for them to expire "
+    "(30 to 40 minutes), before starting another."
+)
+
+
+class CheckoutLimitReached(ValueError):
+    """Too many open checkouts for this visitor or client; the message is for the buyer."""
+
 
 MAX_CHECKOUT_GENERATIONS = 20
 

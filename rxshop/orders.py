@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,21 +37,6 @@ from rxshop.order_views import view as _view
 from rxshop.shipping import encode_offer, rates_for
 
 logger = logging.getLogger(__name__)
-
-# How long an open Checkout Session must still live to be handed to the buyer again.
-REUSE_MARGIN = timedelta(minutes=1)
-# Open checkouts (pending orders with a live session) one visitor, or one client address, may hold.
-MAX_OPEN_CHECKOUTS_PER_VISITOR = 5
-MAX_OPEN_CHECKOUTS_PER_CLIENT = 20
-LIMIT_MESSAGE = (
-    "You have several checkouts open already. Finish one of them, or wait for them to expire "
-    "(30 minutes), before starting another."
-)
-
-
-class CheckoutLimitReached(ValueError):
-    """Too many open checkouts for this visitor or client; the message is for the buyer."""
-
 
 # --- Shared by the order services (orders, fulfillment) ---------------------------------------------------------------------------------------------
 

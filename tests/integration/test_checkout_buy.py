@@ -17,8 +17,8 @@ from rxshop.checkout import (
     planned_expiry,
     start_checkout,
 )
+from rxshop.checkout_orders import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
 from rxshop.lifecycle import OrderStatus as S
-from rxshop.orders import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
 from rxshop.payments import PaymentError, PaymentUnavailable
 from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
 

@@ -9,7 +9,11 @@ from sqlalchemy.exc import StatementError
 from rxshop.cart import price_cart
 from rxshop.checkout_orders import (
     MAX_CHECKOUT_GENERATIONS,
+    MAX_OPEN_CHECKOUTS_PER_CLIENT,
+    MAX_OPEN_CHECKOUTS_PER_VISITOR,
+    REUSE_MARGIN,
     Answer,
+    CheckoutLimitReached,
     Settled,
     checkout_order_ids,
     first_open_generation,
@@ -20,14 +24,7 @@ from rxshop.checkout_orders import (
 )
 from rxshop.fulfillment import fulfill_checkout
 from rxshop.lifecycle import OrderStatus as S
-from rxshop.orders import (
-    MAX_OPEN_CHECKOUTS_PER_CLIENT,
-    MAX_OPEN_CHECKOUTS_PER_VISITOR,
-    REUSE_MARGIN,
-    CheckoutLimitReached,
-    find_order_by_session,
-    list_orders,
-)
+from rxshop.orders import find_order_by_session, list_orders
 from tests.fixtures.db import checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
