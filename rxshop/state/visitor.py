@@ -74,7 +74,11 @@ class VisitorState(rx.State):
 
     @rx.event
     def forget(self):
-        """Forget this browser: its credential is deleted and it starts again as a new visitor."""
+        """Forget this browser: its credential is deleted and it starts again as a new visitor.
+
+        Not ready from here on: this tab's state outlives the navigation, and the next page must not show
+        the old credential's "ready" before it has its new one."""
+        self.ready = False
         return rx.call_script(_forget_script(f"{get_settings().backend_url}/visitor/forget"))
 
     def _credential(self) -> Credential | None:
