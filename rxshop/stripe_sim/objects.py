@@ -14,8 +14,16 @@ _ALPHABET = string.ascii_letters + string.digits
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 
 
+_UNBIASED = 256 - 256 % len(_ALPHABET)  # bytes below this map evenly onto the alphabet
+
+
 def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """An unguessable id (a session id is the key to its payment page): one read of the OS's random source
+    per id, not one per character as `secrets.choice` does (that was 13 % of the simulator's CPU per create)."""
+    chars: list[str] = []
+    while len(chars) < length:
+        chars += [_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(length + 4) if b < _UNBIASED]
+    return prefix + "".join(chars[:length])
 
 
 def address(values: dict[str, Any] | None = None) -> dict[str, Any]:
