@@ -1,10 +1,9 @@
 """Live updates: when an order changes (rxshop.notify), every open My Orders tab of its visitor re-reads.
 
-Only where a tab listens. Without this, every order change (a webhook, the return page, an expiry) loaded,
-refreshed and wrote the shared state `visitor-<id>` of a visitor who had no page open: 60 % of a
-webhook's cost, and one more state file per paying visitor (bench/RESULTS.md). Now `OrdersState.load`
-(My Orders and the return page) records its tab's client token under its visitor, and a change looks there
-first: no connected tab, no state touched and no query.
+Only where a tab listens: `OrdersState.load` (My Orders and the return page) records its tab's client token
+under its visitor, and a change refreshes the OrdersState of each of those tabs that is connected. No
+connected tab, no state touched and no query (touching every paying visitor's state was 60 % of a webhook's
+cost: bench/RESULTS.md). The dashboard (rxshop.live_admin) keeps its tabs here too, under ADMIN_TOKEN.
 
 Where the record lives: in Redis when the app uses it (several workers: a webhook on one worker must see a
 tab connected to another), as a sorted set per visitor whose entries age out with Reflex's own state;
@@ -22,7 +21,7 @@ from reflex.config import get_config
 from reflex.utils.token_manager import RedisTokenManager, TokenManager
 
 from rxshop import notify
-from rxshop.state.orders import OrdersState, visitor_token
+from rxshop.state.orders import OrdersState
 
 log = logging.getLogger(__name__)
 
@@ -87,24 +86,42 @@ def _prune_local(manager: TokenManager) -> None:
             _local.pop(visitor_id, None)
 
 
-async def has_listener(visitor_id: str) -> bool:
-    """Whether a tab of this visitor that loaded My Orders is connected now (to any worker)."""
+async def unlisten(visitor_id: str, client_token: str) -> None:
+    """This tab no longer shows what it listened for (a dashboard tab signed out)."""
+    manager = _token_manager()
+    if not visitor_id or not client_token or manager is None:
+        return
+    if isinstance(manager, RedisTokenManager):
+        await manager.redis.zrem(_redis_key(visitor_id), client_token)
+        return
+    tokens = _local.get(visitor_id)
+    if tokens is not None:
+        tokens.discard(client_token)
+
+
+async def listeners(visitor_id: str) -> list[str]:
+    """The client tokens of this visitor's tabs that listen and are connected now (to any worker)."""
     manager = _token_manager()
     if manager is None:
-        return False
+        return []
     if isinstance(manager, RedisTokenManager):
-        return await _has_listener_in_redis(manager, visitor_id)
+        return await _listeners_in_redis(manager, visitor_id)
     tokens = _local.get(visitor_id)
     if not tokens:
-        return False
+        return []
     # A local token manager answers without awaiting anything: no other task runs between check and discard.
     tokens.intersection_update([token for token in tokens if await manager.is_token_connected(token)])
     if not tokens:
         _local.pop(visitor_id, None)
-    return bool(tokens)
+    return sorted(tokens)
 
 
-async def _has_listener_in_redis(manager: RedisTokenManager, visitor_id: str) -> bool:
+async def has_listener(visitor_id: str) -> bool:
+    """Whether a tab of this visitor that listens is connected now (to any worker)."""
+    return bool(await listeners(visitor_id))
+
+
+async def _listeners_in_redis(manager: RedisTokenManager, visitor_id: str) -> list[str]:
     """The record is a sorted set: token -> when it last listened (or was found connected).
 
     Nothing is removed for being disconnected: the tab may be reconnecting on another worker right now, its
@@ -121,23 +138,23 @@ async def _has_listener_in_redis(manager: RedisTokenManager, visitor_id: str) ->
             pipe.zadd(key, dict.fromkeys(connected, now), xx=True)
             pipe.expire(key, ttl)
         await pipe.execute()
-    return bool(connected)
+    return connected
 
 
 async def publish_orders_changed(visitor_id: str, order_id: str) -> None:
-    """Refresh this visitor's shared My Orders state if a tab of theirs listens (on any worker).
-
-    Reflex then sends the change to every linked tab. Best effort: the database already holds the truth,
-    and a tab reads it again on its next load.
-    """
+    """Refresh the My Orders state of each connected tab of this visitor (on any worker: Reflex sends the
+    change to a tab on another worker through Redis). Best effort: the database already holds the truth,
+    and a tab reads it again on its next load."""
     if _app is None:
         return
     try:
-        if not await has_listener(visitor_id):
-            return
-        token = rx.BaseStateToken(ident=visitor_token(visitor_id), cls=OrdersState)
-        async with _app.modify_state(token) as root:
-            state = await root.get_state(OrdersState)
-            await state._refresh(visitor_id)
+        tabs = await listeners(visitor_id)
     except Exception:
-        log.exception("Could not push the change of order %s to its visitor's open tabs", order_id)
+        log.exception("Could not look up the open tabs for the change of order %s", order_id)
+        return
+    for tab in tabs:
+        try:
+            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=OrdersState)) as root:
+                await (await root.get_state(OrdersState))._push(visitor_id)
+        except Exception:
+            log.exception("Could not push the change of order %s to an open tab", order_id)

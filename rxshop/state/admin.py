@@ -12,7 +12,6 @@ when an order changes and refreshes each one's own view, after checking that tab
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,10 +24,9 @@ from rxshop.db import in_session
 from rxshop.settings import get_settings
 from rxshop.state.visitor import VisitorState
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ADMIN_TOKEN = "admin-dashboard"  # the shared token every signed-in admin tab links to (no '_' allowed)
+ADMIN_TOKEN = "admin-dashboard"  # rxshop.live's key for the signed-in dashboard tabs (never a visitor id)
 MAX_FIELD = 200  # longest text the admin forms accept (notes: 2000)
 INBOX_LABELS = {
     "mismatch": "Payment does not match its order",
@@ -36,10 +34,6 @@ INBOX_LABELS = {
     "unprocessable": "Stripe event that could not be applied",
     "ship_overdue": "Paid, not shipped in time",
 }
-
-
-class AdminLiveState(rx.SharedState):
-    """No vars: its token's `_linked_from` is the list of open admin tabs, kept by Reflex on any worker."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,20 +96,14 @@ class AdminState(rx.State):
         for substate in AdminState.get_substates():
             (await self.get_state(substate)).reset()
         if was_signed_in:
-            live = await self.get_state(AdminLiveState)
-            if live._linked_to:
-                try:
-                    await live._unlink()
-                except Exception:  # outside an event (a live refresh): the next refresh checks again anyway
-                    log.info("An admin tab stays linked until its next event", exc_info=True)
+            from rxshop import live  # live imports the states
+
+            await live.unlisten(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _join_live(self) -> None:
         from rxshop import live  # live imports the states
 
-        live_state = await self.get_state(AdminLiveState)
-        if live_state._linked_to != ADMIN_TOKEN:
-            await live_state._link_to(ADMIN_TOKEN)
-        # Recorded where order changes look first: no dashboard tab connected, nothing loaded or read.
+        # Recorded where order changes look: no dashboard tab connected, nothing loaded or read.
         await live.listen(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _refresh_summary(self, admin: str) -> None:

@@ -1,8 +1,10 @@
-"""OrdersState: the visitor's My Orders, one shared state per visitor so every open tab follows changes.
+"""OrdersState: the visitor's My Orders in this tab, following changes live.
 
-Each tab links to the token `visitor-<id>` (rx.SharedState) and is recorded as listening (rxshop.live);
-when an order changes (rxshop.notify) and a tab of that visitor listens, rxshop.live refreshes that token's
-state and Reflex pushes the change to every linked tab, on any worker (Redis), and to no other visitor.
+Each tab's load records the tab as listening under its visitor (rxshop.live); when an order changes
+(rxshop.notify), rxshop.live refreshes the OrdersState of each connected tab of that visitor, on any worker
+(Redis), and of no other visitor. A plain state, not rx.SharedState: once an app has any shared state, Reflex
+loads and writes its shared-state bookkeeping on every event of every tab, ~2 ms of CPU per Buy
+(bench/RESULTS.md).
 """
 
 import dataclasses
@@ -18,11 +20,6 @@ from rxshop.receipt import address_lines, discount_text, money, shipping_amount_
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
-
-
-def visitor_token(visitor_id: str) -> str:
-    """The shared-state token of one visitor (Reflex forbids '_' in it; ids are hex)."""
-    return f"visitor-{visitor_id}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +102,7 @@ class OrderRow:
         )
 
 
-class OrdersState(rx.SharedState):
+class OrdersState(rx.State):
     orders: list[OrderRow] = []
     page: int = 0
     total_count: int = 0
@@ -114,17 +111,18 @@ class OrdersState(rx.SharedState):
 
     @rx.event
     async def load(self):
-        """On page load (and every reconnect): listen for this visitor's changes, join the shared orders
-        and read them fresh. Listening comes first, so a change committed after the read is pushed."""
+        """On page load (and every reconnect): listen for this visitor's changes, then read the orders
+        fresh. Listening comes first, so a change committed after the read is pushed."""
         from rxshop import live  # live imports this module
 
-        visitor = await self.get_state(VisitorState)  # this tab's own state (self may be the shared one)
-        visitor_id = visitor._checked_id()
+        visitor_id = (await self.get_state(VisitorState))._checked_id()
+        if visitor_id != self._visitor_id:  # another visitor in this tab now (forgotten browser): start over
+            self.reset()
+            self._visitor_id = ""
         if not visitor_id:
             return
-        await live.listen(visitor_id, visitor.router.session.client_token)
-        linked = await self._link_to(visitor_token(visitor_id))
-        await linked._refresh(visitor_id)
+        await live.listen(visitor_id, self.router.session.client_token)
+        await self._refresh(visitor_id)
 
     @rx.event
     async def go_to_page(self, page: int):
@@ -146,6 +144,11 @@ class OrdersState(rx.SharedState):
             found = await self._read(0)
         self.orders = [OrderRow.of(order) for order in found.orders]
         self.total_count, self.loaded = found.total, True
+
+    async def _push(self, visitor_id: str):
+        """An order of this visitor changed (rxshop.live): re-read, if this tab still shows that visitor."""
+        if visitor_id and visitor_id == self._visitor_id:
+            await self._refresh()
 
     async def _read(self, page: int) -> OrderPage:
         return await in_session(

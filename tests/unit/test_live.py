@@ -39,13 +39,16 @@ class FakeApp:
         self.modified.append(token.ident)
         app = self
 
-        class Orders:
-            async def _refresh(self, visitor_id: str) -> None:
+        class TabState:  # OrdersState._push and AdminState._refresh_live, recorded
+            async def _push(self, visitor_id: str) -> None:
                 app.refreshed.append(visitor_id)
+
+            async def _refresh_live(self) -> None:
+                app.refreshed.append("dashboard")
 
         class Root:
             async def get_state(self, _cls):
-                return Orders()
+                return TabState()
 
         yield Root()
 
@@ -71,7 +74,25 @@ async def test_a_listening_tab_is_refreshed_and_another_visitor_is_not(local_app
     await live.publish_orders_changed(BOB, "ord_b")
     assert local_app.modified == []
     await live.publish_orders_changed(ALICE, "ord_a")
-    assert local_app.modified == [f"visitor-{ALICE}"] and local_app.refreshed == [ALICE]
+    assert local_app.modified == ["tab-1"] and local_app.refreshed == [ALICE]
+
+
+async def test_every_connected_tab_of_the_visitor_is_refreshed_until_it_stops_listening(
+    local_app: FakeApp,
+) -> None:
+    manager = local_app.event_namespace._token_manager
+    for tab in ("tab-1", "tab-2", "tab-bob"):
+        await manager.link_token_to_sid(tab, "sid-" + tab)
+    await live.listen(ALICE, "tab-1")
+    await live.listen(ALICE, "tab-2")
+    await live.listen(BOB, "tab-bob")
+    assert await live.listeners(ALICE) == ["tab-1", "tab-2"]
+
+    await live.publish_orders_changed(ALICE, "ord_a")
+    assert local_app.modified == ["tab-1", "tab-2"] and local_app.refreshed == [ALICE, ALICE]
+    await live.unlisten(ALICE, "tab-1")
+    await live.publish_orders_changed(ALICE, "ord_a")
+    assert local_app.modified[2:] == ["tab-2"]
 
 
 async def test_a_closed_tab_stops_the_pushes_and_is_forgotten(local_app: FakeApp) -> None:
@@ -83,10 +104,10 @@ async def test_a_closed_tab_stops_the_pushes_and_is_forgotten(local_app: FakeApp
     await manager.disconnect_token("tab-1", "sid-1")
 
     await live.publish_orders_changed(ALICE, "ord_a")  # tab-2 still listens
-    assert local_app.modified == [f"visitor-{ALICE}"] and live._local[ALICE] == {"tab-2"}
+    assert local_app.modified == ["tab-2"] and live._local[ALICE] == {"tab-2"}
     await manager.disconnect_token("tab-2", "sid-2")
     await live.publish_orders_changed(ALICE, "ord_a")
-    assert local_app.modified == [f"visitor-{ALICE}"] and ALICE not in live._local
+    assert local_app.modified == ["tab-2"] and ALICE not in live._local
 
 
 async def test_without_a_running_app_nothing_happens(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,25 +145,27 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
         monkeypatch.setattr(live, "_app", app_a)
         await live.publish_orders_changed(BOB, "ord_b")
         await live.publish_orders_changed(ALICE, "ord_a")
-        assert app_a.modified == [f"visitor-{ALICE}"]
+        assert app_a.modified == [tab]
         ttl = await worker_a.redis.ttl(live._redis_key(ALICE))
         assert 0 < ttl <= live._ttl_seconds()
 
         await worker_b.disconnect_token(tab, "sid-1")
         await live.publish_orders_changed(ALICE, "ord_a")
-        assert app_a.modified == [f"visitor-{ALICE}"]  # no second push
+        assert app_a.modified == [tab]  # no second push
 
         # Reconnected (on worker A now): its load records it again, and it hears again.
         await worker_a.link_token_to_sid(tab, "sid-2")
         await live.listen(ALICE, tab)
         await live.publish_orders_changed(ALICE, "ord_a")
-        assert app_a.modified == [f"visitor-{ALICE}"] * 2
+        assert app_a.modified == [tab] * 2
 
         # An entry older than Reflex's state lifetime ages out.
         key = live._redis_key(ALICE)
         await worker_a.redis.zadd(key, {"tab-old": time.time() - live._ttl_seconds() - 10})
-        assert await live.has_listener(ALICE)
+        assert await live.listeners(ALICE) == [tab]
         assert await worker_a.redis.zrange(key, 0, -1) == [tab.encode()]
+        await live.unlisten(ALICE, tab)
+        assert not await live.has_listener(ALICE)
     finally:
         await worker_a.close()
         await worker_b.close()
@@ -163,4 +186,7 @@ async def test_the_dashboards_are_refreshed_only_while_a_dashboard_tab_listens(
     await manager.link_token_to_sid("admin-tab", "sid-1")
     await live.listen(ADMIN_TOKEN, "admin-tab")
     await live_admin.publish_to_dashboards(ALICE, "ord_a")
-    assert local_app.modified[0] == ADMIN_TOKEN  # the shared dashboard state, to find its tabs
+    assert local_app.modified == ["admin-tab"] and local_app.refreshed == ["dashboard"]
+    await live.unlisten(ADMIN_TOKEN, "admin-tab")  # signed out
+    await live_admin.publish_to_dashboards(ALICE, "ord_a")
+    assert local_app.modified == ["admin-tab"]
