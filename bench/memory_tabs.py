@@ -1,7 +1,7 @@
 """Backend memory per idle tab: RSS of the backend before and after 500 connected, hydrated tabs.
 
 Side by side: rxshop's My Orders (/orders: VisitorState.ensure + OrdersState.load, each tab a visitor of
-its own, linked to its shared state) and the bare app's page; each tab is a websocket of the load client
+its own, listening for its order changes) and the bare app's page; each tab is a websocket of the load client
 (bench/reflex_client.py) that hydrated the page and then sits idle. A fresh backend per round (RSS never
 shrinks back), granian with one worker, SQLite; RSS summed over the backend's process group. Rounds
 alternate.

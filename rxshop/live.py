@@ -52,7 +52,7 @@ def _redis_key(visitor_id: str) -> str:
 
 
 def _ttl_seconds() -> int:
-    """As long as Reflex keeps a state in Redis: past that the shared state forgets its tabs too."""
+    """As long as Reflex keeps a state in Redis: past that Reflex forgets the tab's state too."""
     return int(get_config().redis_token_expiration)
 
 

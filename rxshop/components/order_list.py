@@ -1,4 +1,4 @@
-"""My Orders: the visitor's orders, newest first, following changes live (OrdersState is shared per visitor)."""
+"""My Orders: the visitor's orders, newest first, following changes live (rxshop.live refreshes each listening tab)."""
 
 import reflex as rx
 
