@@ -11,7 +11,7 @@ from rxshop.checkout import CheckoutRefused, start_checkout
 from rxshop.payments import PaymentError, get_gateway
 from rxshop.settings import get_settings
 from rxshop.state.cart import CartState
-from rxshop.state.visitor import VisitorState
+from rxshop.state.visitor import checked_visitor_id
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class CheckoutState(rx.State):
             if self.busy:
                 return
             quantities = dict((await self.get_state(CartState)).quantities)
-            visitor_id = (await self.get_state(VisitorState))._checked_id()
+            visitor_id = checked_visitor_id(self.router)
             client_ip = self.router.session.client_ip  # the proxy-aware address (trusted_proxy_hops)
             self.busy = True
             if self.error:  # setting a var sends it in the delta, changed or not
