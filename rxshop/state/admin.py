@@ -5,7 +5,7 @@ handler reads again from the HttpOnly credential (`_admin_id`); the browser sees
 flag nothing trusts. Order data stays in the admin substates' vars only while signed in: sign-out, or a
 handler finding the sign-in expired, empties them all (`_signed_out`).
 
-Signed-in tabs join the shared token `admin-dashboard` (AdminLiveState); rxshop.live_admin finds them there
+Signed-in tabs are recorded in rxshop.live's registry under ADMIN_TOKEN; rxshop.live_admin finds them there
 when an order changes and refreshes each one's own view, after checking that tab's sign-in again.
 """
 

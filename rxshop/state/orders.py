@@ -117,8 +117,7 @@ class OrdersState(rx.State):
 
         visitor_id = (await self.get_state(VisitorState))._checked_id()
         if visitor_id != self._visitor_id:  # another visitor in this tab now (forgotten browser): start over
-            self.reset()
-            self._visitor_id = ""
+            self.reset()  # backend vars (_visitor_id) included
         if not visitor_id:
             return
         await live.listen(visitor_id, self.router.session.client_token)

@@ -49,15 +49,16 @@ def _forget_script(url: str) -> str:
 }})()"""
 
 
-def checked_visitor_id(router: RouterData) -> str:
-    """The visitor id of the connection this router belongs to, or "" when it has no valid credential.
+def credential_of(router: RouterData) -> Credential | None:
+    """The valid credential of the connection this router belongs to: the HttpOnly cookie of the websocket
+    handshake, checked with the server's key."""
+    return credential_from_cookies(router.headers.cookie, key=get_settings().signing_key(), now=time.time())
 
-    From the HttpOnly cookie of the websocket handshake, checked with the server's key. A function of any
-    state's router, so a handler needs no `get_state(VisitorState)` for it (one state load less: with
-    Redis, a round trip)."""
-    credential = credential_from_cookies(
-        router.headers.cookie, key=get_settings().signing_key(), now=time.time()
-    )
+
+def checked_visitor_id(router: RouterData) -> str:
+    """The connection's visitor id, or "" when it has no valid credential (callers then refuse). A function
+    of any state's router, so a handler needs no `get_state(VisitorState)` for it (with Redis, a round trip)."""
+    credential = credential_of(router)
     return credential.visitor_id if credential is not None else ""
 
 
@@ -95,9 +96,7 @@ class VisitorState(rx.State):
         return rx.call_script(_forget_script(f"{get_settings().backend_url}/visitor/forget"))
 
     def _credential(self) -> Credential | None:
-        return credential_from_cookies(
-            self.router.headers.cookie, key=get_settings().signing_key(), now=time.time()
-        )
+        return credential_of(self.router)
 
     def _checked_id(self) -> str:
         """This connection's visitor id, or "" when it has no valid credential (callers then refuse)."""
