@@ -116,11 +116,6 @@ async def listeners(visitor_id: str) -> list[str]:
     return sorted(tokens)
 
 
-async def has_listener(visitor_id: str) -> bool:
-    """Whether a tab of this visitor that listens is connected now (to any worker)."""
-    return bool(await listeners(visitor_id))
-
-
 async def _listeners_in_redis(manager: RedisTokenManager, visitor_id: str) -> list[str]:
     """The record is a sorted set: token -> when it last listened (or was found connected).
 
