@@ -5,7 +5,7 @@ import sys
 import reflex as rx
 
 from rxshop.components.theme import ShopThemePlugin
-from rxshop.settings import SettingsError, get_settings
+from rxshop.core.settings import SettingsError, get_settings
 
 try:
     settings = get_settings()

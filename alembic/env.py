@@ -1,17 +1,17 @@
-"""Alembic environment: rxshop's SQLModel tables, URL from rxshop.settings unless set programmatically."""
+"""Alembic environment: rxshop's SQLModel tables, URL from rxshop.core.settings unless set programmatically."""
 
 from logging.config import fileConfig
 
 from sqlmodel import SQLModel
 
-import rxshop.models  # registers the tables on SQLModel.metadata
+import rxshop.core.models  # registers the tables on SQLModel.metadata
 from alembic import context
-from rxshop.db import get_engine
-from rxshop.settings import get_settings
+from rxshop.core.db import get_engine
+from rxshop.core.settings import get_settings
 
 config = context.config
 
-# The CLI configures logging from alembic.ini; rxshop.db.migrate() leaves the running process's logging alone.
+# The CLI configures logging from alembic.ini; rxshop.core.db.migrate() leaves the running process's logging alone.
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
@@ -24,7 +24,7 @@ def database_url() -> str:
 
 def render_item(type_, obj, autogen_context):
     """Write UTCDateTime as the plain column type it is, so migrations never import app code."""
-    if type_ == "type" and isinstance(obj, rxshop.models.UTCDateTime):
+    if type_ == "type" and isinstance(obj, rxshop.core.models.UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
@@ -49,7 +49,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
-    if connection is not None:  # rxshop.db.migrate() hands over its own connection
+    if connection is not None:  # rxshop.core.db.migrate() hands over its own connection
         configure(connection=connection, url=str(connection.engine.url))
         with context.begin_transaction():
             context.run_migrations()

@@ -30,20 +30,20 @@ def _template(url: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One pending order with its Checkout Session, made by rxshop's order service; (order row, lines)."""
     from datetime import UTC, datetime
 
-    from rxshop import checkout_orders
-    from rxshop.cart import price_cart
-    from rxshop.db import get_engine, new_session
-    from rxshop.models import new_order_id
+    from rxshop.core.db import get_engine, new_session
+    from rxshop.core.models import new_order_id
+    from rxshop.domain.cart import price_cart
+    from rxshop.orders import buy
 
     expires_at = datetime.fromtimestamp(int(time.time()) + 1800, UTC)
-    planned = checkout_orders.plan_checkout_order(
+    planned = buy.plan_checkout_order(
         order_id=new_order_id(),
         visitor_id=secrets.token_hex(16),
         cart=price_cart({"mug": 2, "notebook": 1}),
         session_expires_at=expires_at,
     )
     with new_session(get_engine(url)) as session:
-        checkout_orders.settle_checkout(
+        buy.settle_checkout(
             session=session,
             planned=planned,
             session_id="cs_test_" + secrets.token_hex(20),

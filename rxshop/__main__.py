@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument("--since", default="72h", help="how far back to look: 30m, 72h, 7d (default 72h)")
     args = parser.parse_args(argv)
 
-    from rxshop.settings import SettingsError, get_settings
+    from rxshop.core.settings import SettingsError, get_settings
 
     try:
         settings = get_settings()
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         from sqlalchemy.engine import make_url
 
-        from rxshop.db import migrate
+        from rxshop.core.db import migrate
 
         migrate(settings.database_url)
         # Printed into logs (systemd's journal): never the password.
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Database is up to date: {make_url(settings.database_url).render_as_string(hide_password=True)}"
         )
         return 0
-    from rxshop.reconcile import main as reconcile_main
+    from rxshop.orders.reconcile import main as reconcile_main
 
     return reconcile_main(since=args.since, settings=settings)
 

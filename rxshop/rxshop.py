@@ -7,10 +7,8 @@ import reflex as rx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from rxshop.housekeeping import expire_stale_orders_forever
-from rxshop.limits import BodyLimit
-from rxshop.live import start_live_updates
-from rxshop.live_admin import start_admin_live_updates
+from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
 from rxshop.pages.admin_orders import admin_order, admin_orders
 from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
@@ -18,22 +16,24 @@ from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
-from rxshop.payments import HANDLED_EVENTS
-from rxshop.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.payments.gateway import HANDLED_EVENTS
 from rxshop.state.admin import AdminState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 from rxshop.state.checkout import CheckoutState
+from rxshop.state.live import start_live_updates
+from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
-from rxshop.visitors import claim_visitor, forget_visitor
-from rxshop.webhooks import stripe_webhook
+from rxshop.web.limits import BodyLimit
+from rxshop.web.visitor import claim_visitor, forget_visitor
+from rxshop.web.webhook import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("alembic").setLevel(logging.WARNING)  # Reflex's start-up schema check is chatty
 # The SDK and its HTTP client log every request at INFO (three lines per Buy, and their cost in a burst);
-# rxshop.payments logs what fails.
+# rxshop.payments.gateway logs what fails.
 for _chatty in ("stripe", "httpx"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
 

@@ -2,7 +2,7 @@
 
 import os
 
-# Before anything imports rxshop.settings: no `.env`, no real keys, no developer's database.
+# Before anything imports rxshop.core.settings: no `.env`, no real keys, no developer's database.
 os.environ["RXSHOP_ENV_FILE"] = ""
 # Visitor credentials are signed with this in tests (never a developer's .data/secret_key).
 os.environ["SECRET_KEY"] = "rxshop-tests-" + "0" * 40

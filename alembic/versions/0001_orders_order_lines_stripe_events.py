@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-26 04:51:28.893567
 
 Written by autogenerate, reviewed: plain op.create_index instead of batch blocks (new tables need no
-copy on SQLite), DateTime(timezone=True) for rxshop.models.UTCDateTime (see alembic/env.py render_item).
+copy on SQLite), DateTime(timezone=True) for rxshop.core.models.UTCDateTime (see alembic/env.py render_item).
 """
 from collections.abc import Sequence
 

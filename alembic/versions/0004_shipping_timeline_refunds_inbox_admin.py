@@ -22,7 +22,7 @@ down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UTC = sa.DateTime(timezone=True)  # rxshop.models.UTCDateTime, as in 0001
+UTC = sa.DateTime(timezone=True)  # rxshop.core.models.UTCDateTime, as in 0001
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 ORDER_COLUMNS = [
     sa.Column('number', sa.String(length=16), nullable=True),

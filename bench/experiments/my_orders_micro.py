@@ -24,8 +24,8 @@ os.environ.setdefault("RXSHOP_ENV_FILE", "")
 
 from _seed import rxshop_orders  # noqa: E402
 
-from rxshop.db import get_engine, migrate, new_session  # noqa: E402
-from rxshop.lifecycle import LISTED_STATUSES  # noqa: E402
+from rxshop.core.db import get_engine, migrate, new_session  # noqa: E402
+from rxshop.domain.lifecycle import LISTED_STATUSES  # noqa: E402
 
 VERSIONS = {"3 queries": "0d1dcc2", "2 queries": "b7a3fc5", "1 query": "399ce88"}
 

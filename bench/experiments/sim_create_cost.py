@@ -20,9 +20,9 @@ import stripe
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from rxshop.cart import price_cart  # noqa: E402  (after the path: run as a script)
-from rxshop.payments import ShippingChoice, _shipping_option  # noqa: E402
-from rxshop.shipping import decode_offer, encode_offer, rates_for  # noqa: E402
+from rxshop.domain.cart import price_cart  # noqa: E402  (after the path: run as a script)
+from rxshop.domain.shipping import decode_offer, encode_offer, rates_for  # noqa: E402
+from rxshop.payments.gateway import ShippingChoice, _shipping_option  # noqa: E402
 
 OFFER = encode_offer(rates_for(price_cart({"mug": 2, "notebook": 1})))
 
@@ -59,7 +59,7 @@ def bare_params(i: int) -> dict:
 
 
 def rxshop_params(i: int) -> dict:
-    """The same, plus what rxshop's Checkout carries (rxshop.payments.CheckoutGateway.create_session)."""
+    """The same, plus what rxshop's Checkout carries (rxshop.payments.gateway.CheckoutGateway.create_session)."""
     params = bare_params(i)
     params["shipping_address_collection"] = {"allowed_countries": ["US", "CA", "GB", "DE", "FR", "NL"]}
     params["shipping_options"] = [

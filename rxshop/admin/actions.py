@@ -16,17 +16,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from rxshop import history, notify
 from rxshop.admin.auth import require_admin
-from rxshop.catalog import format_money
-from rxshop.db import in_session
-from rxshop.history import EventKind, InboxKind
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.lifecycle import remaining_to_refund
-from rxshop.models import InboxItem, Order, RefundRequest, utcnow
-from rxshop.order_views import FulfillmentStatus, OrderView
-from rxshop.orders import load_order, transaction, view_of
-from rxshop.payments import CheckoutGateway, PaymentError, PaymentUnavailable
+from rxshop.core import notify
+from rxshop.core.db import in_session
+from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
+from rxshop.domain.catalog import format_money
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.lifecycle import remaining_to_refund
+from rxshop.orders import history
+from rxshop.orders.history import EventKind, InboxKind
+from rxshop.orders.records import load_order, transaction, view_of
+from rxshop.orders.views import FulfillmentStatus, OrderView
+from rxshop.payments.gateway import CheckoutGateway, PaymentError, PaymentUnavailable
 
 SHIPPABLE = (S.PAID, S.PARTIALLY_REFUNDED)
 REFUNDABLE = (S.PAID, S.PARTIALLY_REFUNDED)

@@ -1,7 +1,7 @@
 """The owner's sign-in: one password (ADMIN_PASSWORD), server-side sessions, and a slow-down on failures.
 
 Everything lives in the database, keyed by what the server issued (the visitor id inside the signed,
-HttpOnly credential of rxshop.identity) or saw (the client address): several workers agree, and nothing
+HttpOnly credential of rxshop.domain.identity) or saw (the client address): several workers agree, and nothing
 the browser holds can sign anyone in. Every admin service calls `require_admin` itself, so a handler that
 forgets to check still cannot read or change anything.
 """
@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from rxshop.identity import is_visitor_id
-from rxshop.models import AdminLoginFailure, AdminSession, utcnow
-from rxshop.orders import transaction
-from rxshop.settings import Settings, get_settings
+from rxshop.core.models import AdminLoginFailure, AdminSession, utcnow
+from rxshop.core.settings import Settings, get_settings
+from rxshop.domain.identity import is_visitor_id
+from rxshop.orders.records import transaction
 
 IDLE_TIMEOUT = timedelta(hours=8)
 FREE_ATTEMPTS = 5  # failures per client before each further attempt must wait

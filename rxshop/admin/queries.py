@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from rxshop.admin.auth import require_admin
-from rxshop.lifecycle import LISTED_STATUSES, OrderStatus, remaining_to_refund
-from rxshop.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
-from rxshop.order_views import FulfillmentStatus, OrderView
-from rxshop.order_views import view as _view
-from rxshop.orders import lines_of, load_order, transaction, view_of
-from rxshop.settings import Settings, get_settings
+from rxshop.core.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
+from rxshop.core.settings import Settings, get_settings
+from rxshop.domain.lifecycle import LISTED_STATUSES, OrderStatus, remaining_to_refund
+from rxshop.orders.records import lines_of, load_order, transaction, view_of
+from rxshop.orders.views import FulfillmentStatus, OrderView
+from rxshop.orders.views import view as _view
 
 MAX_PAGE_SIZE = 100
 

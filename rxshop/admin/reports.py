@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from rxshop.admin.auth import require_admin
-from rxshop.catalog import CURRENCY
-from rxshop.history import InboxKind
-from rxshop.lifecycle import PAID_STATUSES
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import InboxItem, Order, OrderLine, utcnow
-from rxshop.order_views import FulfillmentStatus
-from rxshop.orders import transaction
-from rxshop.settings import Settings, get_settings
+from rxshop.core.models import InboxItem, Order, OrderLine, utcnow
+from rxshop.core.settings import Settings, get_settings
+from rxshop.domain.catalog import CURRENCY
+from rxshop.domain.lifecycle import PAID_STATUSES
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.history import InboxKind
+from rxshop.orders.records import transaction
+from rxshop.orders.views import FulfillmentStatus
 
 MAX_RANGE_DAYS = 366
 

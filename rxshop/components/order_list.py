@@ -1,9 +1,9 @@
-"""My Orders: the visitor's orders, newest first, following changes live (rxshop.live refreshes each listening tab)."""
+"""My Orders: the visitor's orders, newest first, following changes live (rxshop.state.live refreshes each listening tab)."""
 
 import reflex as rx
 
-from rxshop.lifecycle import OrderStatus
-from rxshop.order_views import FulfillmentStatus
+from rxshop.domain.lifecycle import OrderStatus
+from rxshop.orders.views import FulfillmentStatus
 from rxshop.state.orders import OrdersState
 
 S = OrderStatus

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from rxshop.catalog import MAX_QUANTITY, Product, format_money
+from rxshop.domain.catalog import MAX_QUANTITY, Product, format_money
 from rxshop.state.cart import CartState
 
 

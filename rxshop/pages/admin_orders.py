@@ -12,7 +12,7 @@ from rxshop.components.admin_frame import (
     status_badge,
     text_input,
 )
-from rxshop.lifecycle import OrderStatus
+from rxshop.domain.lifecycle import OrderStatus
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 

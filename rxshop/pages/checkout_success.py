@@ -4,11 +4,11 @@ import logging
 
 import reflex as rx
 
-from rxshop.checkout import confirm_return
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import order_list
-from rxshop.lifecycle import OrderStatus, Outcome
-from rxshop.payments import PaymentError, get_gateway
+from rxshop.domain.lifecycle import OrderStatus, Outcome
+from rxshop.orders.checkout import confirm_return
+from rxshop.payments.gateway import PaymentError, get_gateway
 from rxshop.state.cart import CartState
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState

@@ -2,10 +2,10 @@
 
 import reflex as rx
 
-from rxshop.catalog import PRODUCTS
 from rxshop.components.cart_summary import cart_summary
 from rxshop.components.layout import page_frame
 from rxshop.components.product_card import product_card
+from rxshop.domain.catalog import PRODUCTS
 
 
 def index() -> rx.Component:

@@ -5,7 +5,7 @@ handler reads again from the HttpOnly credential (`_admin_id`); the browser sees
 flag nothing trusts. Order data stays in the admin substates' vars only while signed in: sign-out, or a
 handler finding the sign-in expired, empties them all (`_signed_out`).
 
-Signed-in tabs are recorded in rxshop.live's registry under ADMIN_TOKEN; rxshop.live_admin finds them there
+Signed-in tabs are recorded in rxshop.state.live's registry under ADMIN_TOKEN; rxshop.state.live_admin finds them there
 when an order changes and refreshes each one's own view, after checking that tab's sign-in again.
 """
 
@@ -19,14 +19,16 @@ import reflex as rx
 
 from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in, sign_out
 from rxshop.admin.reports import summary
-from rxshop.catalog import format_money
-from rxshop.db import in_session
-from rxshop.settings import get_settings
+from rxshop.core.db import in_session
+from rxshop.core.settings import get_settings
+from rxshop.domain.catalog import format_money
 from rxshop.state.visitor import VisitorState
 
 T = TypeVar("T")
 
-ADMIN_TOKEN = "admin-dashboard"  # rxshop.live's key for the signed-in dashboard tabs (never a visitor id)
+ADMIN_TOKEN = (
+    "admin-dashboard"  # rxshop.state.live's key for the signed-in dashboard tabs (never a visitor id)
+)
 MAX_FIELD = 200  # longest text the admin forms accept (notes: 2000)
 INBOX_LABELS = {
     "mismatch": "Payment does not match its order",
@@ -96,12 +98,12 @@ class AdminState(rx.State):
         for substate in AdminState.get_substates():
             (await self.get_state(substate)).reset()
         if was_signed_in:
-            from rxshop import live  # live imports the states
+            from rxshop.state import live  # live imports the states
 
             await live.unlisten(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _join_live(self) -> None:
-        from rxshop import live  # live imports the states
+        from rxshop.state import live  # live imports the states
 
         # Recorded where order changes look: no dashboard tab connected, nothing loaded or read.
         await live.listen(ADMIN_TOKEN, self.router.session.client_token)

@@ -17,9 +17,9 @@ import reflex as rx
 from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
 from rxshop.admin.auth import NotSignedIn, is_signed_in
 from rxshop.admin.queries import OrderDetail, order_detail
-from rxshop.catalog import format_money
-from rxshop.db import in_session
-from rxshop.payments import get_gateway
+from rxshop.core.db import in_session
+from rxshop.domain.catalog import format_money
+from rxshop.payments.gateway import get_gateway
 from rxshop.state.admin import AdminState, form_text
 from rxshop.state.visitor import VisitorState
 

@@ -12,10 +12,10 @@ from datetime import date
 import reflex as rx
 
 from rxshop.admin.queries import AdminOrderRow, OrderFilters, SortKey, list_orders, orders_csv
-from rxshop.catalog import format_money
-from rxshop.lifecycle import OrderStatus
-from rxshop.models import utcnow
-from rxshop.order_views import FulfillmentStatus
+from rxshop.core.models import utcnow
+from rxshop.domain.catalog import format_money
+from rxshop.domain.lifecycle import OrderStatus
+from rxshop.orders.views import FulfillmentStatus
 from rxshop.state.admin import AdminState, form_text
 
 PAGE_SIZE = 25

@@ -15,8 +15,8 @@ import reflex as rx
 from rxshop.admin.actions import ActionRefused, resolve
 from rxshop.admin.auth import NotSignedIn
 from rxshop.admin.reports import MAX_RANGE_DAYS, exceptions, product_totals, revenue
-from rxshop.catalog import format_money
-from rxshop.models import utcnow
+from rxshop.core.models import utcnow
+from rxshop.domain.catalog import format_money
 from rxshop.state.admin import INBOX_LABELS, AdminState, form_text
 from rxshop.state.admin_orders import parse_day
 

@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from rxshop.cart import InvalidQuantity, parse_quantity, price_cart, set_quantity
-from rxshop.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
-from rxshop.receipt import shipping_summary
+from rxshop.domain.cart import InvalidQuantity, parse_quantity, price_cart, set_quantity
+from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
+from rxshop.domain.receipt import shipping_summary
 
 
 class CartState(rx.State):
@@ -70,7 +70,7 @@ class CartState(rx.State):
 
     @rx.var
     def shipping_note(self) -> str:
-        """What shipping this cart would be offered at checkout, from the server's rates (rxshop.shipping)."""
+        """What shipping this cart would be offered at checkout, from the server's rates (rxshop.domain.shipping)."""
         return shipping_summary(self._cart().total)
 
     @rx.var

@@ -5,11 +5,11 @@ import logging
 
 import reflex as rx
 
-from rxshop.cart import InvalidQuantity
-from rxshop.catalog import UnknownProduct
-from rxshop.checkout import CheckoutRefused, start_checkout
-from rxshop.payments import PaymentError, get_gateway
-from rxshop.settings import get_settings
+from rxshop.core.settings import get_settings
+from rxshop.domain.cart import InvalidQuantity
+from rxshop.domain.catalog import UnknownProduct
+from rxshop.orders.checkout import CheckoutRefused, start_checkout
+from rxshop.payments.gateway import PaymentError, get_gateway
 from rxshop.state.cart import CartState
 from rxshop.state.visitor import checked_visitor_id
 

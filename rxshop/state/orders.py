@@ -1,7 +1,7 @@
 """OrdersState: the visitor's My Orders in this tab, following changes live.
 
-Each tab's load records the tab as listening under its visitor (rxshop.live); when an order changes
-(rxshop.notify), rxshop.live refreshes the OrdersState of each connected tab of that visitor, on any worker
+Each tab's load records the tab as listening under its visitor (rxshop.state.live); when an order changes
+(rxshop.core.notify), rxshop.state.live refreshes the OrdersState of each connected tab of that visitor, on any worker
 (Redis), and of no other visitor. A plain state, not rx.SharedState: once an app has any shared state, Reflex
 loads and writes its shared-state bookkeeping on every event of every tab, ~2 ms of CPU per Buy
 (bench/RESULTS.md).
@@ -11,12 +11,12 @@ import dataclasses
 
 import reflex as rx
 
-from rxshop.db import in_session
-from rxshop.identity import is_visitor_id
-from rxshop.lifecycle import LISTED_STATUSES, OrderStatus
-from rxshop.order_views import FulfillmentStatus
-from rxshop.orders import OrderPage, OrderView, list_orders
-from rxshop.receipt import address_lines, discount_text, money, shipping_amount_text, tracking_url
+from rxshop.core.db import in_session
+from rxshop.domain.identity import is_visitor_id
+from rxshop.domain.lifecycle import LISTED_STATUSES, OrderStatus
+from rxshop.domain.receipt import address_lines, discount_text, money, shipping_amount_text, tracking_url
+from rxshop.orders.records import OrderPage, OrderView, list_orders
+from rxshop.orders.views import FulfillmentStatus
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
@@ -113,7 +113,7 @@ class OrdersState(rx.State):
     async def load(self):
         """On page load (and every reconnect): listen for this visitor's changes, then read the orders
         fresh. Listening comes first, so a change committed after the read is pushed."""
-        from rxshop import live  # live imports this module
+        from rxshop.state import live  # live imports this module
 
         visitor_id = (await self.get_state(VisitorState))._checked_id()
         if visitor_id != self._visitor_id:  # another visitor in this tab now (forgotten browser): start over
@@ -145,7 +145,7 @@ class OrdersState(rx.State):
         self.total_count, self.loaded = found.total, True
 
     async def _push(self, visitor_id: str):
-        """An order of this visitor changed (rxshop.live): re-read, if this tab still shows that visitor."""
+        """An order of this visitor changed (rxshop.state.live): re-read, if this tab still shows that visitor."""
         if visitor_id and visitor_id == self._visitor_id:
             await self._refresh()
 

@@ -5,7 +5,7 @@ Not at build time: `reflex export` bakes page code once, and the same export may
 
 import reflex as rx
 
-from rxshop.settings import get_settings
+from rxshop.core.settings import get_settings
 
 
 class SiteState(rx.State):

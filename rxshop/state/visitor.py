@@ -1,7 +1,7 @@
 """VisitorState: who this browser is, read on the server from the signed, HttpOnly credential cookie.
 
 The websocket handshake carries the cookie (`router.headers.cookie`, never sent back to the browser).
-A browser without a valid credential asks the backend for one (rxshop.visitors) and reloads, so the new
+A browser without a valid credential asks the backend for one (rxshop.web.visitor) and reloads, so the new
 connection carries it. Nothing the browser stores or sends in an event decides who it is.
 """
 
@@ -11,8 +11,8 @@ import time
 import reflex as rx
 from reflex.istate.data import RouterData
 
-from rxshop.identity import Credential, credential_from_cookies
-from rxshop.settings import get_settings
+from rxshop.core.settings import get_settings
+from rxshop.domain.identity import Credential, credential_from_cookies
 
 LEGACY_KEY = "rxshop_visitor"  # where the first versions kept an unsigned id in localStorage
 _RETRY_GUARD = "rxshop_identify_at"  # sessionStorage: no reload loop when cookies are blocked

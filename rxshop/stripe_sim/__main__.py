@@ -12,9 +12,9 @@ import logging
 
 import uvicorn
 
-from rxshop.limits import BodyLimit
 from rxshop.stripe_sim import Simulator
 from rxshop.stripe_sim.access import redirect_origins
+from rxshop.web.limits import BodyLimit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bench.reflex_client import Browser, Tab
-from rxshop.identity import COOKIE_NAME, new_visitor_id
+from rxshop.domain.identity import COOKIE_NAME, new_visitor_id
 from tests.fixtures.servers import RunningShop
 
 ADMIN = "___admin____admin_state"

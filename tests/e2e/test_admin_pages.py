@@ -7,7 +7,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from rxshop.identity import new_visitor_id
+from rxshop.domain.identity import new_visitor_id
 from tests.fixtures.admin import SIGNED_IN, sign_in
 from tests.fixtures.browser import visitor_id_of
 from tests.fixtures.servers import RunningShop

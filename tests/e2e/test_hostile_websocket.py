@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from bench.reflex_client import Browser, Tab, changes, script_of
-from rxshop.identity import COOKIE_NAME, new_visitor_id
+from rxshop.domain.identity import COOKIE_NAME, new_visitor_id
 from tests.fixtures.servers import RunningShop
 
 CART = "___cart____cart_state"

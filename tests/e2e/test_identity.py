@@ -4,7 +4,7 @@ orders; the buyer's own browser profile, restarted, still shows them."""
 
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from rxshop.identity import COOKIE_NAME, new_visitor_id
+from rxshop.domain.identity import COOKIE_NAME, new_visitor_id
 from tests.fixtures.browser import choose, pay_and_return, press_buy, visitor_id_of
 from tests.fixtures.servers import RunningShop
 

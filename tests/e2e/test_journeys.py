@@ -7,7 +7,7 @@ import sqlite3
 
 from playwright.sync_api import Page, expect
 
-from rxshop.catalog import PRODUCTS
+from rxshop.domain.catalog import PRODUCTS
 from tests.fixtures.browser import (
     HOSTED_PAGE,
     PAID_HEADING,

@@ -3,9 +3,9 @@
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from rxshop.cart import price_cart
-from rxshop.db import get_engine
-from rxshop.fulfillment import fulfill_checkout
+from rxshop.core.db import get_engine
+from rxshop.domain.cart import price_cart
+from rxshop.orders.fulfillment import fulfill_checkout
 from tests.fixtures.browser import visitor_id_of
 from tests.fixtures.db import attached_order, checkout_for
 from tests.fixtures.servers import RunningShop

@@ -11,7 +11,7 @@ import pytest
 from rxshop.admin import auth
 from rxshop.admin.auth import IDLE_TIMEOUT, NotSignedIn, SignInStatus, is_signed_in, sign_in, sign_out
 from rxshop.admin.queries import list_orders
-from rxshop.models import utcnow
+from rxshop.core.models import utcnow
 from tests.fixtures.shop import ADMIN_PASSWORD, new_visitor
 
 CLIENT = "203.0.113.7"

@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 
-from rxshop import orders
 from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
 from rxshop.admin.queries import OrderFilters, SortKey, list_orders, order_detail
-from rxshop.db import new_session
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.reconcile import reconcile
+from rxshop.core.db import new_session
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders import records
+from rxshop.orders.reconcile import reconcile
 from tests.fixtures.shop import Owner, Shop
 
 
@@ -39,7 +39,7 @@ async def test_only_paid_orders_ship_and_the_buyer_hears_of_it(shop: Shop, owner
     assert shipped.shipped_at is not None and shipped.status == S.PAID
     assert heard == [(order.visitor_id, order.id)]
     with new_session(shop.engine) as session:
-        [mine] = orders.list_orders(session=session, visitor_id=order.visitor_id).orders
+        [mine] = records.list_orders(session=session, visitor_id=order.visitor_id).orders
     assert (mine.fulfillment_label, mine.tracking_number) == ("Shipped", "JD0142")
     detail = owner.call(order_detail, order_id=order.id)
     kinds = [entry.kind for entry in detail.timeline]

@@ -13,9 +13,9 @@ from rxshop.admin.actions import ActionRefused, mark_shipped, resolve_exception
 from rxshop.admin.auth import sign_in
 from rxshop.admin.queries import CSV_COLUMNS, orders_csv
 from rxshop.admin.reports import DayRevenue, ProductTotal, exceptions, product_totals, revenue, summary
-from rxshop.fulfillment import fulfill_checkout, record_unprocessable
-from rxshop.history import InboxKind
-from rxshop.models import Order, utcnow
+from rxshop.core.models import Order, utcnow
+from rxshop.orders.fulfillment import fulfill_checkout, record_unprocessable
+from rxshop.orders.history import InboxKind
 from tests.fixtures.db import attached_order, checkout_for, sample_cart
 from tests.fixtures.shop import ADMIN_PASSWORD, new_visitor
 

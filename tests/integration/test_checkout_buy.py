@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from rxshop.cart import InvalidQuantity
-from rxshop.catalog import UnknownProduct
-from rxshop.checkout import (
+from rxshop.domain.cart import InvalidQuantity
+from rxshop.domain.catalog import UnknownProduct
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.buy import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
+from rxshop.orders.checkout import (
     CHECKOUT_WINDOW_SECONDS,
     SESSION_LIFETIME_SECONDS,
     CheckoutRefused,
@@ -17,9 +19,7 @@ from rxshop.checkout import (
     planned_expiry,
     start_checkout,
 )
-from rxshop.checkout_orders import MAX_OPEN_CHECKOUTS_PER_CLIENT, MAX_OPEN_CHECKOUTS_PER_VISITOR
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.payments import PaymentError, PaymentUnavailable
+from rxshop.payments.gateway import PaymentError, PaymentUnavailable
 from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
 
 

@@ -1,4 +1,4 @@
-"""The Buy path's records (rxshop.checkout_orders): planned ids, settling Stripe's answer, failures; SQLite and PostgreSQL."""
+"""The Buy path's records (rxshop.orders.buy): planned ids, settling Stripe's answer, failures; SQLite and PostgreSQL."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import StatementError
 
-from rxshop.cart import price_cart
-from rxshop.checkout_orders import (
+from rxshop.domain.cart import price_cart
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.buy import (
     MAX_CHECKOUT_GENERATIONS,
     MAX_OPEN_CHECKOUTS_PER_CLIENT,
     MAX_OPEN_CHECKOUTS_PER_VISITOR,
@@ -22,9 +23,8 @@ from rxshop.checkout_orders import (
     settle_checkout,
     settle_checkouts,
 )
-from rxshop.fulfillment import fulfill_checkout
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.orders import find_order_by_session, list_orders
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.records import find_order_by_session, list_orders
 from tests.fixtures.db import checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"

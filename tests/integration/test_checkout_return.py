@@ -7,9 +7,9 @@ import secrets
 
 import pytest
 
-from rxshop.checkout import confirm_return
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.payments import PaymentUnavailable
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.checkout import confirm_return
+from rxshop.payments.gateway import PaymentUnavailable
 from tests.fixtures.shop import (
     CART_TOTAL,
     DECLINED_CARD,

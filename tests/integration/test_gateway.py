@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rxshop.payments import (
+from rxshop.payments.gateway import (
     CheckoutGateway,
     CheckoutLineRequest,
     CheckoutSession,

@@ -1,4 +1,4 @@
-"""Migrations: `upgrade head` builds exactly the tables rxshop.models describes, on SQLite and PostgreSQL."""
+"""Migrations: `upgrade head` builds exactly the tables rxshop.core.models describes, on SQLite and PostgreSQL."""
 
 import os
 import subprocess
@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import rxshop.models  # noqa: F401  (the tables the migrations must match)
+import rxshop.core.models  # noqa: F401  (the tables the migrations must match)
 from alembic import command
-from rxshop.db import ROOT, alembic_config, get_engine, migrate
+from rxshop.core.db import ROOT, alembic_config, get_engine, migrate
 
 TABLES = {
     "orders",
@@ -89,7 +89,9 @@ def test_the_alembic_cli_takes_the_url_from_settings(tmp_path):
     try:
         assert TABLES <= set(sa.inspect(engine).get_table_names())
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"  # made through rxshop.db
+            assert (
+                conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            )  # made through rxshop.core.db
     finally:
         engine.dispose()
 

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from rxshop.cart import Cart, CartLine, price_cart
-from rxshop.catalog import get_product
-from rxshop.db import new_session
-from rxshop.fulfillment import fulfill_checkout
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, OrderLine
-from rxshop.orders import create_pending_order, expire_stale_orders, list_orders
+from rxshop.core.db import new_session
+from rxshop.core.models import Order, OrderLine
+from rxshop.domain.cart import Cart, CartLine, price_cart
+from rxshop.domain.catalog import get_product
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.records import create_pending_order, expire_stale_orders, list_orders
 from tests.fixtures.db import bind_session, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
@@ -120,7 +120,7 @@ def test_list_orders_reads_a_page_in_two_queries(session):
     """My Orders' read (every page turn, every live push): the page with its total, then its lines."""
     import sqlalchemy as sa
 
-    from rxshop.lifecycle import LISTED_STATUSES
+    from rxshop.domain.lifecycle import LISTED_STATUSES
 
     for i in range(23):
         fulfill_checkout(

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import func, select
 
-from rxshop.db import new_session
-from rxshop.fulfillment import apply_stripe_event, fulfill_checkout
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.lifecycle import Outcome
-from rxshop.models import Order, StripeEvent
-from rxshop.payments import event_from_json
+from rxshop.core.db import new_session
+from rxshop.core.models import Order, StripeEvent
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.lifecycle import Outcome
+from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
+from rxshop.payments.gateway import event_from_json
 from tests.fixtures.db import attached_order, checkout_for, session_json, stored_order
 
 VISITOR = "visitor-a"

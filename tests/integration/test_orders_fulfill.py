@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from rxshop.checkout_orders import plan_checkout_order, settle_checkout
-from rxshop.db import new_session
-from rxshop.fulfillment import fulfill_checkout
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.lifecycle import Outcome
-from rxshop.models import Order
-from rxshop.orders import create_pending_order, expire_stale_orders
-from rxshop.payments import SessionLine
+from rxshop.core.db import new_session
+from rxshop.core.models import Order
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.lifecycle import Outcome
+from rxshop.orders.buy import plan_checkout_order, settle_checkout
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.records import create_pending_order, expire_stale_orders
+from rxshop.payments.gateway import SessionLine
 from tests.fixtures.db import attached_order, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
@@ -175,7 +175,7 @@ def test_a_session_that_does_not_match_the_order_writes_nothing(
         checkout = dataclasses.replace(checkout, currency="eur")
     else:
         checkout = dataclasses.replace(checkout, line_items=_tamper_lines(checkout.line_items)[tamper])
-    with caplog.at_level(logging.WARNING, logger="rxshop.orders"):
+    with caplog.at_level(logging.WARNING, logger="rxshop.orders.records"):
         result = fulfill_checkout(session=session, checkout=checkout, visitor_id=VISITOR)
     assert result.outcome == Outcome.MISMATCH
     assert _stored(session, order.id) == order  # not paid, not processing, timestamps untouched

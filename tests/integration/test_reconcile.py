@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rxshop.checkout import CHECKOUT_WINDOW_SECONDS, SESSION_LIFETIME_SECONDS
-from rxshop.db import ROOT
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.payments import PaymentUnavailable
-from rxshop.reconcile import Repair, Report, format_report, parse_duration, reconcile
+from rxshop.core.db import ROOT
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.checkout import CHECKOUT_WINDOW_SECONDS, SESSION_LIFETIME_SECONDS
+from rxshop.orders.reconcile import Repair, Report, format_report, parse_duration, reconcile
+from rxshop.payments.gateway import PaymentUnavailable
 from tests.fixtures.shop import DELAYED_CARD, Shop, new_visitor, session_id_of, wait_until
 
 HOUR = 3600

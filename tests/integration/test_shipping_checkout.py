@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from rxshop import checkout
 from rxshop.admin.reports import exceptions
-from rxshop.cart import price_cart
-from rxshop.history import InboxKind
-from rxshop.lifecycle import OrderStatus, Outcome
-from rxshop.shipping import rates_for
+from rxshop.domain.cart import price_cart
+from rxshop.domain.lifecycle import OrderStatus, Outcome
+from rxshop.domain.shipping import rates_for
+from rxshop.orders import checkout
+from rxshop.orders.history import InboxKind
 from tests.fixtures.shop import Owner, Shop
 
 COMPLETED = "checkout.session.completed"

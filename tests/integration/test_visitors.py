@@ -11,11 +11,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from rxshop.db import new_session
-from rxshop.identity import COOKIE_NAME, new_visitor_id, read_credential
-from rxshop.orders import create_pending_order
-from rxshop.settings import Settings
-from rxshop.visitors import claim_visitor, forget_visitor
+from rxshop.core.db import new_session
+from rxshop.core.settings import Settings
+from rxshop.domain.identity import COOKIE_NAME, new_visitor_id, read_credential
+from rxshop.orders.records import create_pending_order
+from rxshop.web.visitor import claim_visitor, forget_visitor
 from tests.fixtures.app import AppEnv
 from tests.fixtures.db import sample_cart
 from tests.fixtures.sim import serve_asgi
@@ -109,7 +109,7 @@ def test_an_old_localstorage_id_brings_its_orders_over_once(visitors, engine):
         owner = _visitor_of(browser, settings)
         assert owner != legacy
     with new_session(engine) as session:
-        from rxshop.orders import list_orders
+        from rxshop.orders.records import list_orders
 
         assert [o.id for o in list_orders(session=session, visitor_id=owner).orders] == [order.id]
         assert list_orders(session=session, visitor_id=legacy).orders == ()

@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from rxshop.db import new_session
-from rxshop.fulfillment import (
+from rxshop.core.db import new_session
+from rxshop.core.models import InboxItem, Order, OrderEvent, StripeEvent
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.lifecycle import Outcome
+from rxshop.orders.fulfillment import (
     apply_paid_checkout_fast,
     apply_stripe_event,
     apply_webhook_events,
     fulfill_checkout,
 )
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.lifecycle import Outcome
-from rxshop.models import InboxItem, Order, OrderEvent, StripeEvent
-from rxshop.payments import CheckoutSession, Event, ShippingDetails
+from rxshop.payments.gateway import CheckoutSession, Event, ShippingDetails
 from tests.fixtures.db import attached_order, checkout_for
 
 VISITOR = "visitor-fast"
@@ -292,7 +292,7 @@ def test_a_batch_gives_each_event_what_it_would_get_alone(session):
 
 
 def test_a_failing_full_path_fails_only_its_own_delivery(session, monkeypatch):
-    import rxshop.fulfillment as fulfillment
+    import rxshop.orders.fulfillment as fulfillment
 
     paid, refused = attached_order(session, VISITOR), attached_order(session, VISITOR)
     full = fulfillment.apply_stripe_event

@@ -14,9 +14,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rxshop import checkout, lifecycle, orders
-from rxshop.db import new_session
-from rxshop.lifecycle import OrderStatus, Outcome
+from rxshop.core.db import new_session
+from rxshop.domain import lifecycle
+from rxshop.domain.lifecycle import OrderStatus, Outcome
+from rxshop.orders import checkout, records
 from tests.fixtures.shop import CART_TOTAL, DELAYED_CARD, Shop
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "order-lifecycle.md"
@@ -51,7 +52,7 @@ async def test_buyer_who_never_returns_is_paid_by_the_webhook_alone(webhook_shop
     assert order.customer_email == "buyer@example.com"
     assert rows_for(shop, purchase.order_id) == {COMPLETED: Outcome.FULFILLED}
     with new_session(shop.engine) as session:
-        listed = orders.list_orders(session=session, visitor_id=purchase.visitor_id)
+        listed = records.list_orders(session=session, visitor_id=purchase.visitor_id)
     assert [(o.id, o.status) for o in listed.orders] == [(purchase.order_id, OrderStatus.PAID)]
 
 
@@ -210,7 +211,7 @@ async def test_expired_after_paid_changes_nothing(webhook_shop: Shop) -> None:
     assert shop.order(purchase.order_id) == paid
     # Our own expiry sweep, however late, leaves a paid order alone too.
     with new_session(shop.engine) as session:
-        swept = orders.expire_stale_orders(session=session, now=datetime.now(UTC) + timedelta(days=2))
+        swept = records.expire_stale_orders(session=session, now=datetime.now(UTC) + timedelta(days=2))
     assert swept == [] and shop.order(purchase.order_id) == paid
 
 
@@ -223,7 +224,7 @@ async def test_completion_after_our_own_expiry_still_pays(webhook_shop: Shop) ->
     expires_at = shop.order(purchase.order_id).session_expires_at
     assert expires_at is not None
     with new_session(shop.engine) as session:
-        swept = orders.expire_stale_orders(session=session, now=expires_at + timedelta(seconds=1))
+        swept = records.expire_stale_orders(session=session, now=expires_at + timedelta(seconds=1))
     assert [o.id for o in swept] == [purchase.order_id]
 
     shop.deliver(shop.event(COMPLETED, purchase.session_id)["id"])

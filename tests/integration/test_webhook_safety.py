@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from rxshop.lifecycle import OrderStatus, Outcome
-from rxshop.limits import MAX_BODY_BYTES
+from rxshop.domain.lifecycle import OrderStatus, Outcome
+from rxshop.web.limits import MAX_BODY_BYTES
 from tests.fixtures.shop import Shop
 
 

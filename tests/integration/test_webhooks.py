@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from rxshop import notify
-from rxshop.lifecycle import OrderStatus, Outcome
+from rxshop.core import notify
+from rxshop.domain.lifecycle import OrderStatus, Outcome
 from tests.fixtures.shop import Shop
 
 
 def webhook_logs(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "rxshop.webhooks" and r.levelno >= level]
+    return [r.getMessage() for r in caplog.records if r.name == "rxshop.web.webhook" and r.levelno >= level]
 
 
 def statuses(summary: dict[str, Any]) -> list[int | None]:
@@ -37,7 +37,7 @@ def statuses(summary: dict[str, Any]) -> list[int | None]:
 
 
 async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: Shop, caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="rxshop.webhooks")
+    caplog.set_level(logging.DEBUG, logger="rxshop.web.webhook")
     purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
     event = webhook_shop.event("checkout.session.completed", purchase.session_id)
@@ -61,7 +61,7 @@ async def test_signed_delivery_is_recorded_once_and_answered_2xx(webhook_shop: S
 
 
 async def test_five_concurrent_copies_of_one_event_are_processed_once(webhook_shop: Shop, caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="rxshop.webhooks")
+    caplog.set_level(logging.DEBUG, logger="rxshop.web.webhook")
     webhook_shop.pause()
     purchase = await webhook_shop.purchase()
     webhook_shop.pay(purchase)
@@ -256,7 +256,7 @@ async def test_database_failure_is_5xx_then_the_simulators_retry_succeeds(webhoo
 
 
 async def test_session_without_an_order_is_200_logged_and_creates_nothing(webhook_shop: Shop, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="rxshop.webhooks")
+    caplog.set_level(logging.INFO, logger="rxshop.web.webhook")
     client = webhook_shop.sim.client()
     ours = await webhook_shop.purchase()
     strangers = [
@@ -320,12 +320,12 @@ async def test_other_event_types_are_200_and_ignored(webhook_shop: Shop) -> None
 async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     webhook_shop: Shop, caplog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After recording, the endpoint says the order changed (rxshop.notify); the app's start-up
-    (rxshop.live.start_live_updates) subscribes publish_orders_changed to that. Here it is wired the same
+    """After recording, the endpoint says the order changed (rxshop.core.notify); the app's start-up
+    (rxshop.state.live.start_live_updates) subscribes publish_orders_changed to that. Here it is wired the same
     way, with the app imported but not running. No tab of these visitors listens, so the push loads and
     writes no Reflex state at all (it used to create one per paying visitor), and never touches Stripe's
     answer."""
-    from rxshop import live
+    from rxshop.state import live
 
     notified: list[str] = []
 
@@ -363,7 +363,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
     pushed = [m for name, _, m in messages if name == "reflex.app" and "'visitor-" in m]
     assert not pushed, pushed
-    escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.live"]
+    escaped = [m for name, level, m in messages if level >= logging.ERROR and name != "rxshop.state.live"]
     assert not escaped, escaped
     # A duplicate changes nothing for the buyer: no push for it.
     assert webhook_shop.control(f"events/{event['id']}/redeliver", {})["status_code"] == 200

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rxshop.cart import (
+from rxshop.domain.cart import (
     QUANTITY_MESSAGE,
     Cart,
     CartLine,
@@ -11,7 +11,7 @@ from rxshop.cart import (
     price_cart,
     set_quantity,
 )
-from rxshop.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, get_product
+from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, get_product
 
 MUG, TOTE, NOTEBOOK = (get_product(i) for i in ("mug", "tote", "notebook"))
 

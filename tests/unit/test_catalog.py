@@ -2,7 +2,7 @@
 
 import pytest
 
-from rxshop.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
+from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
 
 
 def test_three_products_with_unique_ids_and_integer_prices():

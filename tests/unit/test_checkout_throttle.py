@@ -1,6 +1,6 @@
 """The per-address bound on Checkout Session requests (checkout._ClientThrottle), without Stripe or a database."""
 
-from rxshop.checkout import CHECKOUT_WINDOW_SECONDS, _ClientThrottle
+from rxshop.orders.checkout import CHECKOUT_WINDOW_SECONDS, _ClientThrottle
 
 
 def test_each_address_gets_its_limit_per_window_then_a_fresh_one():

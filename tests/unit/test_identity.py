@@ -2,7 +2,7 @@
 
 import pytest
 
-from rxshop.identity import (
+from rxshop.domain.identity import (
     COOKIE_NAME,
     CREDENTIAL_LIFETIME,
     credential_from_cookies,

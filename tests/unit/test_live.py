@@ -1,4 +1,4 @@
-"""rxshop.live pushes an order change only to a visitor with a connected My Orders tab (any worker).
+"""rxshop.state.live pushes an order change only to a visitor with a connected My Orders tab (any worker).
 
 A change for anyone else must not load or write any Reflex state (it was 60 % of a webhook's cost and one
 state file per paying visitor). The app is a stand-in holding Reflex's real token managers (local, and
@@ -20,14 +20,14 @@ import redis
 import redis.asyncio
 from reflex.utils.token_manager import LocalTokenManager, RedisTokenManager
 
-from rxshop import live
+from rxshop.state import live
 from tests.fixtures.db import service_missing
 
 ALICE, BOB = "a" * 32, "b" * 32
 
 
 class FakeApp:
-    """What rxshop.live uses of rx.App: the token manager, and modify_state (recorded)."""
+    """What rxshop.state.live uses of rx.App: the token manager, and modify_state (recorded)."""
 
     def __init__(self, manager) -> None:
         self.event_namespace = SimpleNamespace(_token_manager=manager)
@@ -174,8 +174,8 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
 async def test_the_dashboards_are_refreshed_only_while_a_dashboard_tab_listens(
     local_app: FakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """rxshop.live_admin asks the same registry: no connected dashboard tab, no state loaded."""
-    from rxshop import live_admin
+    """rxshop.state.live_admin asks the same registry: no connected dashboard tab, no state loaded."""
+    from rxshop.state import live_admin
     from rxshop.state.admin import ADMIN_TOKEN
 
     monkeypatch.setattr(live_admin, "_app", local_app)

@@ -1,8 +1,8 @@
-"""The order lifecycle, written once in rxshop.lifecycle.TRANSITIONS."""
+"""The order lifecycle, written once in rxshop.domain.lifecycle.TRANSITIONS."""
 
 import pytest
 
-from rxshop.lifecycle import (
+from rxshop.domain.lifecycle import (
     STATUS_LABELS,
     TRANSITIONS,
     OrderStatus,
@@ -10,7 +10,7 @@ from rxshop.lifecycle import (
     sources_of,
     transition_table_markdown,
 )
-from rxshop.lifecycle import OrderStatus as S
+from rxshop.domain.lifecycle import OrderStatus as S
 
 STATUSES = tuple(OrderStatus)
 

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rxshop.lifecycle import OrderStatus
-from rxshop.order_views import FulfillmentStatus, OrderLineView, OrderView, ShippingAddress
-from rxshop.receipt import (
+from rxshop.domain.lifecycle import OrderStatus
+from rxshop.domain.receipt import (
     address_lines,
     country_name,
     discount_text,
@@ -15,6 +14,7 @@ from rxshop.receipt import (
     shipping_summary,
     tracking_url,
 )
+from rxshop.orders.views import FulfillmentStatus, OrderLineView, OrderView, ShippingAddress
 from rxshop.state.orders import OrderItemRow, OrderRow
 
 PARIS = {

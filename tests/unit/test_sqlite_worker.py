@@ -1,4 +1,4 @@
-"""The one SQLite thread (rxshop.db): jobs in order, each answer to its own caller, fewer loop wake-ups."""
+"""The one SQLite thread (rxshop.core.db): jobs in order, each answer to its own caller, fewer loop wake-ups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from rxshop.db import _SQLiteWorker
+from rxshop.core.db import _SQLiteWorker
 
 
 async def test_jobs_run_in_order_on_one_thread_and_answer_their_own_caller() -> None:

@@ -83,7 +83,8 @@ def test_unexpected_errors_reach_the_browser_as_a_plain_sentence(caplog):
 def test_importing_the_app_wires_nothing_until_it_starts():
     """Live pushes are connected by the running app's start-up, so tests and tools can import it freely."""
     import rxshop.rxshop
-    from rxshop import live, notify
+    from rxshop.core import notify
+    from rxshop.state import live
 
     assert notify._listeners == [] and live._app is None
     assert live.start_live_updates in rxshop.rxshop.app._lifespan_tasks

@@ -111,7 +111,7 @@ class Order(SQLModel, table=True):
     amount_subtotal: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     amount_shipping: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     amount_discount: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
-    # The rates offered for this cart when the order was made (rxshop.shipping.encode_offer): Stripe's
+    # The rates offered for this cart when the order was made (rxshop.domain.shipping.encode_offer): Stripe's
     # reported rate and amount are checked against it, as lines are against order_lines.
     shipping_offer: str | None = Field(default=None, max_length=500)
     shipping_rate_id: str | None = Field(default=None, max_length=32)

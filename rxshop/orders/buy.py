@@ -6,7 +6,7 @@ pays for is planned without the database: its id, hence its idempotency key, is 
 cart, time window, generation), and every press for the same cart in one window sends Stripe the very
 same request, which Stripe answers with the very same session (a second press, a second tab, a retry
 after a timeout). What the database decides is settled in one transaction after Stripe has answered.
-Functions with `session=` run one transaction and commit (as in `rxshop.orders`).
+Functions with `session=` run one transaction and commit (as in `rxshop.orders.records`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from rxshop.cart import Cart
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, new_order_number
-from rxshop.order_views import OrderLineView
-from rxshop.orders import (
+from rxshop.core.models import Order, new_order_number
+from rxshop.domain.cart import Cart
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.orders.records import (
     as_utc,
     pending_order_values,
     reprice,
     transaction,
 )
+from rxshop.orders.views import OrderLineView
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

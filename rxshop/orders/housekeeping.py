@@ -8,8 +8,9 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from rxshop import notify, orders
-from rxshop.db import in_session
+from rxshop.core import notify
+from rxshop.core.db import in_session
+from rxshop.orders import records
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ async def expire_stale_orders_forever() -> None:
     while True:
         await asyncio.sleep(INTERVAL_SECONDS)
         try:
-            expired = await in_session(orders.expire_stale_orders, now=datetime.now(UTC))
+            expired = await in_session(records.expire_stale_orders, now=datetime.now(UTC))
         except Exception:
             log.exception("Expiring stale orders failed; trying again in %s s", INTERVAL_SECONDS)
             continue

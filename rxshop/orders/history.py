@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from rxshop.models import InboxItem, OrderEvent, utcnow
+from rxshop.core.models import InboxItem, OrderEvent, utcnow
 
 
 class EventKind:

@@ -14,13 +14,13 @@ import stripe
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rxshop import notify
-from rxshop.db import GroupCommit, in_session
-from rxshop.fulfillment import EventResult, apply_webhook_events, record_unprocessable
-from rxshop.lifecycle import Outcome
-from rxshop.limits import MAX_BODY_BYTES, BodyTooLarge, read_body, too_large
-from rxshop.payments import Event, MalformedEvent, event_from_json
-from rxshop.settings import get_settings
+from rxshop.core import notify
+from rxshop.core.db import GroupCommit, in_session
+from rxshop.core.settings import get_settings
+from rxshop.domain.lifecycle import Outcome
+from rxshop.orders.fulfillment import EventResult, apply_webhook_events, record_unprocessable
+from rxshop.payments.gateway import Event, MalformedEvent, event_from_json
+from rxshop.web.limits import MAX_BODY_BYTES, BodyTooLarge, read_body, too_large
 
 log = logging.getLogger(__name__)
 

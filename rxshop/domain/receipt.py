@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from rxshop.catalog import CURRENCY, format_money
-from rxshop.shipping import RATES, rates_for
+from rxshop.domain.catalog import CURRENCY, format_money
+from rxshop.domain.shipping import RATES, rates_for
 
 # Names of the countries a shop can plausibly ship to (SHIPPING_COUNTRIES); any other code shows as itself.
 COUNTRY_NAMES: dict[str, str] = {

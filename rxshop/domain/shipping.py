@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rxshop.cart import Cart
+from rxshop.domain.cart import Cart
 
 
 @dataclass(frozen=True)

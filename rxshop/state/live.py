@@ -1,9 +1,9 @@
-"""Live updates: when an order changes (rxshop.notify), every open My Orders tab of its visitor re-reads.
+"""Live updates: when an order changes (rxshop.core.notify), every open My Orders tab of its visitor re-reads.
 
 Only where a tab listens: `OrdersState.load` (My Orders and the return page) records its tab's client token
 under its visitor, and a change refreshes the OrdersState of each of those tabs that is connected. No
 connected tab, no state touched and no query (touching every paying visitor's state was 60 % of a webhook's
-cost: bench/RESULTS.md). The dashboard (rxshop.live_admin) keeps its tabs here too, under ADMIN_TOKEN.
+cost: bench/RESULTS.md). The dashboard (rxshop.state.live_admin) keeps its tabs here too, under ADMIN_TOKEN.
 
 Where the record lives: in Redis when the app uses it (several workers: a webhook on one worker must see a
 tab connected to another), as a sorted set per visitor whose entries age out with Reflex's own state;
@@ -20,7 +20,7 @@ import reflex as rx
 from reflex.config import get_config
 from reflex.utils.token_manager import RedisTokenManager, TokenManager
 
-from rxshop import notify
+from rxshop.core import notify
 from rxshop.state.orders import OrdersState
 
 log = logging.getLogger(__name__)

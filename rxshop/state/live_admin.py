@@ -1,7 +1,7 @@
-"""Live dashboard: when an order changes (rxshop.notify), every open, signed-in admin tab re-reads its views.
+"""Live dashboard: when an order changes (rxshop.core.notify), every open, signed-in admin tab re-reads its views.
 
-Beside rxshop.live (the buyer's My Orders), subscribed the same way, in its own module so the two evolve
-apart. The open admin tabs are those recorded by each signed-in dashboard load in rxshop.live's registry
+Beside rxshop.state.live (the buyer's My Orders), subscribed the same way, in its own module so the two evolve
+apart. The open admin tabs are those recorded by each signed-in dashboard load in rxshop.state.live's registry
 under ADMIN_TOKEN (in Redis with several workers). Nothing is touched while no dashboard tab is connected;
 each tab's refresh checks that tab's own sign-in before it reads anything.
 """
@@ -12,7 +12,8 @@ import logging
 
 import reflex as rx
 
-from rxshop import live, notify
+from rxshop.core import notify
+from rxshop.state import live
 from rxshop.state.admin import ADMIN_TOKEN, AdminState
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from rxshop import history
-from rxshop.history import InboxKind
-from rxshop.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, StripeEvent, UTCDateTime, utcnow
-from rxshop.orders import OrderView, lines_of, load_order, transaction, view_of
-from rxshop.payments import Charge, CheckoutSession, Event
-from rxshop.shipping import decode_offer
+from rxshop.core.models import Order, StripeEvent, UTCDateTime, utcnow
+from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.shipping import decode_offer
+from rxshop.orders import history
+from rxshop.orders.history import InboxKind
+from rxshop.orders.records import OrderView, lines_of, load_order, transaction, view_of
+from rxshop.payments.gateway import Charge, CheckoutSession, Event
 
 Offered = tuple[str, int, str]  # (our rate id, amount, name), as stored in orders.shipping_offer
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from rxshop.catalog import format_money
-from rxshop.lifecycle import OrderStatus
-from rxshop.models import Order
+from rxshop.core.models import Order
+from rxshop.domain.catalog import format_money
+from rxshop.domain.lifecycle import OrderStatus
 
 
 @dataclass(frozen=True)

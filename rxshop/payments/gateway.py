@@ -12,8 +12,8 @@ from typing import Any
 
 import stripe
 
-from rxshop.settings import Settings, get_settings
-from rxshop.shipping import RATES
+from rxshop.core.settings import Settings, get_settings
+from rxshop.domain.shipping import RATES
 
 CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
 

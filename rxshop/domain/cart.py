@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rxshop.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, get_product
+from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, get_product
 
 QUANTITY_MESSAGE = f"Quantity must be a whole number from 0 to {MAX_QUANTITY}."
 # Enough for any valid quantity (leading zeros and all); longer input is rejected before int() sees it.

@@ -4,7 +4,7 @@ Every function takes the database session as the keyword `session=`, runs one tr
 Concurrency is left to the database: a unique Checkout Session id per order, and conditional UPDATEs
 (`... WHERE status IN (<states allowed to move>)`). No in-process locks: the return page and Stripe's
 webhooks may hit different workers or hosts at the same moment. What Stripe says about an order is
-applied by `rxshop.fulfillment`.
+applied by `rxshop.orders.fulfillment`.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from rxshop import history
-from rxshop.cart import Cart, price_cart
-from rxshop.history import EventKind
-from rxshop.lifecycle import UNATTACHED_ORDER_LIFETIME, sources_of
-from rxshop.lifecycle import OrderStatus as S
-from rxshop.models import Order, OrderLine, new_order_id, new_order_number, utcnow
-from rxshop.order_views import (  # noqa: F401  (re-exported: the services and the UI read views from here)
+from rxshop.core.models import Order, OrderLine, new_order_id, new_order_number, utcnow
+from rxshop.domain.cart import Cart, price_cart
+from rxshop.domain.lifecycle import UNATTACHED_ORDER_LIFETIME, sources_of
+from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.shipping import encode_offer, rates_for
+from rxshop.orders import history
+from rxshop.orders.history import EventKind
+from rxshop.orders.views import (  # noqa: F401  (re-exported: the services and the UI read views from here)
     FulfillmentStatus,
     OrderLineView,
     OrderPage,
     OrderView,
     ShippingAddress,
 )
-from rxshop.order_views import view as _view
-from rxshop.shipping import encode_offer, rates_for
+from rxshop.orders.views import view as _view
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The server issues the credential and keeps it in an HttpOnly cookie: page scripts cannot read it, and
 an id the server never signed (or signed more than CREDENTIAL_LIFETIME ago) is refused. Pure functions:
-the cookie is set by rxshop.visitors (HTTP) and read by the Reflex states from the websocket handshake.
+the cookie is set by rxshop.web.visitor (HTTP) and read by the Reflex states from the websocket handshake.
 """
 
 from __future__ import annotations

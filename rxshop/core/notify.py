@@ -2,7 +2,7 @@
 
 A port with no reflex in it (Cosmic Python's notifications, handed in rather than reached for): the
 webhook, the expiry sweep, the return page and reconciliation call it; the running app subscribes at
-start-up (`rxshop.live`) and pushes the change to open tabs. Outside the app nobody listens: a no-op.
+start-up (`rxshop.state.live`) and pushes the change to open tabs. Outside the app nobody listens: a no-op.
 """
 
 from __future__ import annotations

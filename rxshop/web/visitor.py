@@ -14,9 +14,9 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rxshop import orders
-from rxshop.db import in_session
-from rxshop.identity import (
+from rxshop.core.db import in_session
+from rxshop.core.settings import Settings, get_settings
+from rxshop.domain.identity import (
     COOKIE_NAME,
     CREDENTIAL_LIFETIME,
     credential_from_cookies,
@@ -24,8 +24,8 @@ from rxshop.identity import (
     issue_credential,
     new_visitor_id,
 )
-from rxshop.limits import BodyTooLarge, read_body, too_large
-from rxshop.settings import Settings, get_settings
+from rxshop.orders import records
+from rxshop.web.limits import BodyTooLarge, read_body, too_large
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def claim_visitor(request: Request) -> JSONResponse:
     visitor_id = current.visitor_id if current is not None else new_visitor_id()
     moved = 0
     if is_visitor_id(legacy) and legacy != visitor_id:
-        moved = await in_session(orders.transfer_orders, from_visitor=legacy, to_visitor=visitor_id)
+        moved = await in_session(records.transfer_orders, from_visitor=legacy, to_visitor=visitor_id)
         log.info("Visitor %s… took over %d order(s) of its old browser id", visitor_id[:8], moved)
     response = _private(JSONResponse({"ok": True, "orders_moved": moved}))  # never the credential itself
     response.set_cookie(

@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop import checkout_orders, notify
-from rxshop.cart import price_cart
-from rxshop.db import GroupCommit, in_session
-from rxshop.fulfillment import Fulfillment, fulfill_checkout
-from rxshop.identity import is_visitor_id
-from rxshop.lifecycle import Outcome
-from rxshop.payments import (
+from rxshop.core import notify
+from rxshop.core.db import GroupCommit, in_session
+from rxshop.core.settings import Settings
+from rxshop.domain.cart import price_cart
+from rxshop.domain.identity import is_visitor_id
+from rxshop.domain.lifecycle import Outcome
+from rxshop.domain.shipping import decode_offer
+from rxshop.orders import buy
+from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
+from rxshop.payments.gateway import (
     CheckoutGateway,
     CheckoutLineRequest,
     CheckoutSession,
@@ -28,8 +31,6 @@ from rxshop.payments import (
     ShippingChoice,
     is_checkout_session_id,
 )
-from rxshop.settings import Settings
-from rxshop.shipping import decode_offer
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ class _ClientThrottle:
 _throttle = _ClientThrottle(MAX_SESSION_REQUESTS_PER_CLIENT)
 # Group commit of Stripe's answers: a burst of Buys whose sessions come back together is written in one
 # transaction (one thread hop, one COMMIT) instead of one each.
-_answers: GroupCommit[checkout_orders.Answer, checkout_orders.Settled] = GroupCommit(
-    lambda answers: in_session(checkout_orders.settle_checkouts, answers=answers)
+_answers: GroupCommit[buy.Answer, buy.Settled] = GroupCommit(
+    lambda answers: in_session(buy.settle_checkouts, answers=answers)
 )
 
 
@@ -98,7 +99,7 @@ async def start_checkout(
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
 
-    Stripe is asked first, the database is written after (one transaction, `checkout_orders.settle_checkout`):
+    Stripe is asked first, the database is written after (one transaction, `buy.settle_checkout`):
     nothing queues on the database in front of a buyer's Stripe call.
     Raises CheckoutRefused, cart.InvalidQuantity / catalog.UnknownProduct (bad input), or
     payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried).
@@ -110,9 +111,9 @@ async def start_checkout(
         raise CheckoutRefused("Your cart is empty: choose at least one product first.")
     now = time.time() if now is None else now
     if client_ip and not _throttle.allow(client_ip, now):
-        raise CheckoutRefused(checkout_orders.LIMIT_MESSAGE)
+        raise CheckoutRefused(buy.LIMIT_MESSAGE)
     expires_at = planned_expiry(now)
-    order_ids = checkout_orders.checkout_order_ids(
+    order_ids = buy.checkout_order_ids(
         settings.signing_key(), visitor_id, cart.fingerprint(), int(now) // CHECKOUT_WINDOW_SECONDS
     )
     at = datetime.fromtimestamp(now, UTC)
@@ -120,7 +121,7 @@ async def start_checkout(
     for _attempt in range(3):
         if generation is None:
             break
-        planned = checkout_orders.plan_checkout_order(
+        planned = buy.plan_checkout_order(
             order_id=order_ids[generation],
             visitor_id=visitor_id,
             cart=cart,
@@ -132,7 +133,7 @@ async def start_checkout(
             checkout = await _request_session(gateway, settings, planned, expires_at)
         except PaymentError as err:
             settled = await in_session(
-                checkout_orders.record_failed_checkout,
+                buy.record_failed_checkout,
                 planned=planned,
                 now=at,
                 same_key_may_succeed=isinstance(err, PaymentUnavailable) and err.same_key_may_succeed,
@@ -142,11 +143,9 @@ async def start_checkout(
         else:
             try:
                 settled = await _answers.submit(
-                    checkout_orders.Answer(
-                        planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at
-                    )
+                    buy.Answer(planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at)
                 )
-            except checkout_orders.CheckoutLimitReached as err:
+            except buy.CheckoutLimitReached as err:
                 # The session just made is never shown to anyone; it expires unused.
                 raise CheckoutRefused(str(err)) from err
             if settled.orphan:
@@ -155,7 +154,7 @@ async def start_checkout(
             assert settled.order_id is not None and settled.url is not None
             return CheckoutStart(url=settled.url, order_id=settled.order_id, reused=settled.reused)
         # This key's order was paid or given up: the next free generation gets a new key.
-        generation = await in_session(checkout_orders.first_open_generation, order_ids=order_ids)
+        generation = await in_session(buy.first_open_generation, order_ids=order_ids)
     raise CheckoutRefused(
         "You have ordered this very cart several times in the last minutes; please wait a few minutes."
     )
@@ -170,7 +169,7 @@ async def _expire_unoffered(gateway: CheckoutGateway, session_id: str) -> None:
 
 
 async def _request_session(
-    gateway: CheckoutGateway, settings: Settings, planned: checkout_orders.PlannedOrder, expires_at: int
+    gateway: CheckoutGateway, settings: Settings, planned: buy.PlannedOrder, expires_at: int
 ) -> CheckoutSession:
     """Ask Stripe for the planned order's session; the same order always sends the very same request."""
     order = planned.order

@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from rxshop import notify, orders
-from rxshop.db import in_session
-from rxshop.fulfillment import apply_stripe_event, fulfill_checkout
-from rxshop.lifecycle import Outcome
-from rxshop.models import Order
-from rxshop.payments import CheckoutGateway, CheckoutSession, Event, PaymentError
-from rxshop.settings import Settings
+from rxshop.core import notify
+from rxshop.core.db import in_session
+from rxshop.core.models import Order
+from rxshop.core.settings import Settings
+from rxshop.domain.lifecycle import Outcome
+from rxshop.orders import records
+from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
+from rxshop.payments.gateway import CheckoutGateway, CheckoutSession, Event, PaymentError
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -62,7 +63,7 @@ class Report:
 def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple[Repair, str] | None:
     """The repair one session brings to its order (and the order's visitor), or None if it is not ours."""
     order_id = checkout.client_reference_id or checkout.metadata.get("order_id") or ""
-    before = orders.find_order_by_session(session=session, session_id=checkout.id)
+    before = records.find_order_by_session(session=session, session_id=checkout.id)
     if before is None and order_id:
         before_status = "(unattached)"
     elif before is None:
@@ -79,8 +80,8 @@ def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple
 def _apply_refund_event(*, session: Session, event: Event) -> tuple[Repair, str] | None:
     """Apply one charge.refunded event as the webhook would; the repair if it changed an order."""
     assert event.charge is not None
-    with orders.transaction(session):
-        before = orders.load_order(session, Order.payment_intent_id == event.charge.payment_intent)
+    with records.transaction(session):
+        before = records.load_order(session, Order.payment_intent_id == event.charge.payment_intent)
         before_status = before.status if before is not None else ""
     result = apply_stripe_event(session=session, event=event, source="reconcile")
     if result.order is None or result.outcome == Outcome.DUPLICATE or result.order.status == before_status:
@@ -121,7 +122,7 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
             refunds.append(applied[0])
             notify.order_changed(applied[1], applied[0].order_id)
 
-    expired = await in_session(orders.expire_stale_orders, now=datetime.fromtimestamp(now, UTC))
+    expired = await in_session(records.expire_stale_orders, now=datetime.fromtimestamp(now, UTC))
     for order in expired:
         notify.order_changed(order.visitor_id, order.id)
     return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped, tuple(refunds))

@@ -1,0 +1,1 @@
+"""Orders: records and views, the Buy path, fulfillment, webhook batches, history, reconcile."""

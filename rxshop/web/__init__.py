@@ -1,0 +1,1 @@
+"""Plain Starlette routes beside Reflex's own: the Stripe webhook and the visitor credential."""
