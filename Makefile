@@ -51,11 +51,15 @@ test: dev-deps
 test-fast: dev-deps
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright -x
 
-# Lint, formatting and spelling, as CI would see them.
+# Lint (with the layering rule and complexity <= 12), formatting, spelling, types outside the Reflex UI
+# layer, and no module in rxshop/ over 400 lines: CI runs it before the tests.
 check: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/codespell
+	$(VENV)/bin/mypy
+	@long=$$(find rxshop -name '*.py' -exec wc -l {} + | awk '$$2 != "total" && $$1 > 400'); \
+	  if [ -n "$$long" ]; then echo "Modules over 400 lines (split them by concern):"; echo "$$long"; exit 1; fi
 
 reconcile: migrate
 	$(PY) -m rxshop reconcile $(ARGS)

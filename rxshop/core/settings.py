@@ -21,7 +21,7 @@ PAYMENTS_MODES = ("stripe", "simulator")
 SIMULATOR_MOUNT = "/stripe-sim"
 # In a hidden folder: `reflex run` reloads the backend when a file beside the app changes, and SQLite's
 # -wal/-shm files change on every write (Reflex ignores *.db and hidden folders, not *.db-wal).
-DEFAULT_DATABASE_URL = "sqlite:///.data/rxshop.core.db"
+DEFAULT_DATABASE_URL = "sqlite:///.data/rxshop.db"
 DEFAULT_APP_URL = "http://localhost:3000"
 DEFAULT_BACKEND_URL = "http://localhost:8000"
 DEFAULT_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL")  # where Checkout ships (SHIPPING_COUNTRIES)

@@ -31,7 +31,7 @@ def dev_shop(tmp_path_factory) -> Iterator[RunningShop]:
     app_dir = tmp_path_factory.mktemp("dev") / "app"
     clean_copy(app_dir)
     frontend, backend = free_port(), free_port()
-    db_path = app_dir / ".data" / "rxshop.core.db"  # the default DATABASE_URL, as `make run` has it
+    db_path = app_dir / ".data" / "rxshop.db"  # the default DATABASE_URL, as `make run` has it
     env = app_env(APP_URL=f"http://127.0.0.1:{frontend}", BACKEND_URL=f"http://127.0.0.1:{backend}")
     env.pop("DATABASE_URL", None)
     env.pop("ADMIN_PASSWORD", None)  # the owner's dashboard stays off here

@@ -14,7 +14,7 @@ def test_no_keys_means_the_built_in_simulator_with_a_fresh_shared_secret():
         one.stripe_webhook_secret.startswith("whsec_")
         and one.stripe_webhook_secret != two.stripe_webhook_secret
     )
-    assert one.database_url == "sqlite:///.data/rxshop.core.db" and one.redis_url is None
+    assert one.database_url == "sqlite:///.data/rxshop.db" and one.redis_url is None
     assert one.webhook_url == "http://localhost:8000/stripe/webhook"
 
 
