@@ -22,6 +22,7 @@ from rxshop.admin.reports import summary
 from rxshop.core.db import in_session
 from rxshop.core.settings import get_settings
 from rxshop.domain.catalog import format_money
+from rxshop.state import tabs
 from rxshop.state.visitor import VisitorState
 
 T = TypeVar("T")
@@ -98,15 +99,11 @@ class AdminState(rx.State):
         for substate in AdminState.get_substates():
             (await self.get_state(substate)).reset()
         if was_signed_in:
-            from rxshop.state import live  # live imports the states
-
-            await live.unlisten(ADMIN_TOKEN, self.router.session.client_token)
+            await tabs.unlisten(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _join_live(self) -> None:
-        from rxshop.state import live  # live imports the states
-
         # Recorded where order changes look: no dashboard tab connected, nothing loaded or read.
-        await live.listen(ADMIN_TOKEN, self.router.session.client_token)
+        await tabs.listen(ADMIN_TOKEN, self.router.session.client_token)
 
     async def _refresh_summary(self, admin: str) -> None:
         found = await self._service(summary, admin)

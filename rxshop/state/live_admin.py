@@ -1,7 +1,7 @@
 """Live dashboard: when an order changes (rxshop.core.notify), every open, signed-in admin tab re-reads its views.
 
 Beside rxshop.state.live (the buyer's My Orders), subscribed the same way, in its own module so the two evolve
-apart. The open admin tabs are those recorded by each signed-in dashboard load in rxshop.state.live's registry
+apart. The open admin tabs are those recorded by each signed-in dashboard load in rxshop.state.tabs' registry
 under ADMIN_TOKEN (in Redis with several workers). Nothing is touched while no dashboard tab is connected;
 each tab's refresh checks that tab's own sign-in before it reads anything.
 """
@@ -13,7 +13,7 @@ import logging
 import reflex as rx
 
 from rxshop.core import notify
-from rxshop.state import live
+from rxshop.state import tabs
 from rxshop.state.admin import ADMIN_TOKEN, AdminState
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def start_admin_live_updates(app: rx.App) -> None:
     global _app
     if _app is None:
         notify.subscribe(publish_to_dashboards)
+    tabs.attach(app)
     _app = app
 
 
@@ -36,11 +37,11 @@ async def publish_to_dashboards(visitor_id: str, order_id: str) -> None:
     try:
         # With no dashboard tab connected, an order change costs one lookup (it was a query on the database
         # thread per change, 18 % of a webhook's samples: bench/RESULTS.md).
-        tabs = await live.listeners(ADMIN_TOKEN)
+        connected = await tabs.listeners(ADMIN_TOKEN)
     except Exception:
         log.exception("Could not look up the open dashboards for the change of order %s", order_id)
         return
-    for tab in tabs:
+    for tab in connected:
         try:
             async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
                 await (await root.get_state(AdminState))._refresh_live()

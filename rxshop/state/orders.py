@@ -1,6 +1,6 @@
 """OrdersState: the visitor's My Orders in this tab, following changes live.
 
-Each tab's load records the tab as listening under its visitor (rxshop.state.live); when an order changes
+Each tab's load records the tab as listening under its visitor (rxshop.state.tabs); when an order changes
 (rxshop.core.notify), rxshop.state.live refreshes the OrdersState of each connected tab of that visitor, on any worker
 (Redis), and of no other visitor. A plain state, not rx.SharedState: once an app has any shared state, Reflex
 loads and writes its shared-state bookkeeping on every event of every tab, ~2 ms of CPU per Buy
@@ -17,6 +17,7 @@ from rxshop.domain.lifecycle import LISTED_STATUSES, OrderStatus
 from rxshop.domain.receipt import address_lines, discount_text, money, shipping_amount_text, tracking_url
 from rxshop.orders.records import OrderPage, OrderView, list_orders
 from rxshop.orders.views import FulfillmentStatus
+from rxshop.state import tabs
 from rxshop.state.visitor import VisitorState
 
 PAGE_SIZE = 20
@@ -113,14 +114,12 @@ class OrdersState(rx.State):
     async def load(self):
         """On page load (and every reconnect): listen for this visitor's changes, then read the orders
         fresh. Listening comes first, so a change committed after the read is pushed."""
-        from rxshop.state import live  # live imports this module
-
         visitor_id = (await self.get_state(VisitorState))._checked_id()
         if visitor_id != self._visitor_id:  # another visitor in this tab now (forgotten browser): start over
             self.reset()  # backend vars (_visitor_id) included
         if not visitor_id:
             return
-        await live.listen(visitor_id, self.router.session.client_token)
+        await tabs.listen(visitor_id, self.router.session.client_token)
         await self._refresh(visitor_id)
 
     @rx.event

@@ -325,7 +325,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     way, with the app imported but not running. No tab of these visitors listens, so the push loads and
     writes no Reflex state at all (it used to create one per paying visitor), and never touches Stripe's
     answer."""
-    from rxshop.state import live
+    from rxshop.state import live, tabs
 
     notified: list[str] = []
 
@@ -346,6 +346,7 @@ async def test_live_push_without_a_running_app_never_breaks_the_endpoint(
     monkeypatch.setattr(app, "modify_state", recording_modify_state)
     monkeypatch.setattr(notify, "_listeners", [])
     monkeypatch.setattr(live, "_app", None)
+    monkeypatch.setattr(tabs, "_app", None)
     live.start_live_updates(app)
     assert notify._listeners == [live.publish_orders_changed]
     notify.subscribe(noting)

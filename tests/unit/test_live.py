@@ -1,9 +1,9 @@
 """rxshop.state.live pushes an order change only to a visitor with a connected My Orders tab (any worker).
 
 A change for anyone else must not load or write any Reflex state (it was 60 % of a webhook's cost and one
-state file per paying visitor). The app is a stand-in holding Reflex's real token managers (local, and
-Redis for two workers); the end-to-end tests (tests/e2e/test_live_orders.py, test_deployment.py) cover
-the real app.
+state file per paying visitor). The app is a stand-in holding Reflex's real EventNamespace with its real
+token managers (local, and Redis for two workers), read through rxshop.state.tabs' one adapter; the
+end-to-end tests (tests/e2e/test_live_orders.py, test_deployment.py) cover the real app.
 """
 
 from __future__ import annotations
@@ -12,25 +12,28 @@ import contextlib
 import os
 import secrets
 import time
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 import redis.asyncio
-from reflex.utils.token_manager import LocalTokenManager, RedisTokenManager
+from reflex.app import EventNamespace
+from reflex.utils.token_manager import LocalTokenManager, RedisTokenManager, TokenManager
 
-from rxshop.state import live
+from rxshop.state import live, tabs
 from tests.fixtures.db import service_missing
 
 ALICE, BOB = "a" * 32, "b" * 32
 
 
 class FakeApp:
-    """What rxshop.state.live uses of rx.App: the token manager, and modify_state (recorded)."""
+    """What rxshop.state.live uses of rx.App: Reflex's own EventNamespace, and modify_state (recorded)."""
 
-    def __init__(self, manager) -> None:
-        self.event_namespace = SimpleNamespace(_token_manager=manager)
+    def __init__(self, manager: TokenManager) -> None:
+        self.event_namespace = EventNamespace("/_event", self)
+        # The token manager a worker with (or without) Redis would have; the name is the adapter's one constant.
+        setattr(self.event_namespace, tabs.TOKEN_MANAGER_ATTRIBUTE, manager)
+        self.manager = manager
         self.modified: list[str] = []
         self.refreshed: list[str] = []
 
@@ -57,7 +60,8 @@ class FakeApp:
 def local_app(monkeypatch: pytest.MonkeyPatch) -> FakeApp:
     app = FakeApp(LocalTokenManager())
     monkeypatch.setattr(live, "_app", app)
-    monkeypatch.setattr(live, "_local", {})
+    monkeypatch.setattr(tabs, "_app", app)
+    monkeypatch.setattr(tabs, "_local", {})
     return app
 
 
@@ -67,9 +71,9 @@ async def test_a_change_for_a_visitor_without_a_tab_touches_no_state(local_app: 
 
 
 async def test_a_listening_tab_is_refreshed_and_another_visitor_is_not(local_app: FakeApp) -> None:
-    manager = local_app.event_namespace._token_manager
+    manager = local_app.manager
     await manager.link_token_to_sid("tab-1", "sid-1")
-    await live.listen(ALICE, "tab-1")
+    await tabs.listen(ALICE, "tab-1")
 
     await live.publish_orders_changed(BOB, "ord_b")
     assert local_app.modified == []
@@ -80,40 +84,41 @@ async def test_a_listening_tab_is_refreshed_and_another_visitor_is_not(local_app
 async def test_every_connected_tab_of_the_visitor_is_refreshed_until_it_stops_listening(
     local_app: FakeApp,
 ) -> None:
-    manager = local_app.event_namespace._token_manager
+    manager = local_app.manager
     for tab in ("tab-1", "tab-2", "tab-bob"):
         await manager.link_token_to_sid(tab, "sid-" + tab)
-    await live.listen(ALICE, "tab-1")
-    await live.listen(ALICE, "tab-2")
-    await live.listen(BOB, "tab-bob")
-    assert await live.listeners(ALICE) == ["tab-1", "tab-2"]
+    await tabs.listen(ALICE, "tab-1")
+    await tabs.listen(ALICE, "tab-2")
+    await tabs.listen(BOB, "tab-bob")
+    assert await tabs.listeners(ALICE) == ["tab-1", "tab-2"]
 
     await live.publish_orders_changed(ALICE, "ord_a")
     assert local_app.modified == ["tab-1", "tab-2"] and local_app.refreshed == [ALICE, ALICE]
-    await live.unlisten(ALICE, "tab-1")
+    await tabs.unlisten(ALICE, "tab-1")
     await live.publish_orders_changed(ALICE, "ord_a")
     assert local_app.modified[2:] == ["tab-2"]
 
 
 async def test_a_closed_tab_stops_the_pushes_and_is_forgotten(local_app: FakeApp) -> None:
-    manager = local_app.event_namespace._token_manager
+    manager = local_app.manager
     await manager.link_token_to_sid("tab-1", "sid-1")
     await manager.link_token_to_sid("tab-2", "sid-2")
-    await live.listen(ALICE, "tab-1")
-    await live.listen(ALICE, "tab-2")
+    await tabs.listen(ALICE, "tab-1")
+    await tabs.listen(ALICE, "tab-2")
     await manager.disconnect_token("tab-1", "sid-1")
 
     await live.publish_orders_changed(ALICE, "ord_a")  # tab-2 still listens
-    assert local_app.modified == ["tab-2"] and live._local[ALICE] == {"tab-2"}
+    assert local_app.modified == ["tab-2"] and tabs._local[ALICE] == {"tab-2"}
     await manager.disconnect_token("tab-2", "sid-2")
     await live.publish_orders_changed(ALICE, "ord_a")
-    assert local_app.modified == ["tab-2"] and ALICE not in live._local
+    assert local_app.modified == ["tab-2"] and ALICE not in tabs._local
 
 
 async def test_without_a_running_app_nothing_happens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live, "_app", None)
-    await live.listen(ALICE, "tab-1")
-    assert await live.listeners(ALICE) == []
+    monkeypatch.setattr(tabs, "_app", None)
+    await tabs.listen(ALICE, "tab-1")
+    assert await tabs.listeners(ALICE) == []
     await live.publish_orders_changed(ALICE, "ord_a")
 
 
@@ -140,14 +145,16 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
     try:
         await worker_b.link_token_to_sid(tab, "sid-1")
         monkeypatch.setattr(live, "_app", app_b)
-        await live.listen(ALICE, tab)
+        monkeypatch.setattr(tabs, "_app", app_b)
+        await tabs.listen(ALICE, tab)
 
         monkeypatch.setattr(live, "_app", app_a)
+        monkeypatch.setattr(tabs, "_app", app_a)
         await live.publish_orders_changed(BOB, "ord_b")
         await live.publish_orders_changed(ALICE, "ord_a")
         assert app_a.modified == [tab]
-        ttl = await worker_a.redis.ttl(live._redis_key(ALICE))
-        assert 0 < ttl <= live._ttl_seconds()
+        ttl = await worker_a.redis.ttl(tabs._redis_key(ALICE))
+        assert 0 < ttl <= tabs._ttl_seconds()
 
         await worker_b.disconnect_token(tab, "sid-1")
         await live.publish_orders_changed(ALICE, "ord_a")
@@ -155,17 +162,17 @@ async def test_with_redis_a_tab_on_another_worker_is_seen(redis_url: str, monkey
 
         # Reconnected (on worker A now): its load records it again, and it hears again.
         await worker_a.link_token_to_sid(tab, "sid-2")
-        await live.listen(ALICE, tab)
+        await tabs.listen(ALICE, tab)
         await live.publish_orders_changed(ALICE, "ord_a")
         assert app_a.modified == [tab] * 2
 
         # An entry older than Reflex's state lifetime ages out.
-        key = live._redis_key(ALICE)
-        await worker_a.redis.zadd(key, {"tab-old": time.time() - live._ttl_seconds() - 10})
-        assert await live.listeners(ALICE) == [tab]
+        key = tabs._redis_key(ALICE)
+        await worker_a.redis.zadd(key, {"tab-old": time.time() - tabs._ttl_seconds() - 10})
+        assert await tabs.listeners(ALICE) == [tab]
         assert await worker_a.redis.zrange(key, 0, -1) == [tab.encode()]
-        await live.unlisten(ALICE, tab)
-        assert await live.listeners(ALICE) == []
+        await tabs.unlisten(ALICE, tab)
+        assert await tabs.listeners(ALICE) == []
     finally:
         await worker_a.close()
         await worker_b.close()
@@ -182,11 +189,27 @@ async def test_the_dashboards_are_refreshed_only_while_a_dashboard_tab_listens(
     await live_admin.publish_to_dashboards(ALICE, "ord_a")
     assert local_app.modified == []
 
-    manager = local_app.event_namespace._token_manager
+    manager = local_app.manager
     await manager.link_token_to_sid("admin-tab", "sid-1")
-    await live.listen(ADMIN_TOKEN, "admin-tab")
+    await tabs.listen(ADMIN_TOKEN, "admin-tab")
     await live_admin.publish_to_dashboards(ALICE, "ord_a")
     assert local_app.modified == ["admin-tab"] and local_app.refreshed == ["dashboard"]
-    await live.unlisten(ADMIN_TOKEN, "admin-tab")  # signed out
+    await tabs.unlisten(ADMIN_TOKEN, "admin-tab")  # signed out
     await live_admin.publish_to_dashboards(ALICE, "ord_a")
     assert local_app.modified == ["admin-tab"]
+
+
+def test_the_adapter_reads_the_connected_tabs_from_reflex_s_real_event_namespace() -> None:
+    """The one private Reflex attribute rxshop reads, on Reflex's own object: a rename fails here, loudly."""
+    app = FakeApp(LocalTokenManager())
+    namespace = EventNamespace("/_event", app)  # as rx.App builds it, with its own token manager
+    app.event_namespace = namespace
+    assert isinstance(tabs.token_manager_of(app), TokenManager)
+    assert tabs.token_manager_of(app) is vars(namespace)[tabs.TOKEN_MANAGER_ATTRIBUTE]
+
+
+def test_a_reflex_without_the_attribute_stops_the_start_with_a_clear_error() -> None:
+    app = FakeApp(LocalTokenManager())
+    delattr(app.event_namespace, tabs.TOKEN_MANAGER_ATTRIBUTE)
+    with pytest.raises(RuntimeError, match="Update rxshop/state/tabs.py"):
+        tabs.attach(app)
