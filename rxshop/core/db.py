@@ -183,9 +183,9 @@ async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
     """Run blocking database work off the event loop (a plain session beats rx.asession() here).
 
     PostgreSQL: asyncio.to_thread. SQLite takes one writer at a time, so its work queues on one thread
-    per process instead of threads sleeping in SQLite's busy handler: bench/webhook_ingest.py measured
-    p95 105 ms with one thread against 183-319 ms with the default pool (and every job in its own
-    `asyncio.to_thread` measured worse for Buy: bench/RESULTS.md).
+    per process instead of threads sleeping in SQLite's busy handler: a webhook-ingest benchmark (since
+    folded into bench/webhooks.py) measured p95 105 ms with one thread against 183-319 ms with the default
+    pool, and every job in its own `asyncio.to_thread` measured worse for Buy (bench/RESULTS.md, `tothread`).
     """
     global _sqlite_worker, _sqlite_worker_pid
     if not get_settings().database_url.startswith("sqlite"):
