@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop.core import notify
+from rxshop.core import notify, routes
 from rxshop.core.db import GroupCommit, in_session
 from rxshop.core.settings import Settings
 from rxshop.domain.cart import price_cart
@@ -186,8 +186,8 @@ async def _request_session(
         ],
         currency=order.currency,
         # From configuration, never from what the browser reports about itself.
-        success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{settings.app_url}/checkout/cancel",
+        success_url=f"{settings.app_url}{routes.CHECKOUT_SUCCESS}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=settings.app_url + routes.CHECKOUT_CANCEL,
         expires_at=expires_at,
         idempotency_key=f"rxshop-checkout-{order.id}",
         shipping_options=[
