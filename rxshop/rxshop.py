@@ -4,6 +4,7 @@ import logging
 import sys
 
 import reflex as rx
+from reflex.event import EventSpec
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -39,7 +40,7 @@ for _chatty in ("stripe", "httpx"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 
-def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
+def show_friendly_error(exception: Exception) -> EventSpec:
     """Any unexpected error in an event handler: the details go to the log, the browser gets a plain
     sentence (Reflex's default names the exception outside production)."""
     logging.getLogger("rxshop").error("Unhandled error in an event handler", exc_info=exception)
@@ -73,6 +74,8 @@ def backend_routes(settings: Settings) -> Starlette:
         from rxshop.stripe_sim import Simulator
         from rxshop.stripe_sim.access import origin_of
 
+        shop_origin = origin_of(settings.app_url)
+        assert shop_origin is not None  # APP_URL is an absolute http(s) URL (checked by the settings)
         simulator = Simulator(
             public_url=settings.simulator_base,
             webhook_url=settings.webhook_url,
@@ -82,7 +85,7 @@ def backend_routes(settings: Settings) -> Starlette:
             control_api=settings.simulator_control_api,
             # Not a public API: only the key it shares with this process, and buyers go back to the shop only.
             api_keys={settings.stripe_secret_key},
-            redirect_origins={origin_of(settings.app_url)},
+            redirect_origins={shop_origin},
         )
         # Starlette's body limit: 413 past MAX_BODY_BYTES, declared or streamed, on every simulator route.
         served.append(Mount(SIMULATOR_MOUNT, app=simulator.app, max_body_size=MAX_BODY_BYTES))
