@@ -4,9 +4,11 @@ import logging
 import sys
 
 import reflex as rx
+from reflex.event import EventSpec
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from rxshop.core import routes
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
@@ -26,7 +28,7 @@ from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
-from rxshop.web.limits import BodyLimit
+from rxshop.web.limits import MAX_BODY_BYTES
 from rxshop.web.visitor import claim_visitor, forget_visitor
 from rxshop.web.webhook import stripe_webhook
 
@@ -38,7 +40,7 @@ for _chatty in ("stripe", "httpx"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 
-def show_friendly_error(exception: Exception) -> rx.event.EventSpec:
+def show_friendly_error(exception: Exception) -> EventSpec:
     """Any unexpected error in an event handler: the details go to the log, the browser gets a plain
     sentence (Reflex's default names the exception outside production)."""
     logging.getLogger("rxshop").error("Unhandled error in an event handler", exc_info=exception)
@@ -63,15 +65,17 @@ def checked_settings() -> Settings:
 
 def backend_routes(settings: Settings) -> Starlette:
     """Routes served beside Reflex's own on the backend port (and the single port in production)."""
-    routes: list = [
-        Route("/stripe/webhook", stripe_webhook, methods=["POST"]),
-        Route("/visitor", claim_visitor, methods=["POST"]),
-        Route("/visitor/forget", forget_visitor, methods=["POST"]),
+    served: list = [
+        Route(routes.STRIPE_WEBHOOK, stripe_webhook, methods=["POST"]),
+        Route(routes.VISITOR, claim_visitor, methods=["POST"]),
+        Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
     ]
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator
         from rxshop.stripe_sim.access import origin_of
 
+        shop_origin = origin_of(settings.app_url)
+        assert shop_origin is not None  # APP_URL is an absolute http(s) URL (checked by the settings)
         simulator = Simulator(
             public_url=settings.simulator_base,
             webhook_url=settings.webhook_url,
@@ -81,10 +85,11 @@ def backend_routes(settings: Settings) -> Starlette:
             control_api=settings.simulator_control_api,
             # Not a public API: only the key it shares with this process, and buyers go back to the shop only.
             api_keys={settings.stripe_secret_key},
-            redirect_origins={origin_of(settings.app_url)},
+            redirect_origins={shop_origin},
         )
-        routes.append(Mount(SIMULATOR_MOUNT, app=BodyLimit(simulator.app)))
-    return Starlette(routes=routes)
+        # Starlette's body limit: 413 past MAX_BODY_BYTES, declared or streamed, on every simulator route.
+        served.append(Mount(SIMULATOR_MOUNT, app=simulator.app, max_body_size=MAX_BODY_BYTES))
+    return Starlette(routes=served)
 
 
 async def log_payment_mode() -> None:
@@ -110,44 +115,46 @@ app.register_lifespan_task(start_admin_live_updates)
 _visit = [VisitorState.identify]
 app.add_page(
     index,
-    route="/",
+    route=routes.HOME,
     title="rxshop: small goods for slow mornings",
     description="Three products, one cart, Stripe Checkout.",
     on_load=[*_visit, CheckoutState.reset_progress],
 )
-app.add_page(orders_page, route="/orders", title="My Orders · rxshop", on_load=[*_visit, OrdersState.load])
+app.add_page(
+    orders_page, route=routes.ORDERS, title="My Orders · rxshop", on_load=[*_visit, OrdersState.load]
+)
 app.add_page(
     checkout_success,
-    route="/checkout/success",
+    route=routes.CHECKOUT_SUCCESS,
     title="Your order · rxshop",
     on_load=[*_visit, ReturnState.verify, OrdersState.load],
 )
-app.add_page(checkout_cancel, route="/checkout/cancel", title="Payment cancelled · rxshop")
+app.add_page(checkout_cancel, route=routes.CHECKOUT_CANCEL, title="Payment cancelled · rxshop")
 
 # The owner's dashboard (off without ADMIN_PASSWORD: the pages then say how to turn it on).
 _admin = [*_visit, AdminState.load]
-app.add_page(admin_overview, route="/admin", title="Dashboard · rxshop", on_load=_admin)
+app.add_page(admin_overview, route=routes.ADMIN, title="Dashboard · rxshop", on_load=_admin)
 app.add_page(
     admin_orders,
-    route="/admin/orders",
+    route=routes.ADMIN_ORDERS,
     title="Orders · Dashboard · rxshop",
     on_load=[*_admin, AdminOrdersState.load],
 )
 app.add_page(
     admin_order,
-    route="/admin/order",
+    route=routes.ADMIN_ORDER,
     title="Order · Dashboard · rxshop",
     on_load=[*_admin, AdminOrderState.load],
 )
 app.add_page(
     admin_revenue,
-    route="/admin/revenue",
+    route=routes.ADMIN_REVENUE,
     title="Revenue · Dashboard · rxshop",
     on_load=[*_admin, AdminRevenueState.load],
 )
 app.add_page(
     admin_exceptions,
-    route="/admin/exceptions",
+    route=routes.ADMIN_EXCEPTIONS,
     title="Exceptions · Dashboard · rxshop",
     on_load=[*_admin, AdminInboxState.load],
 )

@@ -11,13 +11,14 @@ from reflex.event import EventSpec
 
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import BADGE_COLORS
+from rxshop.core import routes
 from rxshop.state.admin import AdminState
 
 ADMIN_LINKS = (
-    ("Overview", "/admin"),
-    ("Orders", "/admin/orders"),
-    ("Revenue", "/admin/revenue"),
-    ("Exceptions", "/admin/exceptions"),
+    ("Overview", routes.ADMIN),
+    ("Orders", routes.ADMIN_ORDERS),
+    ("Revenue", routes.ADMIN_REVENUE),
+    ("Exceptions", routes.ADMIN_EXCEPTIONS),
 )
 
 

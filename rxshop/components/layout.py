@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from rxshop.core import routes
 from rxshop.state.site import SiteState
 from rxshop.state.visitor import VisitorState
 
@@ -45,7 +46,7 @@ def navbar() -> rx.Component:
                         align="center",
                         spacing="2",
                     ),
-                    href="/",
+                    href=routes.HOME,
                     underline="none",
                     color=rx.color("gray", 12),
                     aria_label="rxshop home",
@@ -53,11 +54,16 @@ def navbar() -> rx.Component:
                 rx.spacer(),
                 # High contrast: the orange accent (#cc4e00) on this background is 4.43:1, under AA's 4.5.
                 rx.link(
-                    "Shop", href="/", size="3", weight="medium", high_contrast=True, white_space="nowrap"
+                    "Shop",
+                    href=routes.HOME,
+                    size="3",
+                    weight="medium",
+                    high_contrast=True,
+                    white_space="nowrap",
                 ),
                 rx.link(
                     "My Orders",
-                    href="/orders",
+                    href=routes.ORDERS,
                     size="3",
                     weight="medium",
                     high_contrast=True,

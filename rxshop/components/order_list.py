@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus
 from rxshop.orders.views import FulfillmentStatus
 from rxshop.state.orders import OrdersState
@@ -185,7 +186,7 @@ def order_list(highlight_id: rx.Var | str = "", *, with_heading: bool = True) ->
                 OrdersState.total_count == 0,
                 rx.vstack(
                     rx.text("No orders yet. When you buy something it shows up here at once."),
-                    rx.link("Browse the shop", href="/", high_contrast=True),
+                    rx.link("Browse the shop", href=routes.HOME, high_contrast=True),
                     class_name="orders-empty",
                 ),
                 rx.vstack(

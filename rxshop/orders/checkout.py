@@ -6,15 +6,17 @@ event loop (`db.in_session`, a plain session), Stripe calls are awaited on the l
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rxshop.core import notify
+from rxshop.core import notify, routes
 from rxshop.core.db import GroupCommit, in_session
 from rxshop.core.settings import Settings
+from rxshop.core.throttle import Throttle, make_throttle
 from rxshop.domain.cart import price_cart
 from rxshop.domain.identity import is_visitor_id
 from rxshop.domain.lifecycle import Outcome
@@ -39,8 +41,8 @@ SESSION_LIFETIME_SECONDS = 31 * 60
 # Every press of Buy for one cart within one window sends Stripe the same request (same idempotency key,
 # same expires_at: the window's end + SESSION_LIFETIME_SECONDS), so Stripe answers with the same session.
 CHECKOUT_WINDOW_SECONDS = 10 * 60
-# Requests for new Checkout Sessions one client address may make per window, per backend worker: the
-# caps of open checkouts are checked after Stripe has answered, so this bounds the calls a script makes.
+# Requests for new Checkout Sessions one client address may make per window, across all backend workers:
+# the caps of open checkouts are checked after Stripe has answered, so this bounds the calls a script makes.
 MAX_SESSION_REQUESTS_PER_CLIENT = 60
 
 
@@ -61,26 +63,19 @@ def planned_expiry(now: float) -> int:
     return window_end + SESSION_LIFETIME_SECONDS
 
 
-class _ClientThrottle:
-    """Counts session requests per client address in the current window (in memory, per worker)."""
+@functools.cache
+def session_throttle(redis_url: str | None) -> Throttle:
+    """The per-address bound on session requests: shared by the workers through Redis when there is one.
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._window = -1
-        self._counts: dict[str, int] = {}
-
-    def allow(self, client_ip: str, now: float) -> bool:
-        window = int(now) // CHECKOUT_WINDOW_SECONDS
-        if window != self._window:
-            self._window, self._counts = window, {}
-        count = self._counts.get(client_ip, 0)
-        if count >= self.limit:
-            return False
-        self._counts[client_ip] = count + 1
-        return True
+    One per worker process, kept (its Redis client belongs to the worker's event loop)."""
+    return make_throttle(
+        "checkout-sessions",
+        limit=MAX_SESSION_REQUESTS_PER_CLIENT,
+        window_seconds=CHECKOUT_WINDOW_SECONDS,
+        redis_url=redis_url,
+    )
 
 
-_throttle = _ClientThrottle(MAX_SESSION_REQUESTS_PER_CLIENT)
 # Group commit of Stripe's answers: a burst of Buys whose sessions come back together is written in one
 # transaction (one thread hop, one COMMIT) instead of one each.
 _answers: GroupCommit[buy.Answer, buy.Settled] = GroupCommit(
@@ -110,7 +105,7 @@ async def start_checkout(
     if cart.is_empty:
         raise CheckoutRefused("Your cart is empty: choose at least one product first.")
     now = time.time() if now is None else now
-    if client_ip and not _throttle.allow(client_ip, now):
+    if client_ip and not await session_throttle(settings.redis_url).allow(client_ip, now):
         raise CheckoutRefused(buy.LIMIT_MESSAGE)
     expires_at = planned_expiry(now)
     order_ids = buy.checkout_order_ids(
@@ -141,6 +136,7 @@ async def start_checkout(
             if settled is None:
                 raise
         else:
+            assert checkout.url is not None  # _request_session refuses a session without a page
             try:
                 settled = await _answers.submit(
                     buy.Answer(planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at)
@@ -186,8 +182,8 @@ async def _request_session(
         ],
         currency=order.currency,
         # From configuration, never from what the browser reports about itself.
-        success_url=f"{settings.app_url}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{settings.app_url}/checkout/cancel",
+        success_url=f"{settings.app_url}{routes.CHECKOUT_SUCCESS}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=settings.app_url + routes.CHECKOUT_CANCEL,
         expires_at=expires_at,
         idempotency_key=f"rxshop-checkout-{order.id}",
         shipping_options=[

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from rxshop.components.admin_frame import admin_frame, muted, section
+from rxshop.core import routes
 from rxshop.state.admin import AdminState
 
 
@@ -22,10 +23,12 @@ def _count(label: str, value: rx.Var, id: str, href: str) -> rx.Component:
 def overview() -> rx.Component:
     return rx.vstack(
         rx.flex(
-            _count("Paid, not shipped", AdminState.to_ship, "count-to-ship", "/admin/orders"),
-            _count("Paid today", AdminState.orders_today, "count-orders-today", "/admin/orders"),
-            _count("Revenue today", AdminState.revenue_today, "count-revenue-today", "/admin/revenue"),
-            _count("Open exceptions", AdminState.open_exceptions, "count-exceptions", "/admin/exceptions"),
+            _count("Paid, not shipped", AdminState.to_ship, "count-to-ship", routes.ADMIN_ORDERS),
+            _count("Paid today", AdminState.orders_today, "count-orders-today", routes.ADMIN_ORDERS),
+            _count("Revenue today", AdminState.revenue_today, "count-revenue-today", routes.ADMIN_REVENUE),
+            _count(
+                "Open exceptions", AdminState.open_exceptions, "count-exceptions", routes.ADMIN_EXCEPTIONS
+            ),
             wrap="wrap",
             gap="3",
             width="100%",

@@ -12,6 +12,7 @@ from rxshop.components.admin_frame import (
     status_badge,
     text_input,
 )
+from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
@@ -112,7 +113,9 @@ def _header(label: str, key: str) -> rx.Component:
 
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.link(row.number, href="/admin/order?id=" + row.id, high_contrast=True)),
+        rx.table.row_header_cell(
+            rx.link(row.number, href=routes.ADMIN_ORDER_LINK + row.id, high_contrast=True)
+        ),
         rx.table.cell(row.date, white_space="nowrap"),
         rx.table.cell(row.email),
         rx.table.cell(row.summary),
@@ -355,6 +358,8 @@ def detail() -> rx.Component:
 def admin_order() -> rx.Component:
     return admin_frame(
         "Order",
-        rx.vstack(rx.link("← All orders", href="/admin/orders", high_contrast=True), detail(), width="100%"),
+        rx.vstack(
+            rx.link("← All orders", href=routes.ADMIN_ORDERS, high_contrast=True), detail(), width="100%"
+        ),
         AdminOrderState.load,
     )

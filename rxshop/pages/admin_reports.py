@@ -3,6 +3,7 @@
 import reflex as rx
 
 from rxshop.components.admin_frame import admin_frame, message, muted, scroll_region, section, text_input
+from rxshop.core import routes
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 
 
@@ -166,7 +167,7 @@ def _item(item: rx.Var) -> rx.Component:
                     rx.link(
                         "Order ",
                         item.order_number,
-                        href="/admin/order?id=" + item.order_id,
+                        href=routes.ADMIN_ORDER_LINK + item.order_id,
                         high_contrast=True,
                     ),
                 ),

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from rxshop.components.layout import page_frame
+from rxshop.core import routes
 
 
 def checkout_cancel() -> rx.Component:
@@ -11,7 +12,7 @@ def checkout_cancel() -> rx.Component:
             rx.heading("Payment cancelled", as_="h1", size="7"),
             rx.text("Nothing was charged. Your cart is just as you left it."),
             # One link styled as a button (a button inside a link is two Tab stops for one action).
-            rx.button(rx.el.a("Back to your cart", href="/"), as_child=True, size="3"),
+            rx.button(rx.el.a("Back to your cart", href=routes.HOME), as_child=True, size="3"),
             spacing="4",
             role="status",
         )

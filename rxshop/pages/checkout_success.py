@@ -6,6 +6,7 @@ import reflex as rx
 
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import order_list
+from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus, Outcome
 from rxshop.orders.checkout import confirm_return
 from rxshop.payments.gateway import PaymentError, get_gateway
@@ -85,7 +86,7 @@ def _message(
 
 def _back_to_cart() -> rx.Component:
     # One link styled as a button (a button inside a link is two Tab stops for one action).
-    return rx.button(rx.el.a("Back to your cart", href="/"), as_child=True, variant="soft")
+    return rx.button(rx.el.a("Back to your cart", href=routes.HOME), as_child=True, variant="soft")
 
 
 def _live_status() -> rx.Component:
@@ -158,7 +159,7 @@ def checkout_success() -> rx.Component:
                             "Checkout not found",
                             "We could not find that checkout in this browser. If you paid, your order "
                             "is safe and shows in My Orders in the browser you ordered from.",
-                            rx.link("Go to the shop", href="/", high_contrast=True),
+                            rx.link("Go to the shop", href=routes.HOME, high_contrast=True),
                         ),
                     ),
                     (

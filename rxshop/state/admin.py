@@ -19,6 +19,7 @@ import reflex as rx
 
 from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in, sign_out
 from rxshop.admin.reports import summary
+from rxshop.core import routes
 from rxshop.core.db import in_session
 from rxshop.core.settings import get_settings
 from rxshop.domain.catalog import format_money
@@ -178,4 +179,4 @@ class AdminState(rx.State):
             await in_session(sign_out, visitor_id=visitor)
         await self._signed_out()
         self.sign_in_error = ""
-        return rx.redirect("/admin")
+        return rx.redirect(routes.ADMIN)

@@ -11,6 +11,7 @@ import time
 import reflex as rx
 from reflex.istate.data import RouterData
 
+from rxshop.core import routes
 from rxshop.core.settings import get_settings
 from rxshop.domain.identity import Credential, credential_from_cookies
 
@@ -44,7 +45,7 @@ def _forget_script(url: str) -> str:
   const response = await fetch({json.dumps(url)}, {{method: "POST", credentials: "include"}});
   if (!response.ok) return "failed";
   sessionStorage.removeItem({json.dumps(_RETRY_GUARD)});
-  window.location.assign("/");
+  window.location.assign({json.dumps(routes.HOME)});
   return "ok";
 }})()"""
 
@@ -74,10 +75,10 @@ class VisitorState(rx.State):
         backend = get_settings().backend_url
         if credential is None:
             return rx.call_script(
-                _claim_script(f"{backend}/visitor", reload=True), callback=VisitorState.claimed
+                _claim_script(backend + routes.VISITOR, reload=True), callback=VisitorState.claimed
             )
         if credential.needs_refresh(time.time()):
-            return rx.call_script(_claim_script(f"{backend}/visitor", reload=False))
+            return rx.call_script(_claim_script(backend + routes.VISITOR, reload=False))
         self.notice = ""
 
     @rx.event
@@ -93,7 +94,7 @@ class VisitorState(rx.State):
         Not ready from here on: this tab's state outlives the navigation, and the next page must not show
         the old credential's "ready" before it has its new one."""
         self.ready = False
-        return rx.call_script(_forget_script(f"{get_settings().backend_url}/visitor/forget"))
+        return rx.call_script(_forget_script(get_settings().backend_url + routes.VISITOR_FORGET))
 
     def _credential(self) -> Credential | None:
         return credential_of(self.router)

@@ -25,7 +25,7 @@ from rxshop.domain.identity import (
     new_visitor_id,
 )
 from rxshop.orders import records
-from rxshop.web.limits import BodyTooLarge, read_body, too_large
+from rxshop.web.limits import capped
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _private(response: JSONResponse) -> JSONResponse:
     return response
 
 
-async def claim_visitor(request: Request) -> JSONResponse:
+async def claim(request: Request) -> JSONResponse:
     """Issue a credential (a new visitor, or this browser's own renewed for another year).
 
     The body may name the browser's old localStorage id (`{"legacy": "<id>"}`): its orders move to this
@@ -55,10 +55,8 @@ async def claim_visitor(request: Request) -> JSONResponse:
     if (refused := _refused(settings, request)) is not None:
         return refused
     try:
-        body = await read_body(request, MAX_BODY_BYTES)
-        legacy = json.loads(body or b"{}").get("legacy") if body else None
-    except BodyTooLarge:
-        return too_large()
+        body = await request.body()  # past MAX_BODY_BYTES Starlette answers 413 (`claim_visitor`)
+        legacy = json.loads(body).get("legacy") if body else None
     except (ValueError, AttributeError):
         return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
     now = time.time()
@@ -80,6 +78,10 @@ async def claim_visitor(request: Request) -> JSONResponse:
         secure=settings.secure_cookies,
     )
     return response
+
+
+# The endpoint to route at routes.VISITOR (POST): 413 past MAX_BODY_BYTES, declared or streamed.
+claim_visitor = capped(claim, MAX_BODY_BYTES)
 
 
 async def forget_visitor(request: Request) -> JSONResponse:

@@ -11,11 +11,12 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from rxshop.core import routes
 from rxshop.core.db import new_session
 from rxshop.core.settings import Settings
 from rxshop.domain.identity import COOKIE_NAME, new_visitor_id, read_credential
 from rxshop.orders.records import create_pending_order
-from rxshop.web.visitor import claim_visitor, forget_visitor
+from rxshop.web.visitor import MAX_BODY_BYTES, claim_visitor, forget_visitor
 from tests.fixtures.app import AppEnv
 from tests.fixtures.db import sample_cart
 from tests.fixtures.sim import serve_asgi
@@ -26,11 +27,11 @@ SHOP = "http://shop.test"
 @pytest.fixture
 def visitors(app_env: AppEnv) -> Iterator[tuple[str, Settings]]:
     """The two routes under uvicorn, with the app's settings on the test database."""
-    routes = [
-        Route("/visitor", claim_visitor, methods=["POST"]),
-        Route("/visitor/forget", forget_visitor, methods=["POST"]),
+    served = [
+        Route(routes.VISITOR, claim_visitor, methods=["POST"]),
+        Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
     ]
-    with serve_asgi(lambda base: Starlette(routes=routes)) as base:
+    with serve_asgi(lambda base: Starlette(routes=served)) as base:
         yield base, app_env(APP_URL=SHOP, BACKEND_URL=base)
 
 
@@ -74,8 +75,8 @@ def test_a_made_up_credential_gets_a_fresh_identity(visitors):
 
 
 def test_https_shops_set_a_secure_cookie(app_env: AppEnv):
-    routes = [Route("/visitor", claim_visitor, methods=["POST"])]
-    with serve_asgi(lambda base: Starlette(routes=routes)) as base:
+    served = [Route(routes.VISITOR, claim_visitor, methods=["POST"])]
+    with serve_asgi(lambda base: Starlette(routes=served)) as base:
         app_env(APP_URL="https://shop.example", BACKEND_URL=base)
         response = httpx.post(f"{base}/visitor", json={}, headers={"Origin": "https://shop.example"})
         assert response.status_code == 200 and "secure" in response.headers["set-cookie"].lower()
@@ -97,6 +98,17 @@ def test_bad_bodies_are_refused(visitors, body):
         f"{base}/visitor", content=body, headers={"Origin": SHOP, "Content-Type": "application/json"}
     )
     assert response.status_code in (400, 413) and "set-cookie" not in response.headers
+
+
+def test_a_body_over_1_kib_is_413_declared_or_streamed(visitors):
+    base, _ = visitors
+    body = b'{"legacy": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    headers = {"Origin": SHOP, "Content-Type": "application/json"}
+    declared = httpx.post(f"{base}/visitor", content=body, headers=headers)
+    assert declared.status_code == 413 and "set-cookie" not in declared.headers
+    streamed = httpx.post(f"{base}/visitor", content=iter([body[:512], body[512:]]), headers=headers)
+    assert streamed.status_code == 413 and "content-length" not in streamed.request.headers
+    assert "set-cookie" not in streamed.headers
 
 
 def test_an_old_localstorage_id_brings_its_orders_over_once(visitors, engine):

@@ -1,0 +1,26 @@
+"""Every path the shop serves, named once: the pages, their links and redirects, the backend's own routes,
+and the return URLs sent to Stripe all use these, so moving a page is one edit.
+
+The simulator's mount point is SIMULATOR_MOUNT (rxshop.core.settings); its own paths are its business.
+"""
+
+from __future__ import annotations
+
+# Pages (Reflex)
+HOME = "/"
+ORDERS = "/orders"  # My Orders
+CHECKOUT_SUCCESS = "/checkout/success"  # Stripe sends the buyer here with ?session_id=
+CHECKOUT_CANCEL = "/checkout/cancel"
+ADMIN = "/admin"
+ADMIN_ORDERS = "/admin/orders"
+ADMIN_ORDER = "/admin/order"  # one order: ?id=<order id> (see admin_order_link)
+ADMIN_REVENUE = "/admin/revenue"
+ADMIN_EXCEPTIONS = "/admin/exceptions"
+
+# Backend routes (Starlette, beside Reflex's own)
+STRIPE_WEBHOOK = "/stripe/webhook"
+VISITOR = "/visitor"
+VISITOR_FORGET = "/visitor/forget"
+
+# The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
+ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="
