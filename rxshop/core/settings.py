@@ -1,8 +1,9 @@
-"""Typed settings, read once from the environment and `.env` (python-dotenv), validated with clear messages.
+"""What this process runs with: Settings, read once per run mode from the environment and `.env`.
 
 No reflex import: rxconfig.py, the app, the CLI and the tests all read settings through here.
-A frozen dataclass and python-dotenv rather than pydantic-settings: a dozen values do not need another
-dependency, and every message is worded for the person fixing their `.env`.
+pydantic-settings parses and checks the variables (settings_env; the fail-closed production policy in
+settings_policy); this module adds what parsing must not do: wire payments to the built-in simulator (a
+key made per process) and, in development, keep a SECRET_KEY in .data/.
 """
 
 from __future__ import annotations
@@ -16,31 +17,25 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-PAYMENTS_MODES = ("stripe", "simulator")
+from rxshop.core.settings_env import DEFAULT_COUNTRIES, PAYMENTS_MODES, SettingsError, ShopEnv, read_env
+
 # Where the built-in simulator is mounted inside the shop's own backend.
 SIMULATOR_MOUNT = "/stripe-sim"
-# In a hidden folder: `reflex run` reloads the backend when a file beside the app changes, and SQLite's
-# -wal/-shm files change on every write (Reflex ignores *.db and hidden folders, not *.db-wal).
-DEFAULT_DATABASE_URL = "sqlite:///.data/rxshop.db"
-DEFAULT_APP_URL = "http://localhost:3000"
-DEFAULT_BACKEND_URL = "http://localhost:8000"
-DEFAULT_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL")  # where Checkout ships (SHIPPING_COUNTRIES)
-
-
-class SettingsError(ValueError):
-    """One or more settings are wrong; the message lists each with what to do."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-    def one_line(self) -> str:
-        """What a refused start prints: one line naming each setting to fix."""
-        return "rxshop cannot start: " + " ".join(self.problems)
+__all__ = [
+    "PAYMENTS_MODES",
+    "SIMULATOR_MOUNT",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+    "parse_settings",
+    "read_environment",
+]
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The checked environment with payments wired: what the app, the CLI and the tests read."""
+
     production: bool  # REFLEX_ENV_MODE=prod (`reflex run --env prod`, the granian unit): fail closed
     payments_mode: str  # "stripe" (Stripe's API) or "simulator" (the built-in or a standalone simulator)
     secret_key: str | None  # SECRET_KEY: signs visitor credentials; None: development key in .data/
@@ -101,173 +96,50 @@ class Settings:
         return self.backend_url + "/stripe/webhook"
 
 
-def _url(name: str, value: str, errors: list[str]) -> str:
-    value = value.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors.append(f"{name} must be an absolute http(s) URL such as http://localhost:3000, got {value!r}.")
-    return value
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from a mapping of environment variables; raise SettingsError listing every problem."""
-    errors: list[str] = []
+    return _settings_from(read_env(env))
 
-    def get(name: str) -> str | None:
-        value = env.get(name)
-        return value.strip() if value and value.strip() else None
 
-    secret_key = get("STRIPE_SECRET_KEY")
-    publishable = get("STRIPE_PUBLISHABLE_KEY") or get("STRIPE_PUBLIC_KEY")
-    webhook_secret = get("STRIPE_WEBHOOK_SECRET")
-    api_base = get("STRIPE_API_BASE")
-    allow_live = _truthy(env.get("ALLOW_LIVE_KEYS"))
-    redis_url = get("REDIS_URL")
-
-    if secret_key is not None:
-        if secret_key.startswith(("sk_live_", "rk_live_")):
-            if not allow_live:
-                errors.append(
-                    "STRIPE_SECRET_KEY is a live key (sk_live_...). rxshop refuses to move real money "
-                    "unless ALLOW_LIVE_KEYS=true is set; use an sk_test_ key for test mode."
-                )
-        elif not secret_key.startswith(("sk_test_", "rk_test_")):
-            errors.append(
-                "STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_ with ALLOW_LIVE_KEYS=true)."
-            )
-    if publishable is not None and not publishable.startswith(("pk_test_", "pk_live_")):
-        errors.append("STRIPE_PUBLISHABLE_KEY must start with pk_test_ or pk_live_.")
-    if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
-        errors.append(
-            "STRIPE_WEBHOOK_SECRET must start with whsec_ (Stripe shows it for each webhook endpoint)."
-        )
-    if api_base is not None:
-        api_base = _url("STRIPE_API_BASE", api_base, errors)
-
-    app_url = _url("APP_URL", get("APP_URL") or DEFAULT_APP_URL, errors)
-    backend_url = _url("BACKEND_URL", get("BACKEND_URL") or DEFAULT_BACKEND_URL, errors)
-
-    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+")):
-        errors.append("DATABASE_URL must be sqlite:///file.db or postgresql+psycopg://user@host/db.")
-    if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
-        # SQLAlchemy's default PostgreSQL driver is psycopg2, which we don't ship; psycopg 3 is pinned.
-        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
-
-    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        errors.append("REDIS_URL must look like redis://127.0.0.1:6379/0.")
-
-    # `make export` builds the static pages in production mode but serves nothing: the serving checks
-    # (where payments go, the signing key) belong to the backend's start, not to the build.
-    exporting = _truthy(env.get("RXSHOP_EXPORT_ONLY"))
-    production = (env.get("REFLEX_ENV_MODE") or "").strip().lower() == "prod" and not exporting
-    simulated = secret_key is None or api_base is not None
-    mode = (get("PAYMENTS_MODE") or "").lower()
-    if mode and mode not in PAYMENTS_MODES:
-        errors.append(f"PAYMENTS_MODE must be stripe or simulator, got {mode!r}.")
-    elif mode == "stripe" and secret_key is None:
-        errors.append("PAYMENTS_MODE=stripe needs STRIPE_SECRET_KEY (sk_test_... or sk_live_...).")
-    elif mode == "stripe" and api_base is not None:
-        errors.append("PAYMENTS_MODE=stripe talks to Stripe itself: remove STRIPE_API_BASE.")
-    elif mode == "simulator" and not simulated:
-        errors.append(
-            "PAYMENTS_MODE=simulator with a Stripe key: remove STRIPE_SECRET_KEY or set STRIPE_API_BASE."
-        )
-    elif not mode and simulated and production and secret_key is None:
-        # Fail closed: a missing or misspelled key must never turn a real shop into a simulated one.
-        errors.append(
-            "STRIPE_SECRET_KEY is not set in production: set it, or set PAYMENTS_MODE=simulator "
-            "for a demo that takes no real payments."
-        )
-    elif not mode and simulated and production:
-        errors.append(
-            "STRIPE_API_BASE sends payments to a simulator in production: remove it, or set "
-            "PAYMENTS_MODE=simulator for a demo that takes no real payments."
-        )
-    mode = mode or ("simulator" if simulated else "stripe")
-    live = secret_key is not None and secret_key.startswith(("sk_live_", "rk_live_"))
-    if live:
-        if api_base is not None:
-            errors.append("STRIPE_API_BASE cannot be used with a live key (real money goes to Stripe only).")
-        if webhook_secret is None:
-            errors.append("STRIPE_WEBHOOK_SECRET is required with a live key (webhooks fulfill paid orders).")
-        for name, url in (("APP_URL", app_url), ("BACKEND_URL", backend_url)):
-            if not url.startswith("https://"):
-                errors.append(f"{name} must be https:// with a live key.")
-    mount_simulator = secret_key is None and api_base is None
-    if mount_simulator and production and redis_url is not None:
-        errors.append(
-            "The built-in simulator lives in one process: with REDIS_URL (several workers) run the "
-            "standalone simulator and set STRIPE_API_BASE (see deploy/README.md)."
-        )
-
-    app_secret = get("SECRET_KEY")
-    if app_secret is not None and len(app_secret) < 32:
-        errors.append(
-            "SECRET_KEY must be at least 32 characters (python -c 'import secrets; print(secrets.token_hex(32))')."
-        )
-    elif app_secret is None and production:
-        errors.append(
-            "SECRET_KEY is not set in production: set it to a long random value, the same for every worker."
-        )
-    hops = get("TRUSTED_PROXY_HOPS") or "0"
-    if not hops.isdigit() or int(hops) > 5:
-        errors.append(
-            f"TRUSTED_PROXY_HOPS must be a whole number from 0 to 5 (nginx in front: 1), got {hops!r}."
-        )
-    countries = tuple(
-        c.strip().upper() for c in (get("SHIPPING_COUNTRIES") or ",".join(DEFAULT_COUNTRIES)).split(",")
-    )
-    if not countries or not all(len(c) == 2 and c.isascii() and c.isalpha() for c in countries):
-        errors.append(
-            "SHIPPING_COUNTRIES must be two-letter country codes separated by commas, such as US,CA,GB."
-        )
-    ship_days = get("SHIP_WITHIN_DAYS") or "3"
-    if not ship_days.isdigit() or not 1 <= int(ship_days) <= 60:
-        errors.append(f"SHIP_WITHIN_DAYS must be a whole number of days from 1 to 60, got {ship_days!r}.")
-    admin_password = get("ADMIN_PASSWORD")
-    if admin_password is not None and len(admin_password) < 12:
-        errors.append("ADMIN_PASSWORD must be at least 12 characters (or empty to turn the dashboard off).")
-    if errors:
-        raise SettingsError(errors)
-
-    if mount_simulator:
-        api_base = backend_url + SIMULATOR_MOUNT
-        # The app and its built-in simulator share a key and a webhook secret made at start (one process).
-        secret_key = "sk_test_sim" + secrets.token_hex(16)
-        if webhook_secret is None:
-            webhook_secret = "whsec_" + secrets.token_hex(24)
-    assert secret_key is not None
-
+def _settings_from(env: ShopEnv) -> Settings:
+    """What this process runs with: the checked environment, with payments wired (see _payments_wiring)."""
+    stripe_secret_key, stripe_webhook_secret, stripe_api_base = _payments_wiring(env)
     return Settings(
-        production=production,
-        payments_mode=mode,
-        secret_key=app_secret,
-        stripe_secret_key=secret_key,
-        stripe_publishable_key=publishable,
-        stripe_webhook_secret=webhook_secret,
-        stripe_api_base=api_base,
-        simulated=simulated,
-        mount_simulator=mount_simulator,
-        app_url=app_url,
-        backend_url=backend_url,
-        database_url=database_url,
-        redis_url=redis_url,
-        simulator_control_api=_truthy(env.get("SIMULATOR_CONTROL_API")),
-        trusted_proxy_hops=int(hops),
-        shipping_countries=tuple(dict.fromkeys(countries)),
-        ship_within_days=int(ship_days),
-        admin_password=admin_password,
+        production=env.production,
+        payments_mode=env.payments_mode or ("simulator" if env.simulated else "stripe"),
+        secret_key=env.secret_key,
+        stripe_secret_key=stripe_secret_key,
+        stripe_publishable_key=env.stripe_publishable_key,
+        stripe_webhook_secret=stripe_webhook_secret,
+        stripe_api_base=stripe_api_base,
+        simulated=env.simulated,
+        mount_simulator=env.mount_simulator,
+        app_url=env.app_url,
+        backend_url=env.backend_url,
+        database_url=env.database_url,
+        redis_url=env.redis_url,
+        simulator_control_api=env.simulator_control_api,
+        trusted_proxy_hops=env.trusted_proxy_hops,
+        shipping_countries=env.shipping_countries,
+        ship_within_days=env.ship_within_days,
+        admin_password=env.admin_password,
     )
+
+
+def _payments_wiring(env: ShopEnv) -> tuple[str, str | None, str | None]:
+    """The Stripe key, webhook secret and API base payments use: the environment's, or, with no key and
+    no STRIPE_API_BASE, the built-in simulator's (the app and it share a key and a webhook secret made
+    at start: one process)."""
+    if not env.mount_simulator:
+        assert env.stripe_secret_key is not None  # the policy refuses STRIPE_API_BASE without a key
+        return env.stripe_secret_key, env.stripe_webhook_secret, env.stripe_api_base
+    webhook_secret = env.stripe_webhook_secret or "whsec_" + secrets.token_hex(24)
+    return "sk_test_sim" + secrets.token_hex(16), webhook_secret, env.backend_url + SIMULATOR_MOUNT
 
 
 @functools.cache

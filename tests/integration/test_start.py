@@ -44,3 +44,17 @@ def test_a_demo_starts_and_says_its_payments_are_simulated():
     started = _start(code, REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator", SECRET_KEY="s" * 40)
     assert started.returncode == 0, started.stderr
     assert "Payments: SIMULATED" in started.stderr and "no real card is charged" in started.stderr
+
+
+def test_a_refused_value_is_one_line_in_our_words():
+    """pydantic-settings reads the values; its ValidationError never reaches the person starting the shop."""
+    started = _start(
+        "import rxconfig",
+        REFLEX_ENV_MODE="prod",
+        PAYMENTS_MODE="simulator",
+        SECRET_KEY="s" * 40,
+        SHIP_WITHIN_DAYS="soon",
+    )
+    [line] = started.stderr.strip().splitlines()
+    assert started.returncode != 0 and line.startswith("rxshop cannot start: SHIP_WITHIN_DAYS must be"), line
+    assert "pydantic" not in started.stderr.lower() and "validation error" not in started.stderr.lower()

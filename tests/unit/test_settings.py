@@ -239,3 +239,56 @@ def test_shipping_and_dashboard_settings_are_validated():
         "SHIP_WITHIN_DAYS",
         "ADMIN_PASSWORD",
     ]
+
+
+def test_a_refused_value_does_not_hide_what_the_policy_refuses():
+    """One refused start names everything to fix, values and policy alike (pydantic would stop at the values)."""
+    with pytest.raises(SettingsError) as err:
+        parse_settings({"REFLEX_ENV_MODE": "prod", "DATABASE_URL": "mysql://x", "SHIP_WITHIN_DAYS": "soon"})
+    assert [p.split(" ")[0] for p in err.value.problems] == [
+        "DATABASE_URL",
+        "SHIP_WITHIN_DAYS",
+        "STRIPE_SECRET_KEY",
+        "SECRET_KEY",
+    ]
+    with pytest.raises(SettingsError) as misspelled:  # a refused key still counts as a key, never "simulate"
+        parse_settings({**PROD, "STRIPE_SECRET_KEY": "sk_tset_abc", "PAYMENTS_MODE": "simulator"})
+    assert "PAYMENTS_MODE=simulator with a Stripe key" in str(misspelled.value)
+
+
+def test_values_are_refused_in_our_words_not_pydantics():
+    with pytest.raises(SettingsError) as err:
+        parse_settings(
+            {
+                "TRUSTED_PROXY_HOPS": "+3",  # digits only, as before
+                "SHIP_WITHIN_DAYS": "3.0",
+                "STRIPE_PUBLIC_KEY": "pk_nope",  # the older name, refused under the current one
+                "APP_URL": "ftp://shop.example/",
+                "PAYMENTS_MODE": "Strip",
+            }
+        )
+    assert err.value.problems == [
+        "STRIPE_PUBLISHABLE_KEY must start with pk_test_ or pk_live_.",
+        "APP_URL must be an absolute http(s) URL such as http://localhost:3000, got 'ftp://shop.example'.",
+        "PAYMENTS_MODE must be stripe or simulator, got 'strip'.",
+        "TRUSTED_PROXY_HOPS must be a whole number from 0 to 5 (nginx in front: 1), got '+3'.",
+        "SHIP_WITHIN_DAYS must be a whole number of days from 1 to 60, got '3.0'.",
+    ]
+    assert (
+        parse_settings({"ALLOW_LIVE_KEYS": "maybe", "PAYMENTS_MODE": " Simulator "}).payments_mode
+        == "simulator"
+    )
+
+
+def test_a_simulator_address_without_a_key_is_refused_not_a_crash():
+    with pytest.raises(SettingsError, match="STRIPE_API_BASE needs STRIPE_SECRET_KEY"):
+        parse_settings({"PAYMENTS_MODE": "simulator", "STRIPE_API_BASE": "http://127.0.0.1:12111"})
+    with pytest.raises(SettingsError, match="STRIPE_API_BASE needs STRIPE_SECRET_KEY"):
+        parse_settings({"STRIPE_API_BASE": "http://127.0.0.1:12111"})
+
+
+def test_parse_settings_reads_only_the_mapping_it_is_given(monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_from_the_process")
+    monkeypatch.setenv("SHIP_WITHIN_DAYS", "9")
+    settings = parse_settings({})
+    assert settings.mount_simulator and settings.ship_within_days == 3
