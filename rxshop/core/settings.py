@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from rxshop.core import routes
 from rxshop.core.settings_env import DEFAULT_COUNTRIES, PAYMENTS_MODES, SettingsError, ShopEnv, read_env
 
 # Where the built-in simulator is mounted inside the shop's own backend.
@@ -93,7 +94,7 @@ class Settings:
 
     @property
     def webhook_url(self) -> str:
-        return self.backend_url + "/stripe/webhook"
+        return self.backend_url + routes.STRIPE_WEBHOOK
 
 
 def _origin(url: str) -> str:
