@@ -1,4 +1,6 @@
-"""Order records: create a pending order, expire stale ones, list them (the Buy path: `checkout_orders`).
+"""Order records: what the order services share, a new order's columns, expiring, listing and moving orders.
+
+Orders are written by the Buy path (`rxshop.orders.buy`) from `pending_order_values`.
 
 Every function takes the database session as the keyword `session=`, runs one transaction and commits.
 Concurrency is left to the database: a unique Checkout Session id per order, and conditional UPDATEs
@@ -17,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_core import PydanticUndefined
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from rxshop.core.models import Order, OrderLine, new_order_id, new_order_number, utcnow
@@ -83,52 +84,7 @@ def as_utc(value: datetime | int | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-# --- Creating orders -------------------------------------------------------------------------------------
-
-
-def create_pending_order(
-    *,
-    session: Session,
-    visitor_id: str,
-    cart: Cart,
-    session_expires_at: datetime | int | None = None,
-    livemode: bool = False,
-    client_ip: str | None = None,
-) -> OrderView:
-    """A new pending order for this cart, lines priced from the catalog.
-
-    `session_expires_at` is the expiry its Checkout Session will be asked for, fixed now so that a retried
-    request carries the very same parameters (Stripe replays a request only for the same key AND params).
-    """
-    if not visitor_id:
-        raise ValueError("visitor_id is required")
-    priced = reprice(cart)
-    if priced.is_empty:
-        raise ValueError("An empty cart cannot be ordered.")
-    for _attempt in range(5):
-        try:
-            return _insert_pending_order(
-                session, visitor_id, priced, as_utc(session_expires_at), livemode, client_ip
-            )
-        except IntegrityError:
-            # Either the unattached-order index (a concurrent Buy for this cart: the caller's business)
-            # or, about once in a hundred million orders, a taken order number: then draw another.
-            if _unattached_order_exists(session, visitor_id, priced.fingerprint()):
-                raise
-    raise RuntimeError("could not draw a free order number")
-
-
-def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str) -> bool:
-    with transaction(session):
-        found = session.exec(
-            select(Order.id).where(
-                Order.visitor_id == visitor_id,
-                Order.cart_fingerprint == fingerprint,
-                Order.status == S.PENDING,
-                Order.stripe_session_id.is_(None),
-            )
-        ).first()
-    return found is not None
+# --- New orders -------------------------------------------------------------------------------------
 
 
 # What a new order holds in the columns nobody sets when it is made (statuses, amounts 0, NULLs).
@@ -142,7 +98,7 @@ _COLUMN_DEFAULTS = {
 def pending_order_values(
     visitor_id: str, priced: Cart, session_expires_at: datetime | None, livemode: bool, client_ip: str | None
 ) -> dict[str, Any]:
-    """Every column of a new pending order for a priced cart (the ORM and the prebuilt-insert paths)."""
+    """Every column of a new pending order for a priced cart (the Buy path plans its orders from these)."""
     now = utcnow()
     return {
         **_COLUMN_DEFAULTS,
@@ -162,33 +118,6 @@ def pending_order_values(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _insert_pending_order(
-    session: Session,
-    visitor_id: str,
-    priced: Cart,
-    session_expires_at: datetime | None,
-    livemode: bool,
-    client_ip: str | None,
-) -> OrderView:
-    with transaction(session):
-        order = Order(**pending_order_values(visitor_id, priced, session_expires_at, livemode, client_ip))
-        session.add(order)
-        session.flush()  # the order row first: order_lines has a foreign key to it
-        lines = [
-            OrderLine(
-                order_id=order.id,
-                product_id=line.product_id,
-                name=line.name,
-                unit_amount=line.unit_amount,
-                quantity=line.quantity,
-            )
-            for line in priced.lines
-        ]
-        session.add_all(lines)
-        view = _view(order, [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in lines])
-    return view
 
 
 def find_order_by_session(*, session: Session, session_id: str) -> OrderView | None:
