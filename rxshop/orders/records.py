@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_core import PydanticUndefined
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.core.models import Order, OrderLine, new_order_id, new_order_number, utcnow
 from rxshop.domain.cart import Cart, price_cart
@@ -63,7 +63,9 @@ def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine
     lines: dict[str, list[OrderLineView]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return lines
-    rows = session.exec(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id))
+    rows = session.exec(
+        select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)).order_by(col(OrderLine.id))
+    )
     for row in rows:
         lines[row.order_id].append(OrderLineView(row.product_id, row.name, row.unit_amount, row.quantity))
     return lines
@@ -132,8 +134,10 @@ def find_order_by_session(*, session: Session, session_id: str) -> OrderView | N
 def _stale(now: datetime) -> sa.ColumnElement[bool]:
     """Past its session's expiry, or never given a session and older than UNATTACHED_ORDER_LIFETIME."""
     return sa.or_(
-        Order.session_expires_at < now,
-        sa.and_(Order.stripe_session_id.is_(None), Order.created_at < now - UNATTACHED_ORDER_LIFETIME),
+        col(Order.session_expires_at) < now,
+        sa.and_(
+            col(Order.stripe_session_id).is_(None), col(Order.created_at) < now - UNATTACHED_ORDER_LIFETIME
+        ),
     )
 
 
@@ -142,14 +146,14 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
     expired: list[OrderView] = []
     with transaction(session):
         stale = session.exec(
-            select(Order.id).where(Order.status.in_(sources_of(S.EXPIRED)), _stale(now))
+            select(Order.id).where(col(Order.status).in_(sources_of(S.EXPIRED)), _stale(now))
         ).all()
         for order_id in stale:
             result = session.exec(
                 sa.update(Order)
                 .where(
-                    Order.id == order_id,
-                    Order.status.in_(sources_of(S.EXPIRED)),
+                    col(Order.id) == order_id,
+                    col(Order.status).in_(sources_of(S.EXPIRED)),
                     _stale(now),
                 )
                 .values(status=S.EXPIRED, updated_at=now)
@@ -176,16 +180,16 @@ def list_orders(
     total, then its lines; both on indexes ((visitor_id, created_at), order_lines.order_id). A count
     query only when the page is past the end (no row to carry the total).
     """
-    where = [Order.visitor_id == visitor_id]
+    where = [col(Order.visitor_id) == visitor_id]
     if statuses is not None:
-        where.append(Order.status.in_(tuple(statuses)))
+        where.append(col(Order.status).in_(tuple(statuses)))
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
     with transaction(session):
         rows = session.exec(
             select(Order, sa.func.count().over().label("total"))
             .where(*where)
-            .order_by(Order.created_at.desc(), Order.id.desc())
+            .order_by(col(Order.created_at).desc(), col(Order.id).desc())
             .offset(offset)
             .limit(limit)
             .execution_options(populate_existing=True)
@@ -211,6 +215,6 @@ def transfer_orders(*, session: Session, from_visitor: str, to_visitor: str) -> 
         return 0
     with transaction(session):
         result = session.exec(
-            sa.update(Order).where(Order.visitor_id == from_visitor).values(visitor_id=to_visitor)
+            sa.update(Order).where(col(Order.visitor_id) == from_visitor).values(visitor_id=to_visitor)
         )
         return result.rowcount
