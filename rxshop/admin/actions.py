@@ -14,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.admin.auth import require_admin
 from rxshop.core import notify
@@ -63,7 +63,7 @@ def mark_shipped(
         require_admin(session, admin, now)
         result = session.exec(
             sa.update(Order)
-            .where(Order.id == order_id, Order.status.in_(SHIPPABLE))
+            .where(col(Order.id) == order_id, col(Order.status).in_(SHIPPABLE))
             .values(
                 fulfillment_status=FulfillmentStatus.SHIPPED,
                 carrier=carrier,
@@ -192,7 +192,7 @@ def _finish(
     with transaction(session):
         moved = session.exec(
             sa.update(RefundRequest)
-            .where(RefundRequest.request_key == key, RefundRequest.status == "requested")
+            .where(col(RefundRequest.request_key) == key, col(RefundRequest.status) == "requested")
             .values(
                 status="succeeded" if refund_id else "failed",
                 stripe_refund_id=refund_id,
@@ -284,7 +284,7 @@ def resolve_exception(
             )
         result = session.exec(
             sa.update(InboxItem)
-            .where(InboxItem.kind == kind, InboxItem.reference == reference)
+            .where(col(InboxItem.kind) == kind, col(InboxItem.reference) == reference)
             .values(resolved_at=now, resolution_note=note)
         )
         if result.rowcount != 1:

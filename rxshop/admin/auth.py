@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.core.models import AdminLoginFailure, AdminSession, utcnow
 from rxshop.core.settings import Settings, get_settings
@@ -104,14 +104,16 @@ def _upsert(session: Session):
 
 def _record_failure(session: Session, client_key: str, now: datetime) -> None:
     """failures + 1 in one statement (concurrent failures all count), then block for the delay."""
-    table = AdminLoginFailure.__table__
-    stale = table.c.last_failure_at < now - FAILURE_MEMORY
+    stale = col(AdminLoginFailure.last_failure_at) < now - FAILURE_MEMORY
     session.exec(
         _upsert(session)(AdminLoginFailure)
         .values(client_key=client_key, failures=1, last_failure_at=now)
         .on_conflict_do_update(
             index_elements=["client_key"],
-            set_={"failures": sa.case((stale, 1), else_=table.c.failures + 1), "last_failure_at": now},
+            set_={
+                "failures": sa.case((stale, 1), else_=col(AdminLoginFailure.failures) + 1),
+                "last_failure_at": now,
+            },
         )
     )
     row = session.exec(
@@ -158,8 +160,8 @@ def sign_in(
             _record_failure(session, client_key, now)
         return SignIn(SignInStatus.WRONG_PASSWORD)
     with transaction(session):
-        session.exec(sa.delete(AdminLoginFailure).where(AdminLoginFailure.client_key == client_key))
-        session.exec(sa.delete(AdminSession).where(AdminSession.visitor_id == visitor_id))
+        session.exec(sa.delete(AdminLoginFailure).where(col(AdminLoginFailure.client_key) == client_key))
+        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))
         session.add(AdminSession(visitor_id=visitor_id, signed_in_at=now, last_seen_at=now))
     return SignIn(SignInStatus.SIGNED_IN)
 
@@ -174,11 +176,13 @@ def require_admin(session: Session, visitor_id: str, now: datetime | None = None
         raise NotSignedIn()
     touched = session.exec(
         sa.update(AdminSession)
-        .where(AdminSession.visitor_id == visitor_id, AdminSession.last_seen_at > now - IDLE_TIMEOUT)
+        .where(
+            col(AdminSession.visitor_id) == visitor_id, col(AdminSession.last_seen_at) > now - IDLE_TIMEOUT
+        )
         .values(last_seen_at=now)
     )
     if touched.rowcount != 1:
-        session.exec(sa.delete(AdminSession).where(AdminSession.visitor_id == visitor_id))
+        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))
         session.commit()  # the expired sign-in is gone even though the caller's work is refused
         raise NotSignedIn()
 
@@ -195,4 +199,4 @@ def is_signed_in(*, session: Session, visitor_id: str, now: datetime | None = No
 
 def sign_out(*, session: Session, visitor_id: str) -> None:
     with transaction(session):
-        session.exec(sa.delete(AdminSession).where(AdminSession.visitor_id == visitor_id))
+        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.admin.auth import require_admin
 from rxshop.core.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
@@ -118,7 +118,7 @@ def _day_start(day: date) -> datetime:
 
 def _where(filters: OrderFilters) -> list[Any]:
     statuses = filters.statuses or tuple(LISTED_STATUSES)
-    where: list[Any] = [Order.status.in_([OrderStatus(s) for s in statuses])]
+    where: list[Any] = [col(Order.status).in_([OrderStatus(s) for s in statuses])]
     if filters.fulfillment:
         where.append(Order.fulfillment_status == filters.fulfillment)
     if filters.date_from:
@@ -128,9 +128,9 @@ def _where(filters: OrderFilters) -> list[Any]:
     text = filters.search.strip()[:200]
     if text:
         number = text.upper().removeprefix("RX-").removeprefix("RX")
-        matches = [Order.id == text, Order.stripe_session_id == text]
+        matches = [col(Order.id) == text, col(Order.stripe_session_id) == text]
         if number and set(number) <= set(ORDER_NUMBER_ALPHABET):
-            matches.append(Order.number == "RX-" + number)
+            matches.append(col(Order.number) == "RX-" + number)
         escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         matches.append(sa.func.lower(Order.customer_email).like(f"%{escaped}%", escape="\\"))
         where.append(sa.or_(*matches))
@@ -140,7 +140,7 @@ def _where(filters: OrderFilters) -> list[Any]:
 def _order_by(sort: SortKey, descending: bool) -> list[Any]:
     column = getattr(Order, SortKey(sort).value)
     direction = sa.desc if descending else sa.asc
-    return [direction(column), direction(Order.created_at), direction(Order.id)]
+    return [direction(column), direction(col(Order.created_at)), direction(col(Order.id))]
 
 
 def _summary(view: OrderView) -> str:
@@ -233,7 +233,7 @@ def order_detail(
         if order is None:
             return None
         requests = session.exec(
-            select(RefundRequest).where(RefundRequest.order_id == order_id).order_by(RefundRequest.id)
+            select(RefundRequest).where(RefundRequest.order_id == order_id).order_by(col(RefundRequest.id))
         ).all()
         return OrderDetail(
             order=view_of(session, order),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.admin.auth import require_admin
 from rxshop.core.models import InboxItem, Order, OrderLine, utcnow
@@ -84,7 +84,7 @@ def _range(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _paid_in(low: datetime, high: datetime) -> list:
-    return [Order.status.in_(tuple(PAID_STATUSES)), Order.paid_at >= low, Order.paid_at < high]
+    return [col(Order.status).in_(tuple(PAID_STATUSES)), col(Order.paid_at) >= low, col(Order.paid_at) < high]
 
 
 def revenue(
@@ -94,17 +94,23 @@ def revenue(
     low, high = _range(start, end)
     with transaction(session):
         require_admin(session, admin, now)
-        rows = session.exec(
-            select(
-                Order.paid_at,
-                Order.amount_total,
-                Order.amount_shipping,
-                Order.amount_discount,
-                Order.amount_refunded,
-            ).where(*_paid_in(low, high))
-        ).all()
+        # Core's select: SQLModel's own is typed for up to four columns.
+        rows = (
+            session.connection()
+            .execute(
+                sa.select(
+                    col(Order.paid_at),
+                    col(Order.amount_total),
+                    col(Order.amount_shipping),
+                    col(Order.amount_discount),
+                    col(Order.amount_refunded),
+                ).where(*_paid_in(low, high))
+            )
+            .all()
+        )
     days = {low.date() + timedelta(days=i): [0, 0, 0, 0, 0] for i in range((high - low).days)}
     for paid_at, total, shipping, discount, refunded in rows:
+        assert paid_at is not None  # selected by its paid_at
         sums = days[paid_at.astimezone(UTC).date()]
         for i, value in enumerate((1, total, shipping, discount, refunded)):
             sums[i] += value
@@ -125,7 +131,7 @@ def product_totals(
                 sa.func.sum(OrderLine.quantity),
                 sa.func.sum(OrderLine.quantity * OrderLine.unit_amount),
             )
-            .join(Order, Order.id == OrderLine.order_id)
+            .join(Order, col(Order.id) == OrderLine.order_id)
             .where(*_paid_in(low, high))
             .group_by(OrderLine.product_id)
         ).all()
@@ -154,16 +160,16 @@ class InboxEntry:
 
 def _overdue_where(cutoff: datetime) -> list:
     return [
-        Order.status.in_((S.PAID, S.PARTIALLY_REFUNDED)),
-        Order.fulfillment_status == FulfillmentStatus.UNFULFILLED,
-        Order.paid_at < cutoff,
+        col(Order.status).in_((S.PAID, S.PARTIALLY_REFUNDED)),
+        col(Order.fulfillment_status) == FulfillmentStatus.UNFULFILLED,
+        col(Order.paid_at) < cutoff,
     ]
 
 
 def _inbox(session: Session, include_resolved: bool, now: datetime, settings: Settings) -> list[InboxEntry]:
     due = timedelta(days=settings.ship_within_days)
     stored = session.exec(
-        select(InboxItem, Order.number).outerjoin(Order, Order.id == InboxItem.order_id)
+        select(InboxItem, Order.number).outerjoin(Order, col(Order.id) == InboxItem.order_id)
     ).all()
     entries = [
         InboxEntry(

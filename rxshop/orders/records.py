@@ -1,4 +1,6 @@
-"""Order records: create a pending order, expire stale ones, list them (the Buy path: `checkout_orders`).
+"""Order records: what the order services share, a new order's columns, expiring, listing and moving orders.
+
+Orders are written by the Buy path (`rxshop.orders.buy`) from `pending_order_values`.
 
 Every function takes the database session as the keyword `session=`, runs one transaction and commits.
 Concurrency is left to the database: a unique Checkout Session id per order, and conditional UPDATEs
@@ -17,8 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_core import PydanticUndefined
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxshop.core.models import Order, OrderLine, new_order_id, new_order_number, utcnow
 from rxshop.domain.cart import Cart, price_cart
@@ -62,7 +63,9 @@ def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine
     lines: dict[str, list[OrderLineView]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return lines
-    rows = session.exec(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id))
+    rows = session.exec(
+        select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)).order_by(col(OrderLine.id))
+    )
     for row in rows:
         lines[row.order_id].append(OrderLineView(row.product_id, row.name, row.unit_amount, row.quantity))
     return lines
@@ -83,52 +86,7 @@ def as_utc(value: datetime | int | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-# --- Creating orders -------------------------------------------------------------------------------------
-
-
-def create_pending_order(
-    *,
-    session: Session,
-    visitor_id: str,
-    cart: Cart,
-    session_expires_at: datetime | int | None = None,
-    livemode: bool = False,
-    client_ip: str | None = None,
-) -> OrderView:
-    """A new pending order for this cart, lines priced from the catalog.
-
-    `session_expires_at` is the expiry its Checkout Session will be asked for, fixed now so that a retried
-    request carries the very same parameters (Stripe replays a request only for the same key AND params).
-    """
-    if not visitor_id:
-        raise ValueError("visitor_id is required")
-    priced = reprice(cart)
-    if priced.is_empty:
-        raise ValueError("An empty cart cannot be ordered.")
-    for _attempt in range(5):
-        try:
-            return _insert_pending_order(
-                session, visitor_id, priced, as_utc(session_expires_at), livemode, client_ip
-            )
-        except IntegrityError:
-            # Either the unattached-order index (a concurrent Buy for this cart: the caller's business)
-            # or, about once in a hundred million orders, a taken order number: then draw another.
-            if _unattached_order_exists(session, visitor_id, priced.fingerprint()):
-                raise
-    raise RuntimeError("could not draw a free order number")
-
-
-def _unattached_order_exists(session: Session, visitor_id: str, fingerprint: str) -> bool:
-    with transaction(session):
-        found = session.exec(
-            select(Order.id).where(
-                Order.visitor_id == visitor_id,
-                Order.cart_fingerprint == fingerprint,
-                Order.status == S.PENDING,
-                Order.stripe_session_id.is_(None),
-            )
-        ).first()
-    return found is not None
+# --- New orders -------------------------------------------------------------------------------------
 
 
 # What a new order holds in the columns nobody sets when it is made (statuses, amounts 0, NULLs).
@@ -142,7 +100,7 @@ _COLUMN_DEFAULTS = {
 def pending_order_values(
     visitor_id: str, priced: Cart, session_expires_at: datetime | None, livemode: bool, client_ip: str | None
 ) -> dict[str, Any]:
-    """Every column of a new pending order for a priced cart (the ORM and the prebuilt-insert paths)."""
+    """Every column of a new pending order for a priced cart (the Buy path plans its orders from these)."""
     now = utcnow()
     return {
         **_COLUMN_DEFAULTS,
@@ -164,33 +122,6 @@ def pending_order_values(
     }
 
 
-def _insert_pending_order(
-    session: Session,
-    visitor_id: str,
-    priced: Cart,
-    session_expires_at: datetime | None,
-    livemode: bool,
-    client_ip: str | None,
-) -> OrderView:
-    with transaction(session):
-        order = Order(**pending_order_values(visitor_id, priced, session_expires_at, livemode, client_ip))
-        session.add(order)
-        session.flush()  # the order row first: order_lines has a foreign key to it
-        lines = [
-            OrderLine(
-                order_id=order.id,
-                product_id=line.product_id,
-                name=line.name,
-                unit_amount=line.unit_amount,
-                quantity=line.quantity,
-            )
-            for line in priced.lines
-        ]
-        session.add_all(lines)
-        view = _view(order, [OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in lines])
-    return view
-
-
 def find_order_by_session(*, session: Session, session_id: str) -> OrderView | None:
     with transaction(session):
         order = load_order(session, Order.stripe_session_id == session_id)
@@ -203,8 +134,10 @@ def find_order_by_session(*, session: Session, session_id: str) -> OrderView | N
 def _stale(now: datetime) -> sa.ColumnElement[bool]:
     """Past its session's expiry, or never given a session and older than UNATTACHED_ORDER_LIFETIME."""
     return sa.or_(
-        Order.session_expires_at < now,
-        sa.and_(Order.stripe_session_id.is_(None), Order.created_at < now - UNATTACHED_ORDER_LIFETIME),
+        col(Order.session_expires_at) < now,
+        sa.and_(
+            col(Order.stripe_session_id).is_(None), col(Order.created_at) < now - UNATTACHED_ORDER_LIFETIME
+        ),
     )
 
 
@@ -213,14 +146,14 @@ def expire_stale_orders(*, session: Session, now: datetime) -> list[OrderView]:
     expired: list[OrderView] = []
     with transaction(session):
         stale = session.exec(
-            select(Order.id).where(Order.status.in_(sources_of(S.EXPIRED)), _stale(now))
+            select(Order.id).where(col(Order.status).in_(sources_of(S.EXPIRED)), _stale(now))
         ).all()
         for order_id in stale:
             result = session.exec(
                 sa.update(Order)
                 .where(
-                    Order.id == order_id,
-                    Order.status.in_(sources_of(S.EXPIRED)),
+                    col(Order.id) == order_id,
+                    col(Order.status).in_(sources_of(S.EXPIRED)),
                     _stale(now),
                 )
                 .values(status=S.EXPIRED, updated_at=now)
@@ -247,16 +180,16 @@ def list_orders(
     total, then its lines; both on indexes ((visitor_id, created_at), order_lines.order_id). A count
     query only when the page is past the end (no row to carry the total).
     """
-    where = [Order.visitor_id == visitor_id]
+    where = [col(Order.visitor_id) == visitor_id]
     if statuses is not None:
-        where.append(Order.status.in_(tuple(statuses)))
+        where.append(col(Order.status).in_(tuple(statuses)))
     offset = max(0, int(offset))
     limit = min(max(1, int(limit)), 100)
     with transaction(session):
         rows = session.exec(
             select(Order, sa.func.count().over().label("total"))
             .where(*where)
-            .order_by(Order.created_at.desc(), Order.id.desc())
+            .order_by(col(Order.created_at).desc(), col(Order.id).desc())
             .offset(offset)
             .limit(limit)
             .execution_options(populate_existing=True)
@@ -282,6 +215,6 @@ def transfer_orders(*, session: Session, from_visitor: str, to_visitor: str) -> 
         return 0
     with transaction(session):
         result = session.exec(
-            sa.update(Order).where(Order.visitor_id == from_visitor).values(visitor_id=to_visitor)
+            sa.update(Order).where(col(Order.visitor_id) == from_visitor).values(visitor_id=to_visitor)
         )
         return result.rowcount

@@ -62,7 +62,6 @@ class AdminState(rx.State):
     checked: bool = False  # this tab's sign-in was looked up (the page shows nothing before)
     signed_in: bool = False  # display only: every handler checks the database again
     sign_in_error: str = ""
-    signing_in: bool = False
     # The dashboard's counts (empty until signed in).
     to_ship: int = 0
     orders_today: int = 0

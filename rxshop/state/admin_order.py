@@ -79,7 +79,6 @@ class AdminOrderState(AdminState):
     refund_open: bool = False
     ship_message: str = ""
     refund_message: str = ""
-    working: bool = False
     _refund_key: str = ""
 
     def _show(self, detail: OrderDetail) -> None:
@@ -184,7 +183,6 @@ class AdminOrderState(AdminState):
     async def _finish(self, admin: str, message_var: str, message: str) -> None:
         """Inside `async with self`: show the outcome and the order as it is now."""
         setattr(self, message_var, message)
-        self.working = False
         if admin and self.signed_in:
             await self._refresh(admin)
 
@@ -200,8 +198,6 @@ class AdminOrderState(AdminState):
             async with self:
                 self.ship_message = "Enter the carrier and the tracking number (up to 100 characters each)."
             return
-        async with self:
-            self.working = True
         try:
             shipped = await ship_order(
                 admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking
@@ -234,7 +230,6 @@ class AdminOrderState(AdminState):
             if not key:
                 self.refund_message = "Open the refund form again."
                 return
-            self.working = True
         try:
             done = await refund_order(
                 admin=admin, order_id=order_id, amount=amount, request_key=key, gateway=get_gateway()

@@ -65,7 +65,6 @@ class AdminRevenueState(AdminState):
     total_revenue: str = ""
     total_refunds: str = ""
     total_discounts: str = ""
-    total_shipping: str = ""
     net: str = ""
 
     async def _refresh(self, admin: str) -> None:
@@ -92,7 +91,6 @@ class AdminRevenueState(AdminState):
         self.total_orders = report.orders
         self.total_revenue, self.total_refunds = format_money(report.revenue), format_money(report.refunds)
         self.total_discounts, self.net = format_money(report.discounts), format_money(report.net)
-        self.total_shipping = format_money(report.shipping)
         self.loaded = True
 
     @rx.event

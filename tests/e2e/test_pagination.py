@@ -7,7 +7,7 @@ from rxshop.core.db import get_engine
 from rxshop.domain.cart import price_cart
 from rxshop.orders.fulfillment import fulfill_checkout
 from tests.fixtures.browser import visitor_id_of
-from tests.fixtures.db import attached_order, checkout_for
+from tests.fixtures.db import bought_order, checkout_for
 from tests.fixtures.servers import RunningShop
 
 
@@ -17,7 +17,7 @@ def test_my_orders_pages_by_twenty(page: Page, shop: RunningShop):
     # 23 paid orders for this visitor, made by the shop's own order service in its database.
     with Session(get_engine(f"sqlite:///{shop.db_path}"), expire_on_commit=False) as session:
         for quantity in range(1, 24):
-            order = attached_order(session, visitor, cart=price_cart({"notebook": quantity % 20 or 20}))
+            order = bought_order(session, visitor, cart=price_cart({"notebook": quantity % 20 or 20}))
             assert fulfill_checkout(session=session, checkout=checkout_for(order)).outcome == "fulfilled"
 
     page.get_by_role("link", name="My Orders").click()

@@ -16,7 +16,7 @@ from rxshop.admin.reports import DayRevenue, ProductTotal, exceptions, product_t
 from rxshop.core.models import Order, utcnow
 from rxshop.orders.fulfillment import fulfill_checkout, record_unprocessable
 from rxshop.orders.history import InboxKind
-from tests.fixtures.db import attached_order, checkout_for, sample_cart
+from tests.fixtures.db import bought_order, checkout_for, sample_cart
 from tests.fixtures.shop import ADMIN_PASSWORD, new_visitor
 
 DAY1 = (utcnow() - timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -31,7 +31,7 @@ def admin(session, app_env) -> str:
 
 
 def _paid(session, quantities, paid_at: datetime, **changes):
-    order = attached_order(session, new_visitor(), sample_cart(quantities))
+    order = bought_order(session, new_visitor(), sample_cart(quantities))
     result = fulfill_checkout(session=session, checkout=checkout_for(order, **changes))
     assert result.outcome == "fulfilled", result
     session.exec(sa.update(Order).where(Order.id == order.id).values(paid_at=paid_at))
@@ -51,7 +51,7 @@ def known(session):
         sa.update(Order).where(Order.id == b.id).values(amount_refunded=1000, status="partially_refunded")
     )
     session.commit()
-    attached_order(session, new_visitor())
+    bought_order(session, new_visitor())
     return a, b, c
 
 

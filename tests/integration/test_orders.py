@@ -1,4 +1,5 @@
-"""Creating, listing, finding and expiring orders, on SQLite and PostgreSQL (the Buy path: test_checkout_orders)."""
+"""The orders a Buy writes (prices, lines), listing, finding and expiring them, on SQLite and PostgreSQL
+(the Buy path's own rules: test_checkout_orders)."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -8,32 +9,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from rxshop.core.db import new_session
-from rxshop.core.models import Order, OrderLine
+from rxshop.core.models import Order, OrderLine, new_order_id, new_order_number
 from rxshop.domain.cart import Cart, CartLine, price_cart
 from rxshop.domain.catalog import get_product
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.orders.fulfillment import fulfill_checkout
-from rxshop.orders.records import create_pending_order, expire_stale_orders, list_orders
-from tests.fixtures.db import bind_session, checkout_for, sample_cart, stored_order
+from rxshop.orders.records import expire_stale_orders, list_orders
+from tests.fixtures.db import bought_order, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
 
 
-def _attached(session, *, visitor=VISITOR, cart=None, expires_in=timedelta(minutes=30), session_id=None):
-    order = create_pending_order(session=session, visitor_id=visitor, cart=cart or sample_cart())
-    session_id = session_id or f"cs_test_{order.id[4:]}"
-    bind_session(
-        session,
-        order.id,
-        session_id=session_id,
-        url=f"https://pay.example/{session_id}",
-        expires_at=datetime.now(UTC) + expires_in,
-    )
-    return stored_order(session, order.id, visitor)
-
-
-def test_create_pending_order_copies_prices_and_lines(session):
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"tote": 1, "mug": 2}))
+def test_a_new_order_copies_prices_and_lines(session):
+    order = bought_order(session, VISITOR, price_cart({"tote": 1, "mug": 2}), answered=False)
     assert re.fullmatch(r"ord_[0-9a-f]{24}", order.id)
     assert order.status == S.PENDING and order.visitor_id == VISITOR
     assert order.amount_total == 6000 and order.amount_refunded == 0 and order.currency == "usd"
@@ -45,51 +33,61 @@ def test_create_pending_order_copies_prices_and_lines(session):
     assert order.stripe_session_id is None and order.paid_at is None
 
     stored = stored_order(session, order.id, VISITOR)
-    assert stored == order  # what was returned is what was stored, timestamps included
+    assert stored == order  # what was planned is what was stored, timestamps included
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
 
 
 def test_order_ids_are_random(session):
-    ids = {
-        create_pending_order(session=session, visitor_id=f"visitor-{i}", cart=sample_cart()).id
-        for i in range(20)
-    }
+    ids = {bought_order(session, f"visitor-{i}").id for i in range(20)}
     assert len(ids) == 20
 
 
-def test_create_pending_order_takes_prices_from_the_catalog_not_from_the_cart(session):
+def test_a_new_order_takes_prices_from_the_catalog_not_from_the_cart(session):
     mug = get_product("mug")
     forged = Cart(lines=(CartLine("mug", "Cheap mug", 1, 3),))
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=forged)
+    order = bought_order(session, VISITOR, forged)
     assert order.amount_total == 3 * mug.unit_amount
     assert order.lines[0].name == mug.name and order.lines[0].unit_amount == mug.unit_amount
 
 
 def test_an_empty_cart_is_not_an_order(session):
     with pytest.raises(ValueError, match="empty"):
-        create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({}))
+        bought_order(session, VISITOR, price_cart({}))
     with pytest.raises(ValueError):
-        create_pending_order(session=session, visitor_id="", cart=sample_cart())
+        bought_order(session, "")
     assert session.exec(select(Order)).all() == []
 
 
 def test_one_unattached_pending_order_per_visitor_and_cart(session):
-    """The database itself refuses a second one (two tabs pressing Buy at once share one order)."""
+    """The database itself refuses a second one (two tabs pressing Buy at once share one order): the Buy
+    path gives up the others first, so the second row is written here by hand."""
     cart = sample_cart()
-    create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
+    first = bought_order(session, VISITOR, cart, answered=False)
     with pytest.raises(IntegrityError):
-        create_pending_order(session=session, visitor_id=VISITOR, cart=cart)
-    create_pending_order(session=session, visitor_id=VISITOR, cart=price_cart({"mug": 5}))  # another cart
-    create_pending_order(session=session, visitor_id="visitor-b", cart=cart)  # another visitor
+        _copy_of(session, first.id)
+    bought_order(session, VISITOR, price_cart({"mug": 5}), answered=False)  # another cart
+    bought_order(session, "visitor-b", cart, answered=False)  # another visitor
+
+
+def _copy_of(session, order_id):
+    """The order's row again under a new id and number, written with the ORM."""
+    row = session.exec(select(Order).where(Order.id == order_id)).one()
+    values = {**row.model_dump(), "id": new_order_id(), "number": new_order_number()}
+    try:
+        session.add(Order(**values))
+        session.commit()
+    finally:
+        session.rollback()
 
 
 def test_expire_stale_orders(session):
     now = datetime.now(UTC)
-    stale = _attached(session, expires_in=timedelta(minutes=-1))
-    fresh = _attached(session, expires_in=timedelta(minutes=30))
-    paid = _attached(session, expires_in=timedelta(minutes=-1))
+    bought_then = now - timedelta(minutes=32)  # their sessions expired a minute ago
+    paid = bought_order(session, VISITOR, at=bought_then)
     fulfill_checkout(session=session, checkout=checkout_for(paid))
-    no_session = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    stale = bought_order(session, VISITOR, at=bought_then)
+    fresh = bought_order(session, VISITOR)
+    no_session = bought_order(session, VISITOR, price_cart({"mug": 5}), answered=False)
 
     expired = expire_stale_orders(session=session, now=now)
     assert [o.id for o in expired] == [stale.id] and expired[0].status == S.EXPIRED
@@ -99,8 +97,14 @@ def test_expire_stale_orders(session):
 
 
 def test_list_orders_pages_newest_first_with_lines(session):
-    made = [_attached(session, cart=price_cart({"mug": 1 + i % 3})) for i in range(25)]
-    create_pending_order(session=session, visitor_id="visitor-b", cart=sample_cart())
+    # A visitor's orders over two days, an hour apart: each bought once the one before had expired (an
+    # open checkout of the same cart is handed back to the next Buy, and past five more are refused).
+    start = datetime.now(UTC) - timedelta(days=2)
+    made = [
+        bought_order(session, VISITOR, price_cart({"mug": 1 + i % 3}), at=start + timedelta(hours=i))
+        for i in range(25)
+    ]
+    bought_order(session, "visitor-b")
 
     first = list_orders(session=session, visitor_id=VISITOR, limit=10)
     second = list_orders(session=session, visitor_id=VISITOR, offset=10, limit=10)
@@ -124,9 +128,10 @@ def test_list_orders_reads_a_page_in_two_queries(session):
 
     for i in range(23):
         fulfill_checkout(
-            session=session, checkout=checkout_for(_attached(session, cart=price_cart({"mug": 1 + i % 2})))
+            session=session,
+            checkout=checkout_for(bought_order(session, VISITOR, price_cart({"mug": 1 + i % 2}))),
         )
-    _attached(session)  # pending: not listed
+    bought_order(session, VISITOR)  # pending: not listed
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args):
@@ -153,7 +158,7 @@ def test_list_orders_reads_a_page_in_two_queries(session):
 
 
 def test_get_order_is_only_for_its_visitor(session):
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    order = bought_order(session, VISITOR)
     assert stored_order(session, order.id, VISITOR) == order
     assert stored_order(session, order.id, "visitor-b") is None
     assert stored_order(session, "ord_missing", VISITOR) is None

@@ -15,7 +15,7 @@ from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
 from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
 from rxshop.payments.gateway import event_from_json
-from tests.fixtures.db import attached_order, checkout_for, session_json, stored_order
+from tests.fixtures.db import bought_order, checkout_for, session_json, stored_order
 
 VISITOR = "visitor-a"
 _counter = iter(range(1, 1_000_000))
@@ -23,7 +23,7 @@ _counter = iter(range(1, 1_000_000))
 
 @pytest.fixture
 def order(session):
-    return attached_order(session, VISITOR)
+    return bought_order(session, VISITOR)
 
 
 def event(session, event_type, obj, event_id=None):

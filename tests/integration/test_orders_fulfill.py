@@ -15,16 +15,16 @@ from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
 from rxshop.orders.buy import plan_checkout_order, settle_checkout
 from rxshop.orders.fulfillment import fulfill_checkout
-from rxshop.orders.records import create_pending_order, expire_stale_orders
+from rxshop.orders.records import expire_stale_orders
 from rxshop.payments.gateway import SessionLine
-from tests.fixtures.db import attached_order, checkout_for, sample_cart, stored_order
+from tests.fixtures.db import bought_order, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"
 
 
 @pytest.fixture
 def order(session):
-    return attached_order(session, VISITOR)
+    return bought_order(session, VISITOR)
 
 
 def _stored(session, order_id):
@@ -109,7 +109,7 @@ def test_unknown_order(session, order):
 
 
 def test_order_ids_that_disagree_are_not_trusted(session, order):
-    other = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    other = bought_order(session, VISITOR, sample_cart({"mug": 5}), answered=False)  # another cart
     checkout = checkout_for(order, metadata={"order_id": other.id})
     assert fulfill_checkout(session=session, checkout=checkout).outcome == Outcome.NOT_FOUND
     assert _stored(session, order.id).status == _stored(session, other.id).status == S.PENDING
@@ -130,7 +130,7 @@ def test_the_order_is_found_by_metadata_or_by_session_id(session, order):
 
 def test_fulfill_binds_an_order_whose_session_was_not_attached_yet(session):
     # the webhook can arrive before the code that created the session has attached it
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    order = bought_order(session, VISITOR, answered=False)
     checkout = checkout_for(order, id="cs_test_early")
     result = fulfill_checkout(session=session, checkout=checkout)
     assert result.outcome == Outcome.FULFILLED and result.order.stripe_session_id == "cs_test_early"
@@ -210,7 +210,7 @@ def test_fifty_concurrent_fulfillments_pay_the_order_once(engine, session, order
 
 
 def test_concurrent_fulfillment_of_an_unattached_order_binds_one_session(engine, session):
-    order = create_pending_order(session=session, visitor_id=VISITOR, cart=sample_cart())
+    order = bought_order(session, VISITOR, answered=False)
     checkout = checkout_for(order, id="cs_test_race")
     outcomes = _fulfill_concurrently(engine, [checkout] * 20, workers=20)
     assert (

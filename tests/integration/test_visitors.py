@@ -15,10 +15,9 @@ from rxshop.core import routes
 from rxshop.core.db import new_session
 from rxshop.core.settings import Settings
 from rxshop.domain.identity import COOKIE_NAME, new_visitor_id, read_credential
-from rxshop.orders.records import create_pending_order
 from rxshop.web.visitor import MAX_BODY_BYTES, claim_visitor, forget_visitor
 from tests.fixtures.app import AppEnv
-from tests.fixtures.db import sample_cart
+from tests.fixtures.db import bought_order
 from tests.fixtures.sim import serve_asgi
 
 SHOP = "http://shop.test"
@@ -115,7 +114,7 @@ def test_an_old_localstorage_id_brings_its_orders_over_once(visitors, engine):
     base, settings = visitors
     legacy = new_visitor_id()
     with new_session(engine) as session:
-        order = create_pending_order(session=session, visitor_id=legacy, cart=sample_cart())
+        order = bought_order(session, legacy)
     with httpx.Client() as browser:
         assert _claim(browser, base, {"legacy": legacy}).json()["orders_moved"] == 1
         owner = _visitor_of(browser, settings)

@@ -4,6 +4,7 @@ it leaves exactly what the full path leaves, and anything else falls back to the
 import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,7 @@ from rxshop.orders.fulfillment import (
     fulfill_checkout,
 )
 from rxshop.payments.gateway import CheckoutSession, Event, ShippingDetails
-from tests.fixtures.db import attached_order, checkout_for
+from tests.fixtures.db import bought_order, checkout_for
 
 VISITOR = "visitor-fast"
 ADDRESS = ShippingDetails("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
@@ -37,6 +38,13 @@ _OWN = {
     "paid_at",
     "session_expires_at",
 }
+
+
+def bought(session, count):
+    """`count` orders of VISITOR's one cart, bought an hour apart (each once the one before had expired:
+    the Buy path hands an open checkout of the same cart back), the last one now."""
+    now = datetime.now(UTC)
+    return [bought_order(session, VISITOR, at=now - timedelta(hours=count - 1 - i)) for i in range(count)]
 
 
 def _apply_one(session, event):
@@ -92,7 +100,7 @@ def snapshot(session):
     ids=["no address", "address and phone", "no email or intent"],
 )
 def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, extra):
-    fast_order, full_order = attached_order(session, VISITOR), attached_order(session, VISITOR)
+    fast_order, full_order = bought(session, 2)
     same = {"payment_intent": "pi_same", **extra}
     fast_event = completed(checkout_for(fast_order, **same), "evt_fast_a")
     full_event = completed(checkout_for(full_order, **same), "evt_full_a")
@@ -126,7 +134,7 @@ def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, extra):
 
 
 def test_a_repeated_event_is_a_duplicate_and_changes_nothing(session):
-    order = attached_order(session, VISITOR)
+    order = bought_order(session, VISITOR)
     event = completed(checkout_for(order))
     assert _apply_one(session, event).outcome == Outcome.FULFILLED
     before = snapshot(session)
@@ -185,7 +193,7 @@ UNUSUAL = [
 @pytest.mark.parametrize("case", UNUSUAL, ids=[c[0] for c in UNUSUAL])
 def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session, case):
     _name, changes, prepare, outcome, inbox = case
-    order = attached_order(session, VISITOR)
+    order = bought_order(session, VISITOR)
     if prepare is not None:
         prepare(session, order)
     event = completed(checkout_for(order, **changes))
@@ -205,7 +213,7 @@ def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session
 
 
 def test_other_event_types_never_take_the_fast_path(session):
-    order = attached_order(session, VISITOR)
+    order = bought_order(session, VISITOR)
     event = completed(checkout_for(order), type_="checkout.session.async_payment_succeeded")
     assert apply_paid_checkout_fast(session=session, event=event) is None
     assert _apply_one(session, event).outcome == Outcome.FULFILLED
@@ -224,7 +232,7 @@ def _concurrently(engine, calls):
 
 
 def test_fifty_concurrent_deliveries_and_the_return_page_pay_once(engine, session):
-    order = attached_order(session, VISITOR)
+    order = bought_order(session, VISITOR)
     checkout = checkout_for(order, payment_intent="pi_once")
     event = completed(checkout, "evt_fast_race")
     calls = [lambda s: _apply_one(s, event).outcome] * 40
@@ -241,7 +249,7 @@ def test_fifty_concurrent_deliveries_and_the_return_page_pay_once(engine, sessio
 
 
 def test_fifty_distinct_events_for_one_session_pay_once(engine, session):
-    order = attached_order(session, VISITOR)
+    order = bought_order(session, VISITOR)
     checkout = checkout_for(order)
     deliveries = [completed(checkout, f"evt_fast_many_{i}") for i in range(50)]
     outcomes = _concurrently(engine, [lambda s, e=e: _apply_one(s, e).outcome for e in deliveries])
@@ -253,7 +261,7 @@ def test_fifty_distinct_events_for_one_session_pay_once(engine, session):
 
 
 def test_a_batch_gives_each_event_what_it_would_get_alone(session):
-    paid, other, stranger = (attached_order(session, VISITOR) for _ in range(3))
+    paid, other, stranger = bought(session, 3)
     first = completed(checkout_for(paid), "evt_batch_paid")
     batch = [
         first,
@@ -294,7 +302,7 @@ def test_a_batch_gives_each_event_what_it_would_get_alone(session):
 def test_a_failing_full_path_fails_only_its_own_delivery(session, monkeypatch):
     import rxshop.orders.fulfillment as fulfillment
 
-    paid, refused = attached_order(session, VISITOR), attached_order(session, VISITOR)
+    paid, refused = bought(session, 2)
     full = fulfillment.apply_stripe_event
 
     def failing(*, session, event, **kwargs):
@@ -314,7 +322,7 @@ def test_a_failing_full_path_fails_only_its_own_delivery(session, monkeypatch):
 
 
 def test_a_batch_whose_transaction_fails_records_nothing(engine, session):
-    orders = [attached_order(session, VISITOR) for _ in range(3)]
+    orders = bought(session, 3)
     session.connection().exec_driver_sql("ALTER TABLE order_events RENAME TO order_events_offline")
     session.commit()
     try:
