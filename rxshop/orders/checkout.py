@@ -24,13 +24,12 @@ from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.payments.gateway import (
     CheckoutGateway,
     CheckoutLineRequest,
-    CheckoutSession,
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
     ShippingChoice,
-    is_checkout_session_id,
 )
+from rxshop.payments.wire import CheckoutSession, is_checkout_session_id
 
 log = logging.getLogger(__name__)
 

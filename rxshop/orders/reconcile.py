@@ -22,8 +22,10 @@ from rxshop.core.models import Order
 from rxshop.core.settings import Settings
 from rxshop.domain.lifecycle import Outcome
 from rxshop.orders import records
-from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
-from rxshop.payments.gateway import CheckoutGateway, CheckoutSession, Event, PaymentError
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.stripe_events import apply_stripe_event
+from rxshop.payments.gateway import CheckoutGateway, PaymentError
+from rxshop.payments.wire import CheckoutSession, Event
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
