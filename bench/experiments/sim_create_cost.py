@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from rxshop.domain.cart import price_cart  # noqa: E402  (after the path: run as a script)
 from rxshop.domain.shipping import decode_offer, encode_offer, rates_for  # noqa: E402
-from rxshop.payments.gateway import ShippingChoice, _shipping_option  # noqa: E402
+from rxshop.payments.gateway import _shipping_option  # noqa: E402
 
 OFFER = encode_offer(rates_for(price_cart({"mug": 2, "notebook": 1})))
 
@@ -62,10 +62,7 @@ def rxshop_params(i: int) -> dict:
     """The same, plus what rxshop's Checkout carries (rxshop.payments.gateway.CheckoutGateway.create_session)."""
     params = bare_params(i)
     params["shipping_address_collection"] = {"allowed_countries": ["US", "CA", "GB", "DE", "FR", "NL"]}
-    params["shipping_options"] = [
-        _shipping_option(ShippingChoice(rate, name, amount), "usd")
-        for rate, amount, name in decode_offer(OFFER)
-    ]
+    params["shipping_options"] = [_shipping_option(option, "usd") for option in decode_offer(OFFER)]
     params["phone_number_collection"] = {"enabled": True}
     params["allow_promotion_codes"] = True
     return params

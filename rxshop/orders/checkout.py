@@ -27,7 +27,6 @@ from rxshop.payments.gateway import (
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
-    ShippingChoice,
 )
 from rxshop.payments.wire import CheckoutSession, is_checkout_session_id
 
@@ -189,10 +188,7 @@ async def _request_session(
         cancel_url=f"{settings.app_url}/checkout/cancel",
         expires_at=expires_at,
         idempotency_key=f"rxshop-checkout-{order.id}",
-        shipping_options=[
-            ShippingChoice(rate_id, name, amount)
-            for rate_id, amount, name in decode_offer(order.shipping_offer)
-        ],
+        shipping_options=decode_offer(order.shipping_offer),
         allowed_countries=settings.shipping_countries,
         collect_phone=True,
         allow_promotion_codes=True,

@@ -21,14 +21,12 @@ from sqlmodel import Session
 from rxshop.core.models import Order, UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.domain.shipping import decode_offer
+from rxshop.domain.shipping import ShippingOption, decode_offer
 from rxshop.orders import history
 from rxshop.orders.history import InboxKind
 from rxshop.orders.records import OrderView, lines_of, load_order, transaction, view_of
 from rxshop.orders.views import OrderLineView
-from rxshop.payments.wire import CheckoutSession
-
-Offered = tuple[str, int, str]  # (our rate id, amount, name), as stored in orders.shipping_offer
+from rxshop.payments.wire import CheckoutSession, PaymentStatus, SessionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ def mismatch(terms: OrderTerms, ordered: Sequence[OrderLineView], checkout: Chec
     return None
 
 
-def _chosen_rate(terms: OrderTerms, checkout: CheckoutSession) -> tuple[str | None, Offered | None]:
+def _chosen_rate(terms: OrderTerms, checkout: CheckoutSession) -> tuple[str | None, ShippingOption | None]:
     """(why not, the rate) for the shipping Stripe reports, against the offer stored with the order.
 
     Options go to Stripe in the order of the offer and Stripe keeps it, so option i is our rate i: the
@@ -112,14 +110,15 @@ def _chosen_rate(terms: OrderTerms, checkout: CheckoutSession) -> tuple[str | No
             return f"shipping {checkout.amount_shipping} charged on an order offered none", None
         return None, None
     amounts = [amount for _shr, amount in checkout.shipping_options]
-    if amounts != [amount for _id, amount, _name in offer]:
-        return f"shipping options {amounts} != the order's offer {[o[1] for o in offer]}", None
+    offered = [o.amount for o in offer]
+    if amounts != offered:
+        return f"shipping options {amounts} != the order's offer {offered}", None
     stripe_ids = [shr for shr, _amount in checkout.shipping_options]
     if checkout.shipping_rate not in stripe_ids:
         return f"shipping rate {checkout.shipping_rate!r} is not one of the options offered", None
     chosen = offer[stripe_ids.index(checkout.shipping_rate)]
-    if checkout.amount_shipping != chosen[1]:
-        return f"amount_shipping {checkout.amount_shipping} != {chosen[0]} rate's {chosen[1]}", None
+    if checkout.amount_shipping != chosen.amount:
+        return f"amount_shipping {checkout.amount_shipping} != {chosen.rate_id} rate's {chosen.amount}", None
     return None, chosen
 
 
@@ -194,8 +193,8 @@ def move_params(terms: OrderTerms, checkout: CheckoutSession, now: datetime) -> 
         "amount_total": checkout.amount_total,
         "amount_discount": checkout.amount_discount,
         "amount_shipping": checkout.amount_shipping,
-        "rate_id": rate[0] if rate else None,
-        "rate_name": rate[2] if rate else None,
+        "rate_id": rate.rate_id if rate else None,
+        "rate_name": rate.name if rate else None,
         "phone": checkout.phone[:40] if checkout.phone else None,
         "payment_intent": checkout.payment_intent or None,
         "email": checkout.customer_email or None,
@@ -215,7 +214,7 @@ def move_params(terms: OrderTerms, checkout: CheckoutSession, now: datetime) -> 
 
 def _flag_mismatch(session: Session, order: Order, checkout: CheckoutSession, problem: str) -> None:
     """Money taken (or about to be) that does not pay for its order: for the owner, once per session."""
-    if checkout.payment_status != "paid" and checkout.status != "complete":
+    if checkout.payment_status != PaymentStatus.PAID and checkout.status != SessionStatus.COMPLETE:
         return  # an open session: nothing was paid, nothing to look at
     history.flag(
         session,
@@ -234,13 +233,13 @@ def _target(checkout: CheckoutSession, failed: bool) -> OrderStatus | None:
     # Decide on payment_status, not status: a complete session may still be waiting for the money.
     if failed:
         return S.FAILED
-    if checkout.payment_status in ("paid", "no_payment_required"):
+    if checkout.payment_status in (PaymentStatus.PAID, PaymentStatus.NO_PAYMENT_REQUIRED):
         return S.PAID
-    if checkout.status == "complete":
+    if checkout.status == SessionStatus.COMPLETE:
         # A delayed payment that failed leaves the session complete/unpaid; only its intent tells.
         failed_intent = checkout.payment_intent_status in ("requires_payment_method", "canceled")
         return S.FAILED if failed_intent else S.PROCESSING
-    if checkout.status == "expired":
+    if checkout.status == SessionStatus.EXPIRED:
         return S.EXPIRED
     return None
 

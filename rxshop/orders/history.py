@@ -8,6 +8,7 @@ and the return page, webhooks and reconciliation may all report the same mismatc
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,15 +18,18 @@ from sqlmodel import Session
 from rxshop.core.models import InboxItem, OrderEvent, utcnow
 
 
-class EventKind:
+class EventKind(StrEnum):
+    """A timeline row's kind (order_events.kind)."""
+
     STATUS = "status"  # detail: "<before> -> <after>"
     SHIPPED = "shipped"  # detail: "<carrier> <tracking>"
     REFUND_REQUESTED = "refund_requested"
     REFUND_FAILED = "refund_failed"
-    AMOUNTS = "amounts"  # what Stripe reported at payment (shipping, discount)
 
 
-class InboxKind:
+class InboxKind(StrEnum):
+    """What an owner's inbox item is about (inbox_items.kind)."""
+
     MISMATCH = "mismatch"  # a paid session whose amount, currency, lines or shipping differ from its order
     UNKNOWN_SESSION = "unknown_session"  # money received for a session the shop has no order for
     UNPROCESSABLE = "unprocessable"  # a signed event the shop could never apply
@@ -37,7 +41,7 @@ ADD_EVENT = sa.insert(OrderEvent)
 
 
 def event_row(
-    order_id: str, kind: str, detail: str = "", *, actor: str = "system", at: datetime | None = None
+    order_id: str, kind: EventKind, detail: str = "", *, actor: str = "system", at: datetime | None = None
 ) -> dict[str, Any]:
     """The values of ADD_EVENT for one timeline row."""
     return {"order_id": order_id, "kind": kind, "detail": detail, "actor": actor, "at": at or utcnow()}
@@ -53,7 +57,7 @@ def status_row(
 def add_event(
     session: Session,
     order_id: str,
-    kind: str,
+    kind: EventKind,
     detail: str = "",
     *,
     actor: str = "system",
@@ -72,7 +76,7 @@ def status_changed(
 def flag(
     session: Session,
     *,
-    kind: str,
+    kind: InboxKind,
     reference: str,
     detail: str,
     order_id: str | None = None,

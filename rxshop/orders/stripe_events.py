@@ -23,7 +23,7 @@ from rxshop.orders import history
 from rxshop.orders.fulfillment import apply_checkout
 from rxshop.orders.history import InboxKind
 from rxshop.orders.records import OrderView, load_order, transaction, view_of
-from rxshop.payments.wire import Charge, Event
+from rxshop.payments.wire import Charge, Event, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def apply_stripe_event(*, session: Session, event: Event, source: str = "webhook
             )
             outcome = Outcome.UNKNOWN_SESSION if result.outcome == Outcome.NOT_FOUND else result.outcome
             view = result.order
-            if outcome == Outcome.UNKNOWN_SESSION and event.checkout.payment_status == "paid":
+            if outcome == Outcome.UNKNOWN_SESSION and event.checkout.payment_status == PaymentStatus.PAID:
                 _flag_unknown_session(session, event)
         elif event.charge is not None:
             outcome, order = _apply_refund(session, event.charge, utcnow())

@@ -21,7 +21,7 @@ from rxshop.orders import history
 from rxshop.orders.fulfillment import OrderTerms, mismatch, move_order, move_params
 from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import EventResult, apply_stripe_event
-from rxshop.payments.wire import Event
+from rxshop.payments.wire import Event, PaymentStatus
 
 _READ = sa.text(
     "SELECT visitor_id, status, currency, amount_subtotal, livemode, shipping_offer, stripe_session_id,"
@@ -44,7 +44,7 @@ def _fast_step(connection: sa.Connection, event: Event, source: str) -> EventRes
     if (
         event.type != "checkout.session.completed"
         or checkout is None
-        or checkout.payment_status != "paid"
+        or checkout.payment_status != PaymentStatus.PAID
         or checkout.line_items is not None
     ):
         return None

@@ -15,7 +15,7 @@ from stripe.params import EventListParams, RefundCreateParams
 from stripe.params.checkout import SessionListParams, SessionRetrieveParams
 
 from rxshop.core.settings import Settings, get_settings
-from rxshop.domain.shipping import RATES
+from rxshop.domain.shipping import ShippingOption
 from rxshop.payments.wire import CheckoutSession, Event, checkout_from_stripe, event_from_stripe
 
 
@@ -27,15 +27,6 @@ class CheckoutLineRequest:
     unit_amount: int
     quantity: int
     product_id: str = ""
-
-
-@dataclass(frozen=True)
-class ShippingChoice:
-    """One shipping option to offer on Stripe's page (our rate id rides along in the rate's metadata)."""
-
-    rate_id: str
-    name: str
-    amount: int
 
 
 @dataclass(frozen=True)
@@ -145,7 +136,7 @@ class CheckoutGateway:
         expires_at: int,
         idempotency_key: str,
         customer_email: str | None = None,
-        shipping_options: Sequence[ShippingChoice] = (),
+        shipping_options: Sequence[ShippingOption] = (),
         allowed_countries: Sequence[str] = (),
         collect_phone: bool = False,
         allow_promotion_codes: bool = False,
@@ -271,8 +262,8 @@ class CheckoutGateway:
         )
 
 
-def _shipping_option(option: ShippingChoice, currency: str) -> dict[str, Any]:
-    rate = next((r for r in RATES if r.id == option.rate_id), None)
+def _shipping_option(option: ShippingOption, currency: str) -> dict[str, Any]:
+    rate = option.rate
     data: dict[str, Any] = {
         "type": "fixed_amount",
         "display_name": option.name,

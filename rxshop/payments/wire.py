@@ -7,7 +7,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from rxshop.domain.addresses import ShippingAddress
 
 CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
 
@@ -26,17 +29,22 @@ class SessionLine:
     amount_total: int
 
 
-@dataclass(frozen=True)
-class ShippingDetails:
-    """Where the buyer asked Stripe to ship (collected_information.shipping_details)."""
+class SessionStatus(StrEnum):
+    """A Checkout Session's `status` (NOT_REPORTED: absent, or a value the shop does not know)."""
 
-    name: str
-    line1: str
-    line2: str | None
-    city: str
-    state: str | None
-    postal_code: str
-    country: str
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+    NOT_REPORTED = ""
+
+
+class PaymentStatus(StrEnum):
+    """A Checkout Session's `payment_status` (NOT_REPORTED: absent, or a value the shop does not know)."""
+
+    PAID = "paid"
+    UNPAID = "unpaid"
+    NO_PAYMENT_REQUIRED = "no_payment_required"
+    NOT_REPORTED = ""
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,8 @@ class CheckoutSession:
 
     id: str
     url: str | None
-    status: str  # open | complete | expired
-    payment_status: str  # paid | unpaid | no_payment_required
+    status: SessionStatus
+    payment_status: PaymentStatus
     amount_total: int | None
     currency: str
     client_reference_id: str | None
@@ -64,7 +72,7 @@ class CheckoutSession:
     amount_shipping: int = 0
     shipping_rate: str | None = None  # Stripe's id (shr_...) of the rate the buyer chose
     shipping_options: tuple[tuple[str, int], ...] = ()  # (shr_ id, amount) in the order they were offered
-    shipping: ShippingDetails | None = None
+    shipping: ShippingAddress | None = None
     phone: str | None = None
 
 
@@ -126,6 +134,17 @@ def _id_of(value: Any) -> str | None:
     return str(value) if value else None
 
 
+_Status = TypeVar("_Status", SessionStatus, PaymentStatus)
+
+
+def _member(kind: type[_Status], value: Any) -> _Status:
+    """The member for Stripe's value; NOT_REPORTED when absent or unknown (the shop acts on none of those)."""
+    try:
+        return kind(str(value or ""))
+    except ValueError:
+        return kind("")
+
+
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -139,14 +158,14 @@ def _line_from_stripe(item: Mapping[str, Any]) -> SessionLine:
     )
 
 
-def _shipping_from_stripe(obj: Mapping[str, Any]) -> ShippingDetails | None:
+def _shipping_from_stripe(obj: Mapping[str, Any]) -> ShippingAddress | None:
     collected = obj.get("collected_information") or {}
     # collected_information since API 2025-03; shipping_details before (kept for older accounts' events).
     details = collected.get("shipping_details") or obj.get("shipping_details")
     if not isinstance(details, Mapping):
         return None
     address = details.get("address") or {}
-    return ShippingDetails(
+    return ShippingAddress(
         name=str(details.get("name") or ""),
         line1=str(address.get("line1") or ""),
         line2=address.get("line2") or None,
@@ -175,8 +194,8 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
     return CheckoutSession(
         id=str(obj["id"]),
         url=obj.get("url"),
-        status=str(obj.get("status") or ""),
-        payment_status=str(obj.get("payment_status") or ""),
+        status=_member(SessionStatus, obj.get("status")),
+        payment_status=_member(PaymentStatus, obj.get("payment_status")),
         amount_total=_int_or_none(obj.get("amount_total")),
         currency=str(obj.get("currency") or "").lower(),
         client_reference_id=obj.get("client_reference_id"),

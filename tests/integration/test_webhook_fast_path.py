@@ -11,17 +11,18 @@ from sqlmodel import select
 
 from rxshop.core.db import new_session
 from rxshop.core.models import InboxItem, Order, OrderEvent, StripeEvent
+from rxshop.domain.addresses import ShippingAddress
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
 from rxshop.orders import webhook_batch
 from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.stripe_events import apply_stripe_event
 from rxshop.orders.webhook_batch import apply_webhook_events
-from rxshop.payments.wire import CheckoutSession, Event, ShippingDetails
+from rxshop.payments.wire import CheckoutSession, Event
 from tests.fixtures.db import attached_order, checkout_for
 
 VISITOR = "visitor-fast"
-ADDRESS = ShippingDetails("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
+ADDRESS = ShippingAddress("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
 _counter = iter(range(1, 1_000_000))
 
 # Columns that differ between two orders by construction (ids, session, times).
