@@ -18,7 +18,7 @@ from rxshop.pages.checkout_cancel import checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
-from rxshop.payments.gateway import HANDLED_EVENTS
+from rxshop.payments.wire import HANDLED_EVENTS
 from rxshop.state.admin import AdminState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState

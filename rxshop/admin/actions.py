@@ -21,15 +21,14 @@ from rxshop.core import notify
 from rxshop.core.db import in_session
 from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.domain.catalog import format_money
+from rxshop.domain.lifecycle import SHIPPABLE_STATUSES, RefundStatus, remaining_to_refund
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.domain.lifecycle import remaining_to_refund
 from rxshop.orders import history
 from rxshop.orders.history import EventKind, InboxKind
 from rxshop.orders.records import load_order, transaction, view_of
 from rxshop.orders.views import FulfillmentStatus, OrderView
 from rxshop.payments.gateway import CheckoutGateway, PaymentError, PaymentUnavailable
 
-SHIPPABLE = (S.PAID, S.PARTIALLY_REFUNDED)
 REFUNDABLE = (S.PAID, S.PARTIALLY_REFUNDED)
 _REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -63,7 +62,7 @@ def mark_shipped(
         require_admin(session, admin, now)
         result = session.exec(
             sa.update(Order)
-            .where(col(Order.id) == order_id, col(Order.status).in_(SHIPPABLE))
+            .where(col(Order.id) == order_id, col(Order.status).in_(SHIPPABLE_STATUSES))
             .values(
                 fulfillment_status=FulfillmentStatus.SHIPPED,
                 carrier=carrier,
@@ -146,7 +145,7 @@ def _reserve_once(
         if existing is not None:
             if existing.order_id != order_id or existing.amount != amount:
                 raise ActionRefused("This refund form was already used for another refund; open it again.")
-            if existing.status == "failed":
+            if existing.status == RefundStatus.FAILED:
                 raise ActionRefused(existing.error or "This refund failed; open the form again to retry.")
             return _Reserved(
                 order_id, order.visitor_id, order.payment_intent_id or "", amount, existing.stripe_refund_id
@@ -155,7 +154,7 @@ def _reserve_once(
             raise ActionRefused(f"Only paid orders can be refunded; this one is {S(order.status).label}.")
         requested = session.exec(
             select(sa.func.coalesce(sa.func.sum(RefundRequest.amount), 0)).where(
-                RefundRequest.order_id == order_id, RefundRequest.status != "failed"
+                RefundRequest.order_id == order_id, RefundRequest.status != RefundStatus.FAILED
             )
         ).one()
         remaining = remaining_to_refund(order.amount_total, order.amount_refunded, int(requested))
@@ -168,7 +167,7 @@ def _reserve_once(
                 request_key=key,
                 order_id=order_id,
                 amount=amount,
-                status="requested",
+                status=RefundStatus.REQUESTED,
                 requested_at=now,
                 updated_at=now,
             )
@@ -192,9 +191,9 @@ def _finish(
     with transaction(session):
         moved = session.exec(
             sa.update(RefundRequest)
-            .where(col(RefundRequest.request_key) == key, col(RefundRequest.status) == "requested")
+            .where(col(RefundRequest.request_key) == key, col(RefundRequest.status) == RefundStatus.REQUESTED)
             .values(
-                status="succeeded" if refund_id else "failed",
+                status=RefundStatus.SUCCEEDED if refund_id else RefundStatus.FAILED,
                 stripe_refund_id=refund_id,
                 error=error and error[:500],
                 updated_at=utcnow(),
@@ -250,7 +249,7 @@ async def refund_order(
         raise ActionRefused(f"{err} Press Refund again: it will not refund twice.") from err
     except PaymentError as err:
         order, request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=str(err))
-        if request.status != "succeeded":
+        if request.status != RefundStatus.SUCCEEDED:
             raise ActionRefused(f"Stripe refused this refund: {err}") from err
         return RefundDone(order, request_key, amount, request.stripe_refund_id or "", repeated=True)
     order, _request, moved = await in_session(_finish, key=request_key, refund_id=refund.id, error=None)
@@ -276,7 +275,7 @@ def resolve_exception(
                 raise ActionRefused("There is no such order.")
             history.flag(
                 session,
-                kind=kind,
+                kind=InboxKind.SHIP_OVERDUE,
                 reference=reference,
                 order_id=reference,
                 detail="not shipped in time",

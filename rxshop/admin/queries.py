@@ -18,9 +18,15 @@ from sqlmodel import Session, col, select
 from rxshop.admin.auth import require_admin
 from rxshop.core.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
 from rxshop.core.settings import Settings, get_settings
-from rxshop.domain.lifecycle import LISTED_STATUSES, OrderStatus, remaining_to_refund
+from rxshop.domain.lifecycle import (
+    LISTED_STATUSES,
+    SHIPPABLE_STATUSES,
+    OrderStatus,
+    RefundStatus,
+    remaining_to_refund,
+)
 from rxshop.orders.records import lines_of, load_order, transaction, view_of
-from rxshop.orders.views import FulfillmentStatus, OrderView
+from rxshop.orders.views import FulfillmentStatus, OrderView, items_text
 from rxshop.orders.views import view as _view
 
 MAX_PAGE_SIZE = 100
@@ -78,7 +84,7 @@ class AdminOrderPage:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # created | status | shipped | refund_requested | refund_failed | amounts | webhook
+    kind: str  # created | webhook | an EventKind (status, shipped, refund_requested, refund_failed)
     text: str
     actor: str  # buyer | webhook | return page | reconcile | system | owner
     stripe_event_id: str | None = None
@@ -88,7 +94,7 @@ class TimelineEntry:
 class RefundRequestView:
     request_key: str
     amount: int
-    status: str  # requested | succeeded | failed
+    status: RefundStatus
     stripe_refund_id: str | None
     error: str | None
     requested_at: datetime
@@ -103,12 +109,12 @@ class OrderDetail:
 
     @property
     def can_ship(self) -> bool:
-        return self.order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+        return self.order.status in SHIPPABLE_STATUSES
 
     @property
     def refundable(self) -> int:
         """What a new refund may take: the total less refunds reported and refunds requested."""
-        requested = sum(r.amount for r in self.refunds if r.status != "failed")
+        requested = sum(r.amount for r in self.refunds if r.status != RefundStatus.FAILED)
         return remaining_to_refund(self.order.amount_total, self.order.amount_refunded, requested)
 
 
@@ -141,10 +147,6 @@ def _order_by(sort: SortKey, descending: bool) -> list[Any]:
     column = getattr(Order, SortKey(sort).value)
     direction = sa.desc if descending else sa.asc
     return [direction(column), direction(col(Order.created_at)), direction(col(Order.id))]
-
-
-def _summary(view: OrderView) -> str:
-    return ", ".join(f"{line.quantity} × {line.name}" for line in view.lines)
 
 
 def list_orders(
@@ -181,7 +183,7 @@ def list_orders(
             number=v.number,
             created_at=v.created_at,
             email=v.customer_email or "",
-            items=_summary(v),
+            items=items_text(v.lines),
             total=v.amount_total,
             currency=v.currency,
             status=v.status,
@@ -240,7 +242,12 @@ def order_detail(
             timeline=tuple(_timeline(session, order)),
             refunds=tuple(
                 RefundRequestView(
-                    r.request_key, r.amount, r.status, r.stripe_refund_id, r.error, r.requested_at
+                    r.request_key,
+                    r.amount,
+                    RefundStatus(r.status),
+                    r.stripe_refund_id,
+                    r.error,
+                    r.requested_at,
                 )
                 for r in requests
             ),
@@ -276,7 +283,7 @@ def _csv_row(v: OrderView) -> list[str]:
     address = v.shipping
     values: list[object] = [
         v.number, v.id, v.created_at, v.paid_at, v.status.value, v.fulfillment_status,
-        v.customer_email, v.phone, "; ".join(f"{x.quantity} x {x.name}" for x in v.lines),
+        v.customer_email, v.phone, items_text(v.lines, plain=True),
         sum(x.quantity for x in v.lines), v.currency.upper(), _money(v.amount_subtotal),
         _money(v.amount_discount), _money(v.amount_shipping), _money(v.amount_total),
         _money(v.amount_refunded), v.shipping_rate_name,

@@ -42,7 +42,7 @@ def _amount_row(label, amount, *, class_name: str, strong: bool = False) -> rx.C
 
 def _fulfillment(order: rx.Var) -> rx.Component:
     """'Paid — preparing your order', then 'Shipped' with carrier and tracking number (a link only when
-    receipt.tracking_url could build one safely)."""
+    shipping.tracking_url could build one safely)."""
     return rx.cond(
         order.fulfillment_text != "",
         rx.text(

@@ -63,3 +63,13 @@ def format_money(amount: int, currency: str = CURRENCY) -> str:
     whole, cents = divmod(abs(int(amount)), 100)
     text = f"{sign}{symbol}{whole:,}.{cents:02d}"
     return text if symbol else f"{text} {currency.upper()}"
+
+
+def shipping_amount_text(amount: int, currency: str = CURRENCY) -> str:
+    """'Free' when nothing was charged for shipping, else the amount."""
+    return "Free" if amount == 0 else format_money(amount, currency)
+
+
+def discount_text(amount: int, currency: str = CURRENCY) -> str:
+    """A discount as taken off the total: '−$4.30' (a real minus sign); '' when there was none."""
+    return "\u2212" + format_money(amount, currency) if amount > 0 else ""

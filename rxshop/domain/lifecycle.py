@@ -41,6 +41,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 PAID_STATUSES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
+# What may be shipped (and is told "preparing your order"): paid, and not all of it refunded.
+SHIPPABLE_STATUSES = (S.PAID, S.PARTIALLY_REFUNDED)
 # What My Orders lists: orders the buyer actually placed (an abandoned or expired checkout is not one).
 LISTED_STATUSES = frozenset({S.PROCESSING, S.PAID, S.FAILED, S.PARTIALLY_REFUNDED, S.REFUNDED})
 # A pending order that never got its Checkout Session (Stripe was down) is given up after this long.
@@ -76,6 +78,14 @@ def transition_table_markdown() -> str:
         targets = ", ".join(f"`{t}`" for t in OrderStatus if t in TRANSITIONS[status]) or "— (final)"
         rows.append(f"| `{status}` | {status.label} | {targets} |")
     return "\n".join(rows)
+
+
+class RefundStatus(StrEnum):
+    """An owner's refund request (refund_requests.status): asked of Stripe, then what Stripe answered."""
+
+    REQUESTED = "requested"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class Outcome(StrEnum):

@@ -17,22 +17,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from rxshop.core.models import Order, new_order_number
+from rxshop.core.models import new_order_number
 from rxshop.domain.cart import Cart
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.orders.records import (
-    as_utc,
-    pending_order_values,
-    reprice,
-    transaction,
-)
+from rxshop.orders import buy_sql as sql
+from rxshop.orders.buy_sql import ORDER_COLUMNS, NewOrder
+from rxshop.orders.records import as_utc, pending_order_values, reprice, transaction
 from rxshop.orders.views import OrderLineView
 
 logger = logging.getLogger(__name__)
@@ -60,7 +56,7 @@ MAX_CHECKOUT_GENERATIONS = 20
 class PlannedOrder:
     """The order one press of Buy asks Stripe for, not written yet (`plan_checkout_order`)."""
 
-    order: SimpleNamespace  # every column of the order (no ORM object: a burst of Buys builds one each)
+    order: NewOrder
     lines: tuple[OrderLineView, ...]
 
 
@@ -102,73 +98,9 @@ def plan_checkout_order(
     if priced.is_empty:
         raise ValueError("An empty cart cannot be ordered.")
     values = pending_order_values(visitor_id, priced, as_utc(session_expires_at), livemode, client_ip)
-    order = SimpleNamespace(**{**values, "id": order_id})
+    order = NewOrder(**{**values, "id": order_id})
     lines = tuple(OrderLineView(x.product_id, x.name, x.unit_amount, x.quantity) for x in priced.lines)
     return PlannedOrder(order, lines)
-
-
-# The Buy path's statements, prebuilt (no ORM, no expression building: one cheap pass per Buy).
-_ORDER_COLUMNS = tuple(c.name for c in Order.__table__.columns)
-_INSERT_ORDER = sa.text(
-    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
-).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
-_INSERT_LINE = sa.text(
-    "INSERT INTO order_lines (order_id, product_id, name, unit_amount, quantity)"
-    " VALUES (:order_id, :product_id, :name, :unit_amount, :quantity)"
-)
-_DATES = {
-    name: sa.bindparam(name, type_=Order.__table__.c.created_at.type)
-    for name in ("now", "reuse", "expires_at")
-}
-# An unattached order of this cart under another id is from an earlier window: its key is never asked
-# again, and it would block the one-unattached-order index. First, so that SQLite takes its write lock
-# at the start of the transaction (never a read upgraded later).
-_EXPIRE_OTHER_UNATTACHED = sa.text(
-    "UPDATE orders SET status = :expired, updated_at = :now WHERE visitor_id = :visitor"
-    " AND cart_fingerprint = :fingerprint AND status = :pending AND stripe_session_id IS NULL AND id <> :id"
-).bindparams(_DATES["now"])
-_PLANNED = sa.text("SELECT status, stripe_session_id, checkout_url FROM orders WHERE id = :id")
-_ATTACH = sa.text(
-    "UPDATE orders SET stripe_session_id = :session_id, checkout_url = :url, session_expires_at = :expires_at,"
-    " updated_at = :now WHERE id = :id AND status = :pending AND stripe_session_id IS NULL"
-).bindparams(_DATES["now"], _DATES["expires_at"])
-_GIVE_UP = sa.text(
-    "UPDATE orders SET status = :expired, updated_at = :now"
-    " WHERE id = :id AND status = :pending AND stripe_session_id IS NULL"
-).bindparams(_DATES["now"])
-# An older open session of this cart (from an earlier window) is handed back rather than a second one.
-_REUSABLE = sa.text(
-    "SELECT id, checkout_url FROM orders WHERE visitor_id = :visitor AND status = :pending"
-    " AND cart_fingerprint = :fingerprint AND checkout_url IS NOT NULL AND session_expires_at > :reuse"
-    " AND id <> :id ORDER BY created_at DESC, id DESC LIMIT 1"
-).bindparams(_DATES["reuse"])
-# An open checkout: a pending order whose session is (or may still be) payable. Counted for the caps.
-_OPEN = "status = :pending AND (session_expires_at IS NULL OR session_expires_at > :now)"
-_OPEN_BY_VISITOR = sa.text(f"SELECT count(*) FROM orders WHERE visitor_id = :visitor AND {_OPEN}").bindparams(
-    _DATES["now"]
-)
-_OPEN_BY_CLIENT = sa.text(f"SELECT count(*) FROM orders WHERE client_ip = :client_ip AND {_OPEN}").bindparams(
-    _DATES["now"]
-)
-_STATUSES = sa.text("SELECT id, status FROM orders WHERE id IN :ids").bindparams(
-    sa.bindparam("ids", expanding=True)
-)
-
-
-# The fast path of a burst (settle_checkouts): the order first, then one look around it.
-_INSERT_NEW_ORDER = sa.text(
-    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ORDER_COLUMNS)})"
-    " ON CONFLICT (id) DO NOTHING"
-).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in Order.__table__.columns))
-_AROUND_NEW = sa.text(
-    f"SELECT (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND {_OPEN}) AS by_visitor,"
-    f" (SELECT count(*) FROM orders WHERE client_ip = :client_ip AND {_OPEN}) AS by_client,"
-    " (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND cart_fingerprint = :fingerprint"
-    "  AND status = :pending AND checkout_url IS NOT NULL AND session_expires_at > :reuse AND id <> :id) AS older,"
-    " (SELECT count(*) FROM orders WHERE visitor_id = :visitor AND cart_fingerprint = :fingerprint"
-    "  AND status = :pending AND stripe_session_id IS NULL) AS unattached"
-).bindparams(_DATES["now"], _DATES["reuse"])
-_DELETE_NEW = sa.text("DELETE FROM orders WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -228,16 +160,16 @@ def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled
 def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
     """settle_checkout's common case in the caller's transaction, or None (nothing written) for the rest."""
     order = answer.planned.order
-    values = {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    values = {name: getattr(order, name) for name in ORDER_COLUMNS}
     values.update(
         stripe_session_id=answer.session_id,
         checkout_url=answer.url,
         session_expires_at=as_utc(answer.expires_at),
     )
-    if connection.execute(_INSERT_NEW_ORDER, values).rowcount != 1:
+    if connection.execute(sql.INSERT_NEW_ORDER, values).rowcount != 1:
         return None  # written before: bind, hand back or burn it (settle_checkout)
     around = connection.execute(
-        _AROUND_NEW,
+        sql.AROUND_NEW,
         {
             **_cart_of(order),
             "client_ip": order.client_ip,
@@ -250,7 +182,7 @@ def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
         order.client_ip is not None and around.by_client > MAX_OPEN_CHECKOUTS_PER_CLIENT
     )
     if over_cap or around.older:  # the new row counts itself: over the cap means above it
-        connection.execute(_DELETE_NEW, {"id": order.id})
+        connection.execute(sql.DELETE_NEW, {"id": order.id})
         return None
     if around.unattached:
         _expire_other_unattached(connection, order, answer.now)
@@ -280,7 +212,7 @@ def settle_checkout(
         if row is not None:
             return _settle_existing(connection, row, order, session_id, url, expires_at, now)
         older = connection.execute(
-            _REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id}
+            sql.REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id}
         ).first()
         if older is not None:
             return Settled(older.id, older.checkout_url, reused=True)
@@ -321,7 +253,7 @@ def record_failed_checkout(
             return Settled(order.id, row.checkout_url, reused=True)
         if not same_key_may_succeed:
             connection.execute(
-                _GIVE_UP, {"id": order.id, "expired": S.EXPIRED, "pending": S.PENDING, "now": now}
+                sql.GIVE_UP, {"id": order.id, "expired": S.EXPIRED, "pending": S.PENDING, "now": now}
             )
         return None
 
@@ -343,7 +275,7 @@ def _around_planned_row(
             with transaction(session):
                 connection = session.connection()
                 _expire_other_unattached(connection, order, now)
-                return decide(connection, connection.execute(_PLANNED, {"id": order.id}).first())
+                return decide(connection, connection.execute(sql.PLANNED, {"id": order.id}).first())
         except IntegrityError:
             order.number = new_order_number()
     raise RuntimeError(f"could not write the planned order {order.id}")
@@ -352,27 +284,27 @@ def _around_planned_row(
 def first_open_generation(*, session: Session, order_ids: list[str]) -> int | None:
     """The first of a cart's ids (by generation) with no order yet or a pending one; None if all are used."""
     with transaction(session):
-        statuses = dict(session.connection().execute(_STATUSES, {"ids": order_ids}).all())
+        statuses: dict[str, str] = dict(session.connection().execute(sql.STATUSES, {"ids": order_ids}).all())
     for generation, order_id in enumerate(order_ids):
         if statuses.get(order_id, S.PENDING) == S.PENDING:
             return generation
     return None
 
 
-def _cart_of(order: SimpleNamespace) -> dict[str, Any]:
+def _cart_of(order: NewOrder) -> dict[str, Any]:
     return {"visitor": order.visitor_id, "fingerprint": order.cart_fingerprint, "pending": S.PENDING}
 
 
-def _expire_other_unattached(connection: sa.Connection, order: SimpleNamespace, now: datetime) -> None:
+def _expire_other_unattached(connection: sa.Connection, order: NewOrder, now: datetime) -> None:
     connection.execute(
-        _EXPIRE_OTHER_UNATTACHED, {**_cart_of(order), "expired": S.EXPIRED, "now": now, "id": order.id}
+        sql.EXPIRE_OTHER_UNATTACHED, {**_cart_of(order), "expired": S.EXPIRED, "now": now, "id": order.id}
     )
 
 
 def _settle_existing(
     connection: sa.Connection,
     row: Any,
-    order: SimpleNamespace,
+    order: NewOrder,
     session_id: str,
     url: str,
     expires_at: datetime | int,
@@ -388,7 +320,7 @@ def _settle_existing(
         logger.warning("order %s is bound to another session than %s", order.id, session_id)
         return Settled(burned=True)
     bound = connection.execute(
-        _ATTACH,
+        sql.ATTACH,
         {
             "id": order.id,
             "pending": S.PENDING,
@@ -401,29 +333,29 @@ def _settle_existing(
     return Settled(order.id, url) if bound.rowcount == 1 else Settled(burned=True)
 
 
-def _check_caps(connection: sa.Connection, order: SimpleNamespace, now: datetime) -> None:
+def _check_caps(connection: sa.Connection, order: NewOrder, now: datetime) -> None:
     """A soft cap (concurrent presses may pass it by one or two): it stops a script, not a buyer."""
     counted = {"pending": S.PENDING, "now": now}
-    by_visitor = connection.execute(_OPEN_BY_VISITOR, {**counted, "visitor": order.visitor_id})
+    by_visitor = connection.execute(sql.OPEN_BY_VISITOR, {**counted, "visitor": order.visitor_id})
     if by_visitor.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_VISITOR:
         raise CheckoutLimitReached(LIMIT_MESSAGE)
     if order.client_ip:
-        by_client = connection.execute(_OPEN_BY_CLIENT, {**counted, "client_ip": order.client_ip})
+        by_client = connection.execute(sql.OPEN_BY_CLIENT, {**counted, "client_ip": order.client_ip})
         if by_client.scalar_one() >= MAX_OPEN_CHECKOUTS_PER_CLIENT:
             raise CheckoutLimitReached(LIMIT_MESSAGE)
 
 
 def _insert_planned(connection: sa.Connection, planned: PlannedOrder, **bound: Any) -> None:
     """The planned order's rows, as two prebuilt INSERTs in the caller's transaction."""
-    values = {name: getattr(planned.order, name) for name in _ORDER_COLUMNS}
+    values = {name: getattr(planned.order, name) for name in ORDER_COLUMNS}
     values.update(bound)
-    connection.execute(_INSERT_ORDER, values)
+    connection.execute(sql.INSERT_ORDER, values)
     _insert_lines(connection, planned)
 
 
 def _insert_lines(connection: sa.Connection, planned: PlannedOrder) -> None:
     connection.execute(
-        _INSERT_LINE,
+        sql.INSERT_LINE,
         [
             {
                 "order_id": planned.order.id,

@@ -26,13 +26,11 @@ from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.payments.gateway import (
     CheckoutGateway,
     CheckoutLineRequest,
-    CheckoutSession,
     PaymentError,
     PaymentUnavailable,
     SessionNotFound,
-    ShippingChoice,
-    is_checkout_session_id,
 )
+from rxshop.payments.wire import CheckoutSession, is_checkout_session_id
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +184,7 @@ async def _request_session(
         cancel_url=settings.app_url + routes.CHECKOUT_CANCEL,
         expires_at=expires_at,
         idempotency_key=f"rxshop-checkout-{order.id}",
-        shipping_options=[
-            ShippingChoice(rate_id, name, amount)
-            for rate_id, amount, name in decode_offer(order.shipping_offer)
-        ],
+        shipping_options=decode_offer(order.shipping_offer),
         allowed_countries=settings.shipping_countries,
         collect_phone=True,
         allow_promotion_codes=True,

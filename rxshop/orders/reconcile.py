@@ -22,8 +22,10 @@ from rxshop.core.models import Order
 from rxshop.core.settings import Settings
 from rxshop.domain.lifecycle import Outcome
 from rxshop.orders import records
-from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
-from rxshop.payments.gateway import CheckoutGateway, CheckoutSession, Event, PaymentError
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.stripe_events import apply_stripe_event
+from rxshop.payments.gateway import CheckoutGateway, PaymentError
+from rxshop.payments.wire import CheckoutSession, Event, PaymentStatus, SessionStatus
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -97,9 +99,9 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
     repairs: list[Repair] = []
     skipped = 0
     for checkout in sessions:
-        if checkout.status == "open" and checkout.payment_status == "unpaid":
+        if checkout.status == SessionStatus.OPEN and checkout.payment_status == PaymentStatus.UNPAID:
             continue  # nothing to learn yet
-        if checkout.status == "complete" and checkout.payment_status == "unpaid":
+        if checkout.status == SessionStatus.COMPLETE and checkout.payment_status == PaymentStatus.UNPAID:
             # A delayed payment: settled, failed or still waiting? Only the payment intent says.
             checkout = await gateway.retrieve_session(
                 checkout.id, expand_line_items=False, expand_payment_intent=True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from rxshop.core.models import Order
+from rxshop.domain.addresses import ShippingAddress
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import OrderStatus
 
@@ -18,22 +20,20 @@ class OrderLineView:
     unit_amount: int
     quantity: int
 
-
-@dataclass(frozen=True)
-class ShippingAddress:
-    name: str
-    line1: str
-    line2: str | None
-    city: str
-    state: str | None
-    postal_code: str
-    country: str  # ISO 3166-1 alpha-2
-
     @property
-    def lines(self) -> tuple[str, ...]:
-        """The address as printed on a label, one line each, empty parts left out."""
-        city = " ".join(x for x in (self.postal_code, self.city) if x)
-        return tuple(x for x in (self.name, self.line1, self.line2, city, self.state, self.country) if x)
+    def text(self) -> str:
+        """'2 × Morning Mug'."""
+        return f"{self.quantity} × {self.name}"
+
+
+def items_text(lines: Sequence[OrderLineView], *, plain: bool = False) -> str:
+    """What an order holds, in one line: '2 × Morning Mug, 1 × Canvas Tote' (My Orders, the owner's table).
+
+    `plain` (the CSV export): ASCII and a separator spreadsheets keep apart, '2 x Morning Mug; 1 x Canvas Tote'.
+    """
+    if plain:
+        return "; ".join(f"{line.quantity} x {line.name}" for line in lines)
+    return ", ".join(line.text for line in lines)
 
 
 class FulfillmentStatus(StrEnum):

@@ -4,7 +4,7 @@ import reflex as rx
 
 from rxshop.domain.cart import InvalidQuantity, parse_quantity, price_cart, set_quantity
 from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
-from rxshop.domain.receipt import shipping_summary
+from rxshop.domain.shipping import shipping_summary
 
 
 class CartState(rx.State):

@@ -12,11 +12,12 @@ import dataclasses
 import reflex as rx
 
 from rxshop.core.db import in_session
+from rxshop.domain.catalog import discount_text, format_money, shipping_amount_text
 from rxshop.domain.identity import is_visitor_id
-from rxshop.domain.lifecycle import LISTED_STATUSES, OrderStatus
-from rxshop.domain.receipt import address_lines, discount_text, money, shipping_amount_text, tracking_url
+from rxshop.domain.lifecycle import LISTED_STATUSES, SHIPPABLE_STATUSES, OrderStatus
+from rxshop.domain.shipping import tracking_url
 from rxshop.orders.records import OrderPage, OrderView, list_orders
-from rxshop.orders.views import FulfillmentStatus
+from rxshop.orders.views import FulfillmentStatus, items_text
 from rxshop.state import tabs
 from rxshop.state.visitor import VisitorState
 
@@ -29,10 +30,6 @@ class OrderItemRow:
 
     text: str
     amount: str
-
-
-# Fulfillment is told once the money is in: before that (processing, failed) the payment status says it all.
-_SHIPPABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +55,7 @@ class OrderRow:
     fulfillment_text: str  # "Paid — preparing your order", "Shipped", or "" while the payment is not in
     carrier: str
     tracking_number: str
-    tracking_url: str  # "" unless the carrier is known and the number is plain (see receipt.tracking_url)
+    tracking_url: str  # "" unless the carrier is known and the number is plain (see shipping.tracking_url)
     shipped_on: str
 
     @classmethod
@@ -67,7 +64,7 @@ class OrderRow:
         fulfillment = FulfillmentStatus(order.fulfillment_status)
         if fulfillment == FulfillmentStatus.SHIPPED:
             fulfillment_text = "Shipped"
-        elif order.status in _SHIPPABLE:
+        elif order.status in SHIPPABLE_STATUSES:  # before that, the payment status says it all
             fulfillment_text = "Paid — preparing your order"
         else:
             fulfillment_text = ""
@@ -76,14 +73,12 @@ class OrderRow:
             id=order.id,
             number=order.number,
             date=order.created_at.strftime("%d %b %Y, %H:%M UTC"),
-            summary=", ".join(f"{line.quantity} × {line.name}" for line in order.lines),
+            summary=items_text(order.lines),
             item_lines=[
-                OrderItemRow(
-                    f"{line.quantity} × {line.name}", money(line.quantity * line.unit_amount, currency)
-                )
+                OrderItemRow(line.text, format_money(line.quantity * line.unit_amount, currency))
                 for line in order.lines
             ],
-            subtotal=money(order.amount_subtotal, currency),
+            subtotal=format_money(order.amount_subtotal, currency),
             shipping_name=order.shipping_rate_name or "",
             shipping=shipping_amount_text(order.amount_shipping, currency)
             if order.shipping_rate_name
@@ -93,7 +88,7 @@ class OrderRow:
             status=order.status,
             status_label=order.status.label,
             refunded=order.refunded_text if order.amount_refunded else "",
-            ship_to=address_lines(**dataclasses.asdict(address)) if address is not None else [],
+            ship_to=list(address.lines) if address is not None else [],
             fulfillment=fulfillment,
             fulfillment_text=fulfillment_text,
             carrier=order.carrier or "",

@@ -19,8 +19,9 @@ from rxshop.core import notify
 from rxshop.core.db import GroupCommit, in_session
 from rxshop.core.settings import get_settings
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders.fulfillment import EventResult, apply_webhook_events, record_unprocessable
-from rxshop.payments.gateway import Event, MalformedEvent, event_from_json
+from rxshop.orders.stripe_events import EventResult, record_unprocessable
+from rxshop.orders.webhook_batch import apply_webhook_events
+from rxshop.payments.wire import Event, MalformedEvent, event_from_json
 from rxshop.web.limits import MAX_BODY_BYTES, capped
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,9 @@ from rxshop.admin.auth import sign_in
 from rxshop.admin.queries import CSV_COLUMNS, orders_csv
 from rxshop.admin.reports import DayRevenue, ProductTotal, exceptions, product_totals, revenue, summary
 from rxshop.core.models import Order, utcnow
-from rxshop.orders.fulfillment import fulfill_checkout, record_unprocessable
+from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.history import InboxKind
+from rxshop.orders.stripe_events import record_unprocessable
 from tests.fixtures.db import bought_order, checkout_for, sample_cart
 from tests.fixtures.shop import ADMIN_PASSWORD, new_visitor
 

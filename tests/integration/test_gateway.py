@@ -10,14 +10,12 @@ import pytest
 from rxshop.payments.gateway import (
     CheckoutGateway,
     CheckoutLineRequest,
-    CheckoutSession,
     PaymentError,
     PaymentRejected,
     PaymentUnavailable,
-    SessionLine,
     SessionNotFound,
-    event_from_json,
 )
+from rxshop.payments.wire import CheckoutSession, SessionLine, event_from_json
 from tests.fixtures.sim import TEST_API_KEY, SimServer, WebhookReceiver
 
 LINES = [

@@ -13,8 +13,9 @@ from rxshop.core.db import new_session
 from rxshop.core.models import Order, StripeEvent
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders.fulfillment import apply_stripe_event, fulfill_checkout
-from rxshop.payments.gateway import event_from_json
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.stripe_events import apply_stripe_event
+from rxshop.payments.wire import event_from_json
 from tests.fixtures.db import bought_order, checkout_for, session_json, stored_order
 
 VISITOR = "visitor-a"

@@ -16,7 +16,7 @@ from rxshop.domain.lifecycle import Outcome
 from rxshop.orders.buy import plan_checkout_order, settle_checkout
 from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.records import expire_stale_orders
-from rxshop.payments.gateway import SessionLine
+from rxshop.payments.wire import SessionLine
 from tests.fixtures.db import bought_order, checkout_for, sample_cart, stored_order
 
 VISITOR = "visitor-a"

@@ -12,19 +12,18 @@ from sqlmodel import select
 
 from rxshop.core.db import new_session
 from rxshop.core.models import InboxItem, Order, OrderEvent, StripeEvent
+from rxshop.domain.addresses import ShippingAddress
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders.fulfillment import (
-    apply_paid_checkout_fast,
-    apply_stripe_event,
-    apply_webhook_events,
-    fulfill_checkout,
-)
-from rxshop.payments.gateway import CheckoutSession, Event, ShippingDetails
+from rxshop.orders import webhook_batch
+from rxshop.orders.fulfillment import fulfill_checkout
+from rxshop.orders.stripe_events import apply_stripe_event
+from rxshop.orders.webhook_batch import apply_webhook_events
+from rxshop.payments.wire import CheckoutSession, Event
 from tests.fixtures.db import bought_order, checkout_for
 
 VISITOR = "visitor-fast"
-ADDRESS = ShippingDetails("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
+ADDRESS = ShippingAddress("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
 _counter = iter(range(1, 1_000_000))
 
 # Columns that differ between two orders by construction (ids, session, times).
@@ -53,6 +52,21 @@ def _apply_one(session, event):
     if isinstance(result, Exception):
         raise result
     return result
+
+
+@pytest.fixture
+def full_path(monkeypatch):
+    """The events `apply_webhook_events` handed to the full path (`apply_stripe_event`), each with what the
+    database held when it got there: an event not in it was answered by the fast path."""
+    reached = {}
+    full = webhook_batch.apply_stripe_event
+
+    def spy(*, session, event, **kwargs):
+        reached[event.id] = snapshot(session)
+        return full(session=session, event=event, **kwargs)
+
+    monkeypatch.setattr(webhook_batch, "apply_stripe_event", spy)
+    return reached
 
 
 def completed(
@@ -99,16 +113,16 @@ def snapshot(session):
     [{}, {"shipping": ADDRESS, "phone": "+1 415 555 0100"}, {"customer_email": None, "payment_intent": None}],
     ids=["no address", "address and phone", "no email or intent"],
 )
-def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, extra):
+def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, full_path, extra):
     fast_order, full_order = bought(session, 2)
     same = {"payment_intent": "pi_same", **extra}
     fast_event = completed(checkout_for(fast_order, **same), "evt_fast_a")
     full_event = completed(checkout_for(full_order, **same), "evt_full_a")
 
-    fast = apply_paid_checkout_fast(session=session, event=fast_event)
+    fast = _apply_one(session, fast_event)
     full = apply_stripe_event(session=session, event=full_event)
 
-    assert fast is not None
+    assert fast_event.id not in full_path  # the fast path answered it
     assert (fast.outcome, fast.order_id, fast.visitor_id) == (Outcome.FULFILLED, fast_order.id, VISITOR)
     assert (full.outcome, full.order_id, full.visitor_id) == (Outcome.FULFILLED, full_order.id, VISITOR)
     a, b = row(session, fast_order.id), row(session, full_order.id)
@@ -133,12 +147,13 @@ def test_the_fast_path_leaves_exactly_what_the_full_path_leaves(session, extra):
     assert recorded["evt_full_a"][::3] == recorded["evt_fast_a"][::3]
 
 
-def test_a_repeated_event_is_a_duplicate_and_changes_nothing(session):
+def test_a_repeated_event_is_a_duplicate_and_changes_nothing(session, full_path):
     order = bought_order(session, VISITOR)
     event = completed(checkout_for(order))
     assert _apply_one(session, event).outcome == Outcome.FULFILLED
     before = snapshot(session)
-    assert apply_paid_checkout_fast(session=session, event=event).outcome == Outcome.DUPLICATE
+    assert _apply_one(session, event).outcome == Outcome.DUPLICATE
+    assert full_path == {}  # the first delivery and its repeat both answered by the fast path
     assert _apply_one(session, event).outcome == Outcome.DUPLICATE
     assert snapshot(session) == before
     assert timeline(session, order.id) == [("status", "pending -> paid", "webhook")]
@@ -191,7 +206,7 @@ UNUSUAL = [
 
 
 @pytest.mark.parametrize("case", UNUSUAL, ids=[c[0] for c in UNUSUAL])
-def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session, case):
+def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session, full_path, case):
     _name, changes, prepare, outcome, inbox = case
     order = bought_order(session, VISITOR)
     if prepare is not None:
@@ -199,10 +214,9 @@ def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session
     event = completed(checkout_for(order, **changes))
     before = snapshot(session)
 
-    assert apply_paid_checkout_fast(session=session, event=event) is None
-    assert snapshot(session) == before  # nothing written, the transaction ended
-
     assert _apply_one(session, event).outcome == outcome
+    assert event.id in full_path  # the fast path fell back to the full path
+    assert full_path[event.id] == before  # having written nothing, its transaction ended
     assert events(session)[event.id][3] == outcome
     kinds = [i.kind for i in session.exec(select(InboxItem))]
     assert kinds == ([inbox] if inbox else [])
@@ -212,11 +226,11 @@ def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session
         assert row(session, order.id).status == S.PARTIALLY_REFUNDED
 
 
-def test_other_event_types_never_take_the_fast_path(session):
+def test_other_event_types_never_take_the_fast_path(session, full_path):
     order = bought_order(session, VISITOR)
     event = completed(checkout_for(order), type_="checkout.session.async_payment_succeeded")
-    assert apply_paid_checkout_fast(session=session, event=event) is None
     assert _apply_one(session, event).outcome == Outcome.FULFILLED
+    assert event.id in full_path
 
 
 def _concurrently(engine, calls):
@@ -300,17 +314,15 @@ def test_a_batch_gives_each_event_what_it_would_get_alone(session):
 
 
 def test_a_failing_full_path_fails_only_its_own_delivery(session, monkeypatch):
-    import rxshop.orders.fulfillment as fulfillment
-
     paid, refused = bought(session, 2)
-    full = fulfillment.apply_stripe_event
+    full = webhook_batch.apply_stripe_event
 
     def failing(*, session, event, **kwargs):
         if event.id == "evt_batch_fails":
             raise RuntimeError("database went away")
         return full(session=session, event=event, **kwargs)
 
-    monkeypatch.setattr(fulfillment, "apply_stripe_event", failing)
+    monkeypatch.setattr(webhook_batch, "apply_stripe_event", failing)
     batch = [
         completed(checkout_for(paid), "evt_batch_ok"),
         completed(checkout_for(refused, currency="eur"), "evt_batch_fails"),

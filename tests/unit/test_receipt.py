@@ -5,16 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from rxshop.domain.addresses import ShippingAddress, country_name
+from rxshop.domain.catalog import discount_text, shipping_amount_text
 from rxshop.domain.lifecycle import OrderStatus
-from rxshop.domain.receipt import (
-    address_lines,
-    country_name,
-    discount_text,
-    shipping_amount_text,
-    shipping_summary,
-    tracking_url,
-)
-from rxshop.orders.views import FulfillmentStatus, OrderLineView, OrderView, ShippingAddress
+from rxshop.domain.shipping import shipping_summary, tracking_url
+from rxshop.orders.views import FulfillmentStatus, OrderLineView, OrderView
 from rxshop.state.orders import OrderItemRow, OrderRow
 
 PARIS = {
@@ -48,7 +43,7 @@ PARIS = {
     ],
 )
 def test_address_lines_print_like_a_label_with_the_country_by_name(address, lines):
-    assert address_lines(**address) == lines
+    assert list(ShippingAddress(**address).lines) == lines
 
 
 def test_an_unknown_country_code_is_shown_as_itself():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rxshop.payments.gateway import MalformedEvent, charge_from_stripe, checkout_from_stripe, event_from_json
+from rxshop.payments.wire import MalformedEvent, charge_from_stripe, checkout_from_stripe, event_from_json
 
 
 def test_a_checkout_session_is_read_from_stripe_json():
