@@ -1,8 +1,8 @@
 """`python -m rxshop.stripe_sim --port 12111 --webhook-url URL --webhook-secret whsec_...` serves it with uvicorn.
 
-Bodies over 256 KiB are answered 413 (rxshop.limits.BodyLimit), as in the shop's mount: a simulator others
-can reach must not hold a 200 MiB POST in memory. `--api-key` and `--redirect-origin` restrict who may use
-it and where its sessions send buyers, as the shop's mount does (deploy/README.md, the demo).
+Bodies over 256 KiB are answered 413 (the simulator's own cap, limits.py), as in the shop's mount.
+`--api-key` and `--redirect-origin` restrict who may use it and where its sessions send buyers, as the
+shop's mount does (deploy/README.md, the demo).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import uvicorn
 
 from rxshop.stripe_sim import Simulator
 from rxshop.stripe_sim.access import redirect_origins
-from rxshop.web.limits import BodyLimit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  SDK:      stripe.StripeClient({key}, base_addresses={{'api': '{sim.public_url}'}})")
     print(f"  webhooks: {args.webhook_url or 'none (recorded only, see /_sim/events)'}")
     print(f"  secret:   {sim.webhook_secret}", flush=True)
-    uvicorn.run(BodyLimit(sim.app), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(sim.app, host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

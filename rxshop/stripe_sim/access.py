@@ -1,4 +1,5 @@
-"""Who may use a simulator reachable by others: its accepted API keys and where its sessions may redirect.
+"""Who may use a simulator reachable by others: the API key a request carries, the keys accepted, and
+where its sessions may redirect.
 
 Standalone on a developer's machine any well-formed test key works. Mounted in the shop's public backend
 that would let anyone list buyers' sessions, refund their payments, or create sessions whose pay page and
@@ -8,13 +9,18 @@ key it shares with the app, and redirects only to the shop.
 
 from __future__ import annotations
 
+import base64
 import hmac
+import re
 from collections.abc import Collection
 from urllib.parse import urlsplit
+
+from starlette.requests import Request
 
 from rxshop.stripe_sim.errors import authentication, invalid
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_TEST_KEY = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]{1,247}$")
 
 
 def origin_of(url: str) -> str | None:
@@ -76,3 +82,31 @@ def check_redirect(url: str | None, param: str, allowed: frozenset[str] | None) 
             param=param,
             code="url_invalid",
         )
+
+
+def api_key_from(request: Request) -> str:
+    """The test key of a /v1 request (Bearer, or HTTP Basic with the key as user name); 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    key = ""
+    if scheme.lower() == "bearer":
+        key = credentials.strip()
+    elif scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            key = ""
+    if not key:
+        raise authentication(
+            "You did not provide an API key. You need to provide your API key in the Authorization header, "
+            "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+            "https://stripe.com/docs/api#authentication for details."
+        )
+    if key.startswith(("sk_live_", "rk_live_")):
+        raise authentication(
+            "The rxshop Stripe simulator only accepts test-mode keys (sk_test_...); "
+            "it refuses live keys so they never leave your machine for a fake server."
+        )
+    if not _TEST_KEY.match(key):
+        raise authentication(f"Invalid API Key provided: {mask(key)}")
+    return key

@@ -8,10 +8,8 @@ because a mounted sub-app never sees a lifespan event.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +23,11 @@ from stripe._api_version import _ApiVersion
 from rxshop.stripe_sim import control, hosted
 from rxshop.stripe_sim.access import redirect_origins as checked_origins
 from rxshop.stripe_sim.api import Api
-from rxshop.stripe_sim.store import Clock, Store, new_id
+from rxshop.stripe_sim.clock import Clock
+from rxshop.stripe_sim.faults import Faults, before_api_request
+from rxshop.stripe_sim.ids import new_id
+from rxshop.stripe_sim.limits import MAX_BODY_BYTES, BodyLimit
+from rxshop.stripe_sim.store import Store
 from rxshop.stripe_sim.webhooks import WebhookDispatcher
 
 log = logging.getLogger("rxshop.stripe_sim")
@@ -33,67 +35,25 @@ log = logging.getLogger("rxshop.stripe_sim")
 SWEEP_INTERVAL = 0.1  # seconds between background sweeps for expiry and delayed settlement
 
 
-@dataclass
-class Fault:
-    kind: str  # "latency" | "500" | "500-stored" | "429" | "drop"
-    remaining: int
-    latency_ms: int
-
-
-class Faults:
-    """Faults injected for the next N /v1 requests, used up in the order they were added."""
-
-    def __init__(self) -> None:
-        self._queue: deque[Fault] = deque()
-
-    def add(self, kind: str, count: int, latency_ms: int = 0) -> None:
-        self._queue.append(Fault(kind, count, latency_ms))
-
-    def take(self) -> Fault | None:
-        if not self._queue:
-            return None
-        fault = self._queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            self._queue.popleft()
-        return fault
-
-    def pending(self) -> list[dict[str, Any]]:
-        return [{"kind": f.kind, "remaining": f.remaining, "latency_ms": f.latency_ms} for f in self._queue]
-
-    def clear(self) -> None:
-        self._queue.clear()
-
-
 class SimApp(Starlette):
-    """The Starlette app, plus what must happen before routing: lazy start, latency and /v1 faults."""
+    """The Starlette app, plus what must happen before routing: lazy start, latency, /v1 faults, body cap."""
 
-    def __init__(self, sim: Simulator, **kwargs: Any) -> None:
+    def __init__(self, sim: Simulator, *, max_body_bytes: int = MAX_BODY_BYTES, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sim = sim
+        self._routed = BodyLimit(super().__call__, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.sim.ensure_started()
-            path = _route_path(scope)
-            if path == "/v1" or path.startswith("/v1/"):
-                fault = self.sim.faults.take()
-                delay_ms = self.sim.latency_ms + (
-                    fault.latency_ms if fault and fault.kind == "latency" else 0
-                )
-                if delay_ms:
-                    await asyncio.sleep(delay_ms / 1000)
-                if fault and fault.kind in ("500", "429"):
-                    await _send_fault(send, fault.kind)
-                    return
-                if fault and fault.kind == "drop":
-                    await _drop_connection(send)
-                    return
-                if fault and fault.kind == "500-stored":
-                    # A failure inside the API: Api.handle answers it and saves it under the request's
-                    # idempotency key, so that the same key replays it (as Stripe documents for 500s).
-                    scope = {**scope, "rxshop.sim.fault": "500"}
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        self.sim.ensure_started()
+        path = _route_path(scope)
+        if path == "/v1" or path.startswith("/v1/"):
+            routed = await before_api_request(self.sim.faults, self.sim.latency_ms, scope, send)
+            if routed is None:
+                return
+            scope = routed
+        await self._routed(scope, receive, send)
 
 
 def _route_path(scope: Scope) -> str:
@@ -102,60 +62,16 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-async def _send_fault(send: Send, kind: str) -> None:
-    if kind == "429":
-        status, error = (
-            429,
-            {
-                "code": "rate_limit",
-                "message": "Too many requests hit the API too quickly (injected through /_sim/faults).",
-                "type": "invalid_request_error",
-            },
-        )
-    else:
-        status, error = (
-            500,
-            {
-                "message": "An unexpected error occurred on the simulated Stripe server "
-                "(injected through /_sim/faults).",
-                "type": "api_error",
-            },
-        )
-    body = json.dumps({"error": error}, indent=2).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"request-id", new_id("req_", 14).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+@dataclass(frozen=True)
+class _Settings:
+    """What the constructor was given: /_sim/config changes these at run time, /_sim/reset restores them."""
 
-
-async def _drop_connection(send: Send) -> None:
-    """Close the connection without an answer, so the client sees a network failure.
-
-    Under uvicorn the raw `send` is bound to the request cycle that owns the socket: abort it and no byte
-    goes out. Behind other servers or middleware (e.g. mounted in a parent app) the transport is out of
-    reach: start a response that promises a body and end without sending it, so the server closes the
-    connection mid-response; clients report that as a connection error all the same.
-    """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is not None and hasattr(transport, "abort"):
-        transport.abort()
-        await asyncio.sleep(0)  # let the server notice the disconnect before the app returns
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
-        }
-    )
+    webhook_url: str | None
+    webhook_secret: str
+    latency_ms: int
+    retry_delays: tuple[float, ...]
+    async_settle_seconds: float | None
+    enabled_events: tuple[str, ...]
 
 
 class Simulator:
@@ -173,9 +89,11 @@ class Simulator:
         enabled_events: Sequence[str] = ("*",),
         api_keys: Collection[str] | None = None,
         redirect_origins: Collection[str] | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         """`api_keys`: only these keys are accepted (None: any well-formed test key, for local use).
-        `redirect_origins`: success_url/cancel_url must be on one of these origins (None: anywhere)."""
+        `redirect_origins`: success_url/cancel_url must be on one of these origins (None: anywhere).
+        `max_body_bytes`: every route answers 413 past it (mounted or standalone)."""
         self.public_url = public_url.rstrip("/")
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         if self.api_keys is not None and not all(
@@ -188,14 +106,14 @@ class Simulator:
             raise ValueError(f"public_url must be an absolute http(s) URL, got {public_url!r}")
         # Like `stripe listen`, make up a signing secret when none is given; read it from /_sim/config.
         secret = webhook_secret or "whsec_" + secrets.token_hex(24)
-        self._defaults = {
-            "webhook_url": webhook_url,
-            "webhook_secret": secret,
-            "latency_ms": latency_ms,
-            "retry_delays": tuple(retry_delays),
-            "async_settle_seconds": async_settle_seconds,
-            "enabled_events": tuple(enabled_events),
-        }
+        self._defaults = _Settings(
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            latency_ms=latency_ms,
+            retry_delays=tuple(retry_delays),
+            async_settle_seconds=async_settle_seconds,
+            enabled_events=tuple(enabled_events),
+        )
         self.clock = Clock()
         self.store = Store(self.clock, self.public_url, self._emit)
         self.webhooks = WebhookDispatcher(webhook_url, secret, retry_delays, enabled_events=enabled_events)
@@ -207,6 +125,7 @@ class Simulator:
         self._sweeper: asyncio.Task[None] | None = None
         self.app = SimApp(
             self,
+            max_body_bytes=max_body_bytes,
             routes=[*self.api.routes(), *hosted.routes(self), *(control.routes(self) if control_api else [])],
             lifespan=self._lifespan,
         )
@@ -273,12 +192,12 @@ class Simulator:
         self.webhooks.reset()
         self.faults.clear()
         self.clock.offset = 0.0
-        self.webhooks.url = self._defaults["webhook_url"]
-        self.webhooks.secret = self._defaults["webhook_secret"]
-        self.webhooks.retry_delays = self._defaults["retry_delays"]
-        self.webhooks.enabled_events = self._defaults["enabled_events"]
-        self.latency_ms = self._defaults["latency_ms"]
-        self.async_settle_seconds = self._defaults["async_settle_seconds"]
+        self.webhooks.url = self._defaults.webhook_url
+        self.webhooks.secret = self._defaults.webhook_secret
+        self.webhooks.retry_delays = self._defaults.retry_delays
+        self.webhooks.enabled_events = self._defaults.enabled_events
+        self.latency_ms = self._defaults.latency_ms
+        self.async_settle_seconds = self._defaults.async_settle_seconds
 
     # ---- background work ------------------------------------------------------------------------------
 

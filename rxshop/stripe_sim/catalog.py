@@ -1,27 +1,20 @@
-"""Coupons, promotion codes, shipping rates and customers, and how Checkout prices a session with them.
+"""Coupons, promotion codes, shipping rates and customers: the tables, and when a code may be used.
 
-Stripe's rules kept here: a discount applies to the line items only (never to shipping), a percentage is
-rounded to the nearest minor unit and spread over the lines in proportion (the last line takes the
-remainder), an amount off never exceeds the subtotal and must be in the session's currency; a code is
-usable while active, before `expires_at`, under `max_redemptions` (promotion code and coupon) and before
-the coupon's `redeem_by`. Redemptions are counted when a session completes, as on Stripe.
+Stripe's rules kept here: a code is usable while active, before `expires_at`, under `max_redemptions`
+(promotion code and coupon), over its minimum amount and before the coupon's `redeem_by`; an amount off must
+be in the session's currency. Redemptions are counted when a session completes, as on Stripe. What a
+discount takes off a session is pricing.py's business.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
-from rxshop.stripe_sim import objects_catalog
 from rxshop.stripe_sim.errors import invalid, no_such
 from rxshop.stripe_sim.money import format_amount
-
-
-@dataclass(frozen=True)
-class Discount:
-    coupon: dict[str, Any]
-    promotion_code: dict[str, Any] | None
+from rxshop.stripe_sim.objects import catalog as shapes
+from rxshop.stripe_sim.pricing import Discount
 
 
 class CodeRefused(Exception):
@@ -33,6 +26,8 @@ class CodeRefused(Exception):
 
 
 class Catalog:
+    """The catalog objects by id (insertion order = creation order)."""
+
     def __init__(self) -> None:
         self.reset()
 
@@ -114,66 +109,6 @@ class Catalog:
     def create_customer(
         self, customer_id: str, invoice_prefix: str, now: int, **details: Any
     ) -> dict[str, Any]:
-        customer = objects_catalog.customer(
-            customer_id=customer_id, now=now, invoice_prefix=invoice_prefix, **details
-        )
+        customer = shapes.customer(customer_id=customer_id, now=now, invoice_prefix=invoice_prefix, **details)
         self.customers[customer_id] = customer
         return copy.deepcopy(customer)
-
-
-def price_session(
-    line_amounts: list[int], currency: str, discount: Discount | None, rate: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Stripe's arithmetic for a session: subtotal, per-line discounts, shipping, total (integers only)."""
-    subtotal = sum(line_amounts)
-    amount_discount = 0
-    if discount is not None:
-        coupon = discount.coupon
-        if coupon["percent_off"] is not None:
-            # percent_off may have two decimals: work in hundredths of a percent, round half up.
-            hundredths = round(float(coupon["percent_off"]) * 100)
-            amount_discount = (subtotal * hundredths + 5000) // 10000
-        else:
-            amount_discount = min(int(coupon["amount_off"]), subtotal)
-    per_line = _spread(amount_discount, line_amounts)
-    shipping_amount = rate["fixed_amount"]["amount"] if rate else 0
-    total = subtotal - amount_discount + shipping_amount
-    return {
-        "amount_subtotal": subtotal,
-        "amount_total": total,
-        "line_discounts": per_line,
-        "discounts": (
-            [
-                {
-                    "coupon": discount.coupon["id"],
-                    "promotion_code": discount.promotion_code["id"] if discount.promotion_code else None,
-                }
-            ]
-            if discount
-            else []
-        ),
-        "shipping_cost": (
-            {
-                "amount_subtotal": shipping_amount,
-                "amount_tax": 0,
-                "amount_total": shipping_amount,
-                "shipping_rate": rate["id"],
-            }
-            if rate
-            else None
-        ),
-        "total_details": {
-            "amount_discount": amount_discount,
-            "amount_shipping": shipping_amount,
-            "amount_tax": 0,
-        },
-    }
-
-
-def _spread(amount: int, weights: list[int]) -> list[int]:
-    """Split `amount` over lines in proportion to their amounts; the last line takes the rounding remainder."""
-    total = sum(weights)
-    if amount == 0 or total == 0:
-        return [0] * len(weights)
-    shares = [amount * w // total for w in weights[:-1]]
-    return [*shares, amount - sum(shares)]

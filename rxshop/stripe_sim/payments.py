@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rxshop.stripe_sim import cards, objects
+from rxshop.stripe_sim import cards
 from rxshop.stripe_sim.errors import invalid
+from rxshop.stripe_sim.ids import new_id
 from rxshop.stripe_sim.money import format_amount
-from rxshop.stripe_sim.objects import new_id
+from rxshop.stripe_sim.objects import checkout as checkout_shapes
+from rxshop.stripe_sim.objects import payments as shapes
 
 _APPROVED = {
     "network_status": "approved_by_network",
@@ -96,7 +98,7 @@ class Payments:
         intent = meta["intent"]
         if intent is None:
             intent_id = new_id("pi_")
-            intent = objects.payment_intent(
+            intent = shapes.payment_intent(
                 intent_id=intent_id,
                 secret=f"{intent_id}_secret_{new_id('', 25)}",
                 now=now,
@@ -104,16 +106,16 @@ class Payments:
                 currency=session["currency"],
                 metadata=meta["payment_intent_metadata"],
                 customer=None,
-                shipping=objects.shipping_details(shipping, phone),
+                shipping=shapes.shipping_details(shipping, phone),
                 configuration_id=self.configuration_id,
             )
             self.payment_intents[intent_id] = intent
             meta["intent"] = intent
             self._emit("payment_intent.created", copy.deepcopy(intent), None, None)
         intent.update(
-            {"amount": session["amount_total"], "shipping": objects.shipping_details(shipping, phone)}
+            {"amount": session["amount_total"], "shipping": shapes.shipping_details(shipping, phone)}
         )
-        billing = {
+        billing: dict[str, Any] = {
             "address": shipping["address"] if shipping else None,
             "email": email,
             "name": name,
@@ -123,7 +125,7 @@ class Payments:
         charge_id = new_id("ch_")
 
         def make_charge(status: str, outcome: dict[str, Any]) -> dict[str, Any]:
-            charge = objects.charge(
+            charge = shapes.charge(
                 charge_id=charge_id,
                 now=now,
                 intent=intent,
@@ -188,13 +190,13 @@ class Payments:
                 "payment_status": "unpaid" if delayed else "paid",
                 "payment_intent": intent["id"],
                 "customer": customer_id,
-                "customer_details": objects.customer_details(
+                "customer_details": checkout_shapes.customer_details(
                     email=email,
                     name=name or (shipping or {}).get("name"),
                     phone=phone,
                     billing=billing["address"],
                 ),
-                "collected_information": objects.collected_information(shipping),
+                "collected_information": checkout_shapes.collected_information(shipping),
                 "url": None,
             }
         )
@@ -304,7 +306,7 @@ class Payments:
                 code="amount_too_large",
             )
         refund_id = new_id("re_")
-        refund = objects.refund(
+        refund = shapes.refund(
             refund_id=refund_id,
             now=self.clock.timestamp(),
             amount=amount,

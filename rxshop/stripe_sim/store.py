@@ -1,8 +1,8 @@
-"""In-memory Stripe objects and the rules that change them: checkout sessions, lookups and the clock.
+"""In-memory Stripe objects and the rules that change them: the tables, lookups, checkout sessions, expiry.
 
 Every method is synchronous: on one event loop nothing else runs between a read and the write that follows
 it, so concurrent requests cannot interleave inside an operation. Objects are stored in Stripe's JSON shape
-(plain dicts, built by objects.py); callers get deep copies. Events go out through the `emit` callback as
+(plain dicts, built by objects/); callers get deep copies. Events go out through the `emit` callback as
 they happen, in the order Stripe sends them. Paying, settling and refunding live in payments.py.
 """
 
@@ -10,72 +10,23 @@ from __future__ import annotations
 
 import copy
 import heapq
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from rxshop.stripe_sim import objects, objects_catalog
-from rxshop.stripe_sim.catalog import Catalog, CodeRefused, Discount, price_session
+from rxshop.stripe_sim.catalog import Catalog, CodeRefused
+from rxshop.stripe_sim.clock import Clock
 from rxshop.stripe_sim.errors import invalid, no_such
-from rxshop.stripe_sim.objects import new_id
-from rxshop.stripe_sim.payments import PaymentResult, Payments
-
-__all__ = ["Clock", "LineSpec", "PaymentResult", "SessionSpec", "Store", "new_id"]
+from rxshop.stripe_sim.ids import new_id
+from rxshop.stripe_sim.objects import catalog as catalog_shapes
+from rxshop.stripe_sim.objects import checkout as shapes
+from rxshop.stripe_sim.payments import Payments
+from rxshop.stripe_sim.pricing import Discount, price_session
+from rxshop.stripe_sim.specs import SessionSpec
 
 DEFAULT_LIFETIME = 24 * 3600
 
 # emit(event_type, object_snapshot, request, previous_attributes)
 Emit = Callable[[str, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], None]
-
-
-class Clock:
-    """The simulator's "now": real time plus an offset that only moves forward (POST /_sim/clock/advance)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def timestamp(self) -> int:
-        return int(self.now())
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self.offset += seconds
-
-
-@dataclass(frozen=True)
-class LineSpec:
-    name: str
-    unit_amount: int
-    quantity: int
-    currency: str
-    description: str | None = None
-    product_metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SessionSpec:
-    """A validated POST /v1/checkout/sessions (see params.py and params_extra.py)."""
-
-    line_items: list[LineSpec]
-    success_url: str
-    cancel_url: str | None = None
-    client_reference_id: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    expires_at: int | None = None
-    customer_email: str | None = None
-    payment_intent_metadata: dict[str, str] = field(default_factory=dict)
-    allowed_countries: tuple[str, ...] = ()
-    shipping_options: list[dict[str, Any]] = field(default_factory=list)
-    phone_number_collection: bool = False
-    customer_creation: str = "if_required"
-    allow_promotion_codes: bool | None = None
-    discounts: list[dict[str, str]] = field(default_factory=list)
-    custom_text: dict[str, str] = field(default_factory=dict)
 
 
 def _find(objects_: dict[str, dict[str, Any]], kind: str, object_id: str, param: str) -> dict[str, Any]:
@@ -87,6 +38,8 @@ def _find(objects_: dict[str, dict[str, Any]], kind: str, object_id: str, param:
 
 
 class Store(Payments):
+    """Every object the simulator holds, by id, and the operations on checkout sessions."""
+
     def __init__(self, clock: Clock, public_url: str, emit: Emit) -> None:
         self.clock = clock
         self.public_url = public_url
@@ -144,9 +97,9 @@ class Store(Payments):
         items = []
         for line in spec.line_items:
             product_id = new_id("prod_", 14)
-            self.products[product_id] = objects.product(product_id=product_id, now=now, line=line)
+            self.products[product_id] = shapes.product(product_id=product_id, now=now, line=line)
             items.append(
-                objects.line_item(
+                shapes.line_item(
                     item_id=new_id("li_"),
                     price_id=new_id("price_"),
                     product_id=product_id,
@@ -158,7 +111,7 @@ class Store(Payments):
         amounts = price_session(
             [i["amount_subtotal"] for i in items], currency, discount, rates[0] if rates else None
         )
-        session = objects.checkout_session(
+        session = shapes.checkout_session(
             session_id=session_id,
             now=now,
             url=f"{self.public_url}/pay/{session_id}",
@@ -192,7 +145,7 @@ class Store(Payments):
             )
         else:
             rate_id = new_id("shr_")
-            rate = objects_catalog.shipping_rate(rate_id=rate_id, now=now, data=option["shipping_rate_data"])
+            rate = catalog_shapes.shipping_rate(rate_id=rate_id, now=now, data=option["shipping_rate_data"])
             self.catalog.shipping_rates[rate_id] = rate
         if rate["fixed_amount"]["currency"] != currency:
             raise invalid(

@@ -19,7 +19,7 @@ from rxshop.core.settings import SIMULATOR_MOUNT, Settings
 from rxshop.orders.checkout import start_checkout
 from rxshop.payments.gateway import CheckoutGateway
 from rxshop.rxshop import backend_routes
-from rxshop.web.limits import MAX_BODY_BYTES
+from rxshop.stripe_sim.limits import MAX_BODY_BYTES
 from tests.fixtures.app import AppEnv
 from tests.fixtures.servers import free_port
 from tests.fixtures.shop import BUYER_FORM, CART, new_visitor

@@ -3,7 +3,7 @@
 import collections
 import string
 
-from rxshop.stripe_sim.objects import new_id
+from rxshop.stripe_sim.ids import new_id
 
 ALPHABET = set(string.ascii_letters + string.digits)
 

@@ -1,10 +1,10 @@
-"""Shapes of the catalog objects: customer, shipping rate, coupon, promotion code (see objects.py)."""
+"""Shapes of the catalog objects: customer, shipping rate, coupon, promotion code."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rxshop.stripe_sim.objects import address
+from rxshop.stripe_sim.objects.common import address
 
 
 def customer(

@@ -12,10 +12,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from stripe._request_options import RequestOptions
+
 from rxshop.stripe_sim.errors import invalid, missing_param, unknown_param
+from rxshop.stripe_sim.money import CURRENCIES
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _APPEND = "[]"
+_OPTIONS = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+
+
+def stripe_keys(typed_dict: Any) -> frozenset[str]:
+    """The parameter names Stripe knows for a request (an SDK TypedDict), without the SDK's request options."""
+    return frozenset((typed_dict.__required_keys__ | typed_dict.__optional_keys__) - _OPTIONS)
 
 
 def decode(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -160,3 +169,19 @@ def as_expand(value: Any) -> list[str]:
         as_string(item, f"expand[{i}]", required=True) or ""
         for i, item in enumerate(as_list(value, "expand"))
     ]
+
+
+def as_bool(value: Any, path: str) -> bool | None:
+    text = as_string(value, path)
+    if text is None:
+        return None
+    if text not in ("true", "false"):
+        raise invalid(f"Invalid boolean: {text}", param=path)
+    return text == "true"
+
+
+def as_currency(value: Any, path: str) -> str:
+    currency = (as_string(value, path, required=True) or "").lower()
+    if currency not in CURRENCIES:
+        raise invalid(f"Invalid currency: {currency}.", param=path)
+    return currency

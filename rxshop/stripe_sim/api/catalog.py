@@ -1,4 +1,4 @@
-"""/v1 endpoints for coupons, promotion codes, shipping rates, customers and events (create, retrieve, list).
+"""/v1 operations on the catalog: coupons, promotion codes, shipping rates and customers.
 
 They run through Api.handle like the checkout endpoints: same keys, idempotency, errors and faults.
 """
@@ -8,26 +8,28 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from rxshop.stripe_sim import objects_catalog
-from rxshop.stripe_sim import params as p
-from rxshop.stripe_sim import params_extra as extra
+from rxshop.stripe_sim.api.call import Call, Operation, Result
+from rxshop.stripe_sim.api.listing import page_of
 from rxshop.stripe_sim.errors import invalid
-from rxshop.stripe_sim.forms import as_string
-from rxshop.stripe_sim.objects import new_id
+from rxshop.stripe_sim.ids import new_id
+from rxshop.stripe_sim.objects import catalog as shapes
+from rxshop.stripe_sim.params.catalog import coupon_create, promotion_code_create
+from rxshop.stripe_sim.params.forms import as_bool, as_string
+from rxshop.stripe_sim.params.lists import expand_only, list_params
+from rxshop.stripe_sim.params.shipping import shipping_rate_data
 
 if TYPE_CHECKING:
-    from rxshop.stripe_sim.api import Api, Call
-
-Result = tuple[int, dict[str, Any]]
+    from rxshop.stripe_sim.store import Store
 
 
-class CatalogApi:
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.store = api.store
-        self.catalog = api.store.catalog
+class CatalogOperations:
+    """POST/GET /v1/coupons, /v1/promotion_codes, /v1/shipping_rates; GET /v1/customers/{id}."""
 
-    def table(self) -> list[tuple[str, str, Any]]:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.catalog = store.catalog
+
+    def table(self) -> list[tuple[str, str, Operation]]:
         return [
             ("/v1/coupons", "POST", self.create_coupon),
             ("/v1/coupons", "GET", self.lister("coupon", "/v1/coupons")),
@@ -39,8 +41,6 @@ class CatalogApi:
             ("/v1/shipping_rates", "GET", self.lister("shipping_rate", "/v1/shipping_rates")),
             ("/v1/shipping_rates/{id}", "GET", self.retriever("shipping_rate")),
             ("/v1/customers/{id}", "GET", self.retriever("customer")),
-            ("/v1/events", "GET", self.list_events),
-            ("/v1/events/{id}", "GET", self.retrieve_event),
         ]
 
     def _table(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -51,29 +51,29 @@ class CatalogApi:
             "customer": self.catalog.customers,
         }[kind]
 
-    def retriever(self, kind: str) -> Any:
+    def retriever(self, kind: str) -> Operation:
         def retrieve(call: Call) -> Result:
-            p.expand_only(call.params)
+            expand_only(call.params)
             return 200, copy.deepcopy(self.catalog.find(kind, call.path["id"]))
 
         return retrieve
 
-    def lister(self, kind: str, url: str) -> Any:
+    def lister(self, kind: str, url: str) -> Operation:
         def list_(call: Call) -> Result:
-            paging = p.list_params(call.params, {"active"} if kind == "shipping_rate" else set())
-            active = extra.as_bool(call.params.get("active"), "active")
+            paging = list_params(call.params, {"active"} if kind == "shipping_rate" else set())
+            active = as_bool(call.params.get("active"), "active")
             items = list(reversed(self._table(kind).values()))
-            return 200, self.api._list(items, paging, url, lambda o: active is None or o["active"] == active)
+            return 200, page_of(items, paging, url, lambda o: active is None or o["active"] == active)
 
         return list_
 
     def create_coupon(self, call: Call) -> Result:
         now = self.store.clock.timestamp()
-        data, _ = extra.coupon_create(call.params, now)
+        data, _ = coupon_create(call.params, now)
         coupon_id = data.pop("id") or new_id("", 8)
         if coupon_id in self.catalog.coupons:
             raise invalid("Coupon already exists.", param="id", code="resource_already_exists")
-        coupon = objects_catalog.coupon(coupon_id=coupon_id, now=now, data=data)
+        coupon = shapes.coupon(coupon_id=coupon_id, now=now, data=data)
         if coupon["name"] is None:
             coupon["name"] = (
                 f"{coupon['percent_off']:g}% off"
@@ -85,7 +85,7 @@ class CatalogApi:
 
     def create_promotion_code(self, call: Call) -> Result:
         now = self.store.clock.timestamp()
-        data, _ = extra.promotion_code_create(call.params, now)
+        data, _ = promotion_code_create(call.params, now)
         coupon = self.catalog.find("coupon", data["coupon"], param="promotion[coupon]", in_params=True)
         code = data["code"] or new_id("", 8).upper()
         clash = self.catalog.promotion_by_code(code)
@@ -96,15 +96,15 @@ class CatalogApi:
                 code="resource_already_exists",
             )
         promo_id = new_id("promo_")
-        promo = objects_catalog.promotion_code(
+        promo = shapes.promotion_code(
             promo_id=promo_id, now=now, code=code, coupon_id=coupon["id"], data=data
         )
         self.catalog.promotion_codes[promo_id] = promo
         return 200, copy.deepcopy(promo)
 
     def list_promotion_codes(self, call: Call) -> Result:
-        paging = p.list_params(call.params, {"active", "code", "coupon"})
-        active = extra.as_bool(call.params.get("active"), "active")
+        paging = list_params(call.params, {"active", "code", "coupon"})
+        active = as_bool(call.params.get("active"), "active")
         code = as_string(call.params.get("code"), "code")
         coupon = as_string(call.params.get("coupon"), "coupon")
 
@@ -116,37 +116,11 @@ class CatalogApi:
             )
 
         items = list(reversed(self.catalog.promotion_codes.values()))
-        return 200, self.api._list(items, paging, "/v1/promotion_codes", keep)
+        return 200, page_of(items, paging, "/v1/promotion_codes", keep)
 
     def create_shipping_rate(self, call: Call) -> Result:
-        data = extra.shipping_rate_data(call.params, "")
+        data = shipping_rate_data(call.params, "")
         rate_id = new_id("shr_")
-        rate = objects_catalog.shipping_rate(rate_id=rate_id, now=self.store.clock.timestamp(), data=data)
+        rate = shapes.shipping_rate(rate_id=rate_id, now=self.store.clock.timestamp(), data=data)
         self.catalog.shipping_rates[rate_id] = rate
         return 200, copy.deepcopy(rate)
-
-    def list_events(self, call: Call) -> Result:
-        paging = p.list_params(call.params, {"type", "types", "created", "delivery_success"})
-        wanted = as_string(call.params.get("type"), "type")
-        created = p.SessionFilter(p.created_filter(call.params.get("created")), None, None)
-        events = [r.event for r in reversed(self.api.sim.webhooks.events.values())]
-
-        def keep(event: dict[str, Any]) -> bool:
-            if not created.matches({"created": event["created"], "status": None, "payment_intent": None}):
-                return False
-            if wanted is None:
-                return True
-            if wanted.endswith(".*"):
-                return event["type"].startswith(wanted[:-1])
-            return event["type"] == wanted
-
-        return 200, self.api._list(events, paging, "/v1/events", keep)
-
-    def retrieve_event(self, call: Call) -> Result:
-        p.expand_only(call.params)
-        record = self.api.sim.webhooks.events.get(call.path["id"])
-        if record is None:
-            from rxshop.stripe_sim.errors import no_such
-
-            raise no_such("event", call.path["id"])
-        return 200, copy.deepcopy(record.event)
