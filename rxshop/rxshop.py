@@ -28,7 +28,6 @@ from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
-from rxshop.web.limits import MAX_BODY_BYTES
 from rxshop.web.visitor import claim_visitor, forget_visitor
 from rxshop.web.webhook import stripe_webhook
 
@@ -87,8 +86,8 @@ def backend_routes(settings: Settings) -> Starlette:
             api_keys={settings.stripe_secret_key},
             redirect_origins={shop_origin},
         )
-        # Starlette's body limit: 413 past MAX_BODY_BYTES, declared or streamed, on every simulator route.
-        served.append(Mount(SIMULATOR_MOUNT, app=simulator.app, max_body_size=MAX_BODY_BYTES))
+        # The simulator limits its own bodies (Stripe-shaped 413s, rxshop.stripe_sim.limits).
+        served.append(Mount(SIMULATOR_MOUNT, app=simulator.app))
     return Starlette(routes=served)
 
 

@@ -26,10 +26,3 @@ def capped(endpoint: Callable[[Request], Awaitable[Response]], limit: int) -> AS
     `request.body()` raises Starlette's 413 HTTPException, which Starlette answers.
     """
     return RequestBodyLimitMiddleware(request_response(endpoint), max_body_size=limit)
-
-
-class BodyLimit(RequestBodyLimitMiddleware):
-    """Starlette's body limit at MAX_BODY_BYTES around a whole app (the standalone simulator's server)."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        super().__init__(app, max_body_size=limit)
