@@ -1,12 +1,10 @@
-"""The owner's order table, order detail (with its timeline) and CSV export: read-only, typed results.
+"""The owner's order table and order detail (with its timeline): read-only, typed results.
 
 Every function checks the sign-in first (`admin` is the visitor id from the server-signed credential).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -122,7 +120,10 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _where(filters: OrderFilters) -> list[Any]:
+NO_FILTERS = OrderFilters()  # the whole list
+
+
+def filter_clauses(filters: OrderFilters) -> list[Any]:
     statuses = filters.statuses or tuple(LISTED_STATUSES)
     where: list[Any] = [col(Order.status).in_([OrderStatus(s) for s in statuses])]
     if filters.fulfillment:
@@ -143,7 +144,7 @@ def _where(filters: OrderFilters) -> list[Any]:
     return where
 
 
-def _order_by(sort: SortKey, descending: bool) -> list[Any]:
+def sort_clauses(sort: SortKey, descending: bool) -> list[Any]:
     column = getattr(Order, SortKey(sort).value)
     direction = sa.desc if descending else sa.asc
     return [direction(column), direction(col(Order.created_at)), direction(col(Order.id))]
@@ -153,7 +154,7 @@ def list_orders(
     *,
     session: Session,
     admin: str,
-    filters: OrderFilters = OrderFilters(),
+    filters: OrderFilters = NO_FILTERS,
     sort: SortKey = SortKey.DATE,
     descending: bool = True,
     page: int = 0,
@@ -162,7 +163,7 @@ def list_orders(
 ) -> AdminOrderPage:
     """One page of the order table; a page past the end is the last page."""
     page_size = min(max(1, int(page_size)), MAX_PAGE_SIZE)
-    where = _where(filters)
+    where = filter_clauses(filters)
     with transaction(session):
         require_admin(session, admin, now)
         total = int(session.exec(select(sa.func.count()).select_from(Order).where(*where)).one())
@@ -170,7 +171,7 @@ def list_orders(
         orders = session.exec(
             select(Order)
             .where(*where)
-            .order_by(*_order_by(sort, descending))
+            .order_by(*sort_clauses(sort, descending))
             .offset(page * page_size)
             .limit(page_size)
             .execution_options(populate_existing=True)
@@ -255,75 +256,9 @@ def order_detail(
         )
 
 
-# --- CSV ------------------------------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "number", "order_id", "created_at", "paid_at", "status", "fulfillment_status", "email", "phone",
-    "items", "item_count", "currency", "subtotal", "discount", "shipping", "total", "refunded",
-    "shipping_rate", "ship_name", "ship_line1", "ship_line2", "ship_city", "ship_state",
-    "ship_postal_code", "ship_country", "carrier", "tracking_number", "shipped_at",
-    "stripe_session_id", "payment_intent_id",
-)  # fmt: skip
-
-
-def _money(amount: int) -> str:
-    """Major units with two decimals ('60.00'): what a spreadsheet reads as a number; integer arithmetic."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole}.{cents:02d}"
-
-
-def _cell(value: object) -> str:
-    """Text a spreadsheet will not run as a formula (buyers choose their names and emails)."""
-    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_row(v: OrderView) -> list[str]:
-    address = v.shipping
-    values: list[object] = [
-        v.number, v.id, v.created_at, v.paid_at, v.status.value, v.fulfillment_status,
-        v.customer_email, v.phone, items_text(v.lines, plain=True),
-        sum(x.quantity for x in v.lines), v.currency.upper(), _money(v.amount_subtotal),
-        _money(v.amount_discount), _money(v.amount_shipping), _money(v.amount_total),
-        _money(v.amount_refunded), v.shipping_rate_name,
-        address and address.name, address and address.line1, address and address.line2,
-        address and address.city, address and address.state, address and address.postal_code,
-        address and address.country, v.carrier, v.tracking_number, v.shipped_at,
-        v.stripe_session_id, v.payment_intent_id,
-    ]  # fmt: skip
-    return [_cell(x) for x in values]
-
-
-def orders_csv(
-    *,
-    session: Session,
-    admin: str,
-    filters: OrderFilters = OrderFilters(),
-    sort: SortKey = SortKey.DATE,
-    descending: bool = True,
-    now: datetime | None = None,
-) -> str:
-    """Every order matching `filters` (not only one page), one row each; columns in CSV_COLUMNS."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    with transaction(session):
-        require_admin(session, admin, now)
-        orders = session.exec(
-            select(Order).where(*_where(filters)).order_by(*_order_by(sort, descending))
-        ).all()
-        for start in range(0, len(orders), 500):
-            chunk = orders[start : start + 500]
-            lines = lines_of(session, [o.id for o in chunk])
-            writer.writerows(_csv_row(_view(o, lines[o.id])) for o in chunk)
-    return out.getvalue()
-
-
 __all__ = [
     "AdminOrderPage",
     "AdminOrderRow",
-    "CSV_COLUMNS",
     "FulfillmentStatus",
     "OrderDetail",
     "OrderFilters",
@@ -332,5 +267,4 @@ __all__ = [
     "TimelineEntry",
     "list_orders",
     "order_detail",
-    "orders_csv",
 ]

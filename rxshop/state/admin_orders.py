@@ -11,7 +11,8 @@ from datetime import date
 
 import reflex as rx
 
-from rxshop.admin.queries import AdminOrderRow, OrderFilters, SortKey, list_orders, orders_csv
+from rxshop.admin.export import orders_csv
+from rxshop.admin.queries import AdminOrderRow, OrderFilters, SortKey, list_orders
 from rxshop.core.models import utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import OrderStatus

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rxshop.admin.actions import ActionRefused, mark_shipped, resolve_exception
 from rxshop.admin.auth import sign_in
-from rxshop.admin.queries import CSV_COLUMNS, orders_csv
+from rxshop.admin.export import CSV_COLUMNS, orders_csv
 from rxshop.admin.reports import DayRevenue, ProductTotal, exceptions, product_totals, revenue, summary
 from rxshop.core.models import Order, utcnow
 from rxshop.orders.fulfillment import fulfill_checkout
