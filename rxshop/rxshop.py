@@ -27,6 +27,7 @@ from rxshop.state.checkout import CheckoutState
 from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
+from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
 from rxshop.web.visitor import claim_visitor, forget_visitor
 from rxshop.web.webhook import stripe_webhook
@@ -110,6 +111,7 @@ app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
+app.register_lifespan_task(keep_live_updates)  # after Redis or the database was away
 
 _visit = [VisitorState.identify]
 app.add_page(

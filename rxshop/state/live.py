@@ -2,7 +2,8 @@
 
 Only where a tab listens (rxshop.state.tabs): a change refreshes the OrdersState of each of the visitor's
 connected tabs, on any worker (Reflex sends the change to a tab on another worker through Redis), and of no
-other visitor. The dashboard's pushes (rxshop.state.live_admin) ask the same registry.
+other visitor. The dashboard's pushes (rxshop.state.live_admin) ask the same registry. A push that fails (Redis
+or the database away) is tried again until it goes through (rxshop.state.resync).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import reflex as rx
 
 from rxshop.core import notify
-from rxshop.state import tabs
+from rxshop.state import resync, tabs
 from rxshop.state.orders import OrdersState
 
 log = logging.getLogger(__name__)
@@ -34,18 +35,29 @@ def start_live_updates(app: rx.App) -> None:
 
 async def publish_orders_changed(visitor_id: str, order_id: str) -> None:
     """Refresh the My Orders state of each connected tab of this visitor (on any worker: Reflex sends the
-    change to a tab on another worker through Redis). Best effort: the database already holds the truth,
-    and a tab reads it again on its next load."""
+    change to a tab on another worker through Redis). If that fails (Redis or the database away), it is
+    tried again every second once Redis answers (rxshop.state.resync): the database already holds the
+    truth, the tabs only need to hear of it."""
+    if not await _deliver(visitor_id, order_id, quiet=False):
+        resync.retry_later(_deliver, visitor_id, order_id)
+
+
+async def _deliver(visitor_id: str, order_id: str, quiet: bool = True) -> bool:
+    """One try; False if any listening tab may have missed the change (a retry logs no trace back)."""
     if _app is None:
-        return
+        return True
+    report = log.debug if quiet else log.warning
     try:
         tabs_now = await tabs.listeners(visitor_id)
     except Exception:
-        log.exception("Could not look up the open tabs for the change of order %s", order_id)
-        return
+        report("Could not look up the open tabs for the change of order %s", order_id, exc_info=True)
+        return False
+    delivered = True
     for tab in tabs_now:
         try:
             async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=OrdersState)) as root:
                 await (await root.get_state(OrdersState))._push(visitor_id)
         except Exception:
-            log.exception("Could not push the change of order %s to an open tab", order_id)
+            report("Could not push the change of order %s to an open tab", order_id, exc_info=True)
+            delivered = False
+    return delivered

@@ -3,7 +3,8 @@
 Beside rxshop.state.live (the buyer's My Orders), subscribed the same way, in its own module so the two evolve
 apart. The open admin tabs are those recorded by each signed-in dashboard load in rxshop.state.tabs' registry
 under ADMIN_TOKEN (in Redis with several workers). Nothing is touched while no dashboard tab is connected;
-each tab's refresh checks that tab's own sign-in before it reads anything.
+each tab's refresh checks that tab's own sign-in before it reads anything. A refresh that fails (Redis or the
+database away) is tried again until it goes through (rxshop.state.resync).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import reflex as rx
 
 from rxshop.core import notify
-from rxshop.state import tabs
+from rxshop.state import resync, tabs
 from rxshop.state.admin import ADMIN_TOKEN, AdminState
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,29 @@ def start_admin_live_updates(app: rx.App) -> None:
 
 
 async def publish_to_dashboards(visitor_id: str, order_id: str) -> None:
-    """Refresh every connected admin tab (best effort: a dashboard reads the database again on load)."""
+    """Refresh every connected admin tab; if that fails, again every second until it goes through (one
+    waiting refresh for all dashboards: each reads every view anew)."""
+    if not await _deliver(ADMIN_TOKEN, order_id, quiet=False):
+        resync.retry_later(_deliver, ADMIN_TOKEN, order_id)
+
+
+async def _deliver(_key: str, order_id: str, quiet: bool = True) -> bool:
     if _app is None:
-        return
+        return True
+    report = log.debug if quiet else log.warning
     try:
         # With no dashboard tab connected, an order change costs one lookup (it was a query on the database
         # thread per change, 18 % of a webhook's samples: bench/RESULTS.md).
         connected = await tabs.listeners(ADMIN_TOKEN)
     except Exception:
-        log.exception("Could not look up the open dashboards for the change of order %s", order_id)
-        return
+        report("Could not look up the open dashboards for the change of order %s", order_id, exc_info=True)
+        return False
+    delivered = True
     for tab in connected:
         try:
             async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
                 await (await root.get_state(AdminState))._refresh_live()
         except Exception:
-            log.exception("Could not push the change of order %s to an open dashboard", order_id)
+            report("Could not push the change of order %s to an open dashboard", order_id, exc_info=True)
+            delivered = False
+    return delivered

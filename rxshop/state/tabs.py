@@ -10,19 +10,43 @@ tab connected to another), as a sorted set per visitor whose entries age out wit
 otherwise in this process (one worker), where a token whose socket is gone is dropped when a change finds
 it. A tab that comes back reconnects with hydrate_and_load, whose on_load records it again before it reads.
 
+When Redis comes back empty (a restart without persistence, a flush), every record above is gone, and so
+are Reflex's own: which worker holds which tab's socket, and every tab's state. The websockets stay open, so
+no tab reconnects by itself and none would hear again. `restore_after_redis_loss` (called by
+rxshop.state.resync) puts back this worker's socket records and asks each of its tabs to load its page
+again, as a reconnect does: the page's on_load records the tab as listening and reads the orders afresh.
+
 It imports no state (the states import it), and it is the one module that reads Reflex's private
-`EventNamespace._token_manager` (`token_manager_of`).
+attributes: `EventNamespace._token_manager` (`token_manager_of`) and, to recover from a Redis outage, a few of
+its RedisTokenManager (`keep_subscribed`, `resubscribe`, `restore_after_redis_loss`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from typing import Any
 
 import reflex as rx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from reflex.config import get_config
+from reflex.constants import CompileVars
+from reflex.event import Event
+from reflex.istate.manager.redis import enable_keyspace_notifications
+from reflex.state import StateUpdate
 from reflex.utils.token_manager import RedisTokenManager, TokenManager
 
+log = logging.getLogger(__name__)
+
 TOKEN_MANAGER_ATTRIBUTE = "_token_manager"  # reflex/app.py EventNamespace.__init__ (Reflex 0.10)
+# reflex/utils/token_manager.py RedisTokenManager (Reflex 0.10.1): stores one tab's socket record in Redis
+# (set if absent), and (re)starts the subscriber that follows other workers' socket records.
+STORE_SOCKET_RECORD = "_store_socket_record"
+ENSURE_SOCKET_RECORD_TASK = "_ensure_socket_record_task"
+SUBSCRIBER_TASKS = ("_lost_and_found_task", "_socket_record_task")  # the two tasks those subscribers run in
 
 _app: rx.App | None = None
 _local: dict[str, set[str]] = {}  # visitor id -> client tokens of tabs that listen (no Redis)
@@ -151,3 +175,106 @@ async def _listeners_in_redis(manager: RedisTokenManager, visitor_id: str) -> li
             pipe.expire(key, ttl)
         await pipe.execute()
     return connected
+
+
+# --- After Redis was away or lost its data ------------------------------------------------------------------
+
+
+def redis_of(app: rx.App) -> Redis | None:
+    """The Redis client Reflex keeps this worker's tabs in, or None when the app runs without Redis."""
+    manager = token_manager_of(app)
+    return manager.redis if isinstance(manager, RedisTokenManager) else None
+
+
+def _private(manager: RedisTokenManager, name: str) -> Any:
+    try:
+        return getattr(manager, name)
+    except AttributeError as err:
+        raise RuntimeError(
+            f"Reflex's RedisTokenManager has no {name} any more: live updates cannot recover from a Redis "
+            "outage. Update rxshop/state/tabs.py for this Reflex version."
+        ) from err
+
+
+def keep_subscribed(app: rx.App) -> None:
+    """Start Reflex's two Redis subscribers of this worker again if they stopped.
+
+    Reflex gives each up after five failures within a minute (reflex/utils/tasks.py) and starts them again
+    only when a new tab connects: a Redis outage of more than a few seconds stops both. Without the
+    lost-and-found one, a change made on another worker never reaches a tab of this one.
+    """
+    namespace = app.event_namespace
+    manager = token_manager_of(app)
+    if namespace is None or not isinstance(manager, RedisTokenManager):
+        return
+    manager.ensure_lost_and_found_task(namespace.emit_update)
+    _private(manager, ENSURE_SOCKET_RECORD_TASK)()
+
+
+async def resubscribe(app: rx.App) -> None:
+    """Redis answers again: Reflex's subscribers of this worker subscribe again now.
+
+    Still running, each may be waiting a second between failed attempts; a change another worker publishes
+    for a tab of this one meanwhile reaches nobody (Redis drops a message without subscribers, silently).
+    """
+    manager = token_manager_of(app)
+    if not isinstance(manager, RedisTokenManager):
+        return
+    for attribute in SUBSCRIBER_TASKS:
+        task = _private(manager, attribute)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    keep_subscribed(app)
+
+
+def connected_here(app: rx.App) -> list[str]:
+    """The client tokens of the tabs whose websocket this worker holds."""
+    manager = token_manager_of(app)
+    if manager is None:
+        return []
+    return [
+        token
+        for token, record in list(manager.token_to_socket.items())
+        if record.instance_id == manager.instance_id
+    ]
+
+
+def _reload_event() -> Event:
+    """What a tab sends on every (re)connect: Reflex sends it the whole state and runs the page's on_load."""
+    return Event(name=f"{rx.State.get_full_name()}.{CompileVars.HYDRATE_AND_LOAD}")
+
+
+async def restore_after_redis_loss(app: rx.App) -> int:
+    """Redis is back without (some of) its data: make this worker's open tabs hear again.
+
+    1. Keyspace notifications on again (a restarted Redis forgot them; Reflex's state locks and socket
+       records follow them), and Reflex's subscribers subscribed again (`resubscribe`);
+    2. Reflex's socket record of each tab connected here, stored again (unless a newer one is there): other
+       workers find the tab through it, both to ask whether it is connected and to send it a change;
+    3. each of those tabs asked to load its page again, exactly as after a reconnect (the frontend sends the
+       event back with its route): Reflex sends the tab its whole (new) state and runs the page's on_load,
+       which records the tab as listening again and reads the orders afresh, so a change made while Redis
+       was away shows too. The subscribers have long subscribed by the time a tab listens again: that
+       takes the tab's round trip and its on_load, subscribing one round trip to Redis.
+    Returns the number of tabs asked.
+    """
+    namespace = app.event_namespace
+    manager = token_manager_of(app)
+    if namespace is None or not isinstance(manager, RedisTokenManager):
+        return 0
+    try:
+        await enable_keyspace_notifications(manager.redis)
+    except RedisError:
+        log.warning("Could not turn Redis keyspace notifications on again", exc_info=True)
+    await resubscribe(app)
+    store = _private(manager, STORE_SOCKET_RECORD)
+    tokens = connected_here(app)
+    for token in tokens:
+        record = manager.token_to_socket.get(token)
+        if record is not None:
+            await store(token, record, nx=True)
+    for token in tokens:
+        await namespace.emit_update(StateUpdate(events=[_reload_event()]), token)
+    return len(tokens)
