@@ -29,6 +29,7 @@ from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
+from rxshop.web.health import ready
 from rxshop.web.visitor import claim_visitor, forget_visitor
 from rxshop.web.webhook import stripe_webhook
 
@@ -69,6 +70,7 @@ def backend_routes(settings: Settings) -> Starlette:
         Route(routes.STRIPE_WEBHOOK, stripe_webhook, methods=["POST"]),
         Route(routes.VISITOR, claim_visitor, methods=["POST"]),
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
+        Route(routes.READY, ready, methods=["GET"]),
     ]
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator

@@ -21,6 +21,9 @@ ADMIN_EXCEPTIONS = "/admin/exceptions"
 STRIPE_WEBHOOK = "/stripe/webhook"
 VISITOR = "/visitor"
 VISITOR_FORGET = "/visitor/forget"
+READY = (
+    "/ready"  # readiness: writes to the database and Redis (rxshop.web.health); /ping is Reflex's liveness
+)
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="
