@@ -152,12 +152,6 @@ async def tick(app: rx.App, watch: RedisWatch) -> RedisState | None:
 async def keep_live_updates(app: rx.App) -> None:
     """Lifespan task: live updates keep flowing after Redis or the database was away."""
     watch = RedisWatch()
-    log.warning(
-        "DEBUG resync started %s %s %s",
-        app.event_namespace,
-        tabs.token_manager_of(app) if app.event_namespace else None,
-        type(app),
-    )
     while True:
         try:
             await tick(app, watch)

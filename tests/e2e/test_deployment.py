@@ -117,6 +117,10 @@ def test_nginx_proxies_the_backend_routes(deployment: Deployment):
     # Reflex's own health check, for monitoring: the workers reach the database and Redis.
     health = httpx.get(f"{deployment.url}/_health")
     assert health.status_code == 200 and health.json() == {"status": True, "db": True, "redis": True}
+    # Readiness, for this host's monitors: the workers write to the database and to Redis.
+    ready = httpx.get(f"{deployment.url}/ready")
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": "ok", "redis": "ok"}
+    assert "deny all;" in deployment.site_conf.read_text().split("location = /ready", 1)[1].split("}", 1)[0]
     # The webhook reaches the backend, which checks Stripe's signature on the raw body.
     refused = httpx.post(
         f"{deployment.url}/stripe/webhook",
