@@ -43,9 +43,12 @@ migrate: deps
 run: migrate
 	$(VENV)/bin/reflex run
 
-# Unit + integration (one pytest process), then the browser journeys (their own process: event-loop clash).
+# Unit + integration (one pytest process), the chaos suite (kills and restarts processes it starts itself:
+# workers, its own PostgreSQL and Redis; fills a tmpfs it mounts), then the browser journeys (their own
+# process: event-loop clash).
 test: dev-deps
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
+	$(PY) -m pytest tests/chaos -q -p no:playwright
 	$(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-artifacts/e2e
 
 test-fast: dev-deps
