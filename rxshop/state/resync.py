@@ -63,6 +63,7 @@ class RedisWatch:
         self.run_id: str | None = None  # None until Redis first answered
         self.away = False
         self.answering_since = 0.0  # time.monotonic() of the first answer since it was last away
+        self.restore_pending = False  # lost data seen, this worker's tabs not restored yet
 
     def settled(self) -> bool:
         """Redis has answered long enough that every worker has subscribed again (a change published
@@ -72,9 +73,10 @@ class RedisWatch:
     async def check(self, redis: Redis) -> RedisState:
         try:
             async with redis.pipeline(transaction=False) as pipe:
-                pipe.set(self.marker, "1", ex=MARKER_TTL_SECONDS, get=True)
+                pipe.get(self.marker)
+                pipe.set(self.marker, "1", ex=MARKER_TTL_SECONDS)
                 pipe.info("server")
-                previous, info = await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT_SECONDS)
+                previous, _, info = await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT_SECONDS)
         except (RedisError, OSError, TimeoutError) as err:
             if not self.away:
                 log.warning("Redis does not answer (%s): live updates wait for it", type(err).__name__)
@@ -133,8 +135,10 @@ async def tick(app: rx.App, watch: RedisWatch) -> RedisState | None:
         state = await watch.check(redis)
         if state is RedisState.AWAY:
             return state
-        if state is RedisState.LOST:
+        if state is RedisState.LOST or watch.restore_pending:
+            watch.restore_pending = True  # until it succeeds: Redis may go away again halfway
             asked = await tabs.restore_after_redis_loss(app)
+            watch.restore_pending = False
             log.warning(
                 "Redis restarted or lost its data: %d open tab(s) of this worker asked to load again", asked
             )

@@ -56,6 +56,35 @@ async def test_the_watch_tells_same_away_back_and_lost(
         await client.aclose()
 
 
+async def test_a_restore_cut_short_by_redis_going_away_again_is_done_on_the_next_tick(
+    own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis.asyncio.Redis.from_url(own_redis.url)
+    restored: list[str] = []
+
+    async def restore(_app) -> int:
+        restored.append("try")
+        if len(restored) == 1:
+            raise redis.ConnectionError("gone again")
+        return 0
+
+    monkeypatch.setattr(tabs, "redis_of", lambda _app: client)
+    monkeypatch.setattr(tabs, "restore_after_redis_loss", restore)
+    monkeypatch.setattr(tabs, "keep_subscribed", lambda _app: None)
+    watch = resync.RedisWatch()
+    try:
+        assert await resync.tick(None, watch) is resync.RedisState.SAME
+        await client.flushall()
+        with pytest.raises(redis.ConnectionError):
+            await resync.tick(None, watch)
+        assert await resync.tick(None, watch) is resync.RedisState.SAME  # nothing new to see, yet:
+        assert restored == ["try", "try"]  # the tabs were restored this time
+        await resync.tick(None, watch)
+        assert restored == ["try", "try"]
+    finally:
+        await client.aclose()
+
+
 async def test_failed_pushes_are_retried_until_they_go_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resync, "_waiting", {})
     outcomes = {"alice": [False, True], "bob": [False, False]}
