@@ -31,7 +31,7 @@ from tests.fixtures.chaos import (
     record,
 )
 
-STREAM = 240  # deliveries per failure: a few seconds of webhooks on this 2-core machine
+STREAM, RATE = 240, 80  # deliveries per failure, and per second: a stream of 3 s and more
 
 
 @dataclass
@@ -68,7 +68,7 @@ async def _stream_started(stack: Stack, n: int = STREAM) -> tuple[StripeHand, li
     """A stream of deliveries for `n` new pending orders, under way (the first ones answered)."""
     orders = make_orders(stack.database_url, n)
     hand = StripeHand(stack.backend.url)
-    stream = asyncio.create_task(hand.stream([completed_event(o) for o in orders]))
+    stream = asyncio.create_task(hand.stream([completed_event(o) for o in orders], rate=RATE))
     while len(hand.ok) < 10:
         assert not stream.done(), stream.result()
         await asyncio.sleep(0.02)

@@ -41,7 +41,7 @@ from tests.fixtures.chaos import (
 )
 from tests.fixtures.db import service_missing
 
-STREAM = 200
+STREAM, RATE = 200, 80  # deliveries per failure, and per second: a stream of 2.5 s and more
 DISK_BYTES = 64 * 1024 * 1024
 
 
@@ -89,7 +89,7 @@ def stack() -> Iterator[Stack]:
 async def _stream_started(stack: Stack) -> tuple[StripeHand, list, asyncio.Task]:
     orders = make_orders(stack.database_url, STREAM)
     hand = StripeHand(stack.backend.url)
-    stream = asyncio.create_task(hand.stream([completed_event(o) for o in orders], deadline=90))
+    stream = asyncio.create_task(hand.stream([completed_event(o) for o in orders], rate=RATE, deadline=90))
     while len(hand.ok) < 10:
         assert not stream.done(), stream.result()
         await asyncio.sleep(0.02)
