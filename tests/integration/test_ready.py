@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -18,12 +20,13 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from rxshop.core import routes
+from rxshop.core.db import migrate
 from rxshop.core.settings import get_settings
 from rxshop.web import health
 from tests.fixtures.app import AppEnv
 from tests.fixtures.chaos import OwnRedis
 from tests.fixtures.db import service_missing
-from tests.fixtures.servers import free_port
+from tests.fixtures.servers import REPO, free_port
 from tests.fixtures.sim import serve_asgi
 
 SECRET_PASSWORD = "hunter2-do-not-show"
@@ -96,6 +99,25 @@ def test_a_database_never_migrated_says_so(ready_url: str, sqlite_url: str, monk
         get_settings.cache_clear()
     assert response.status_code == 503
     assert response.json() == {"ready": False, "database": "not migrated", "redis": "not used"}
+
+
+def test_the_units_wait_ready_fails_with_the_reason_then_succeeds_once_ready(
+    ready_url: str, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """deploy/wait_ready.py, the backend unit's ExecStartPost, against the real route."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    script = [sys.executable, str(REPO / "deploy" / "wait_ready.py"), ready_url]
+    try:
+        refused = subprocess.run([*script, "--timeout", "1"], capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1
+        assert "Not ready after 1 s: 503" in refused.stderr and '"not migrated"' in refused.stderr
+        migrate(sqlite_url)
+        accepted = subprocess.run([*script, "--timeout", "10"], capture_output=True, text=True, timeout=30)
+        assert accepted.returncode == 0, accepted.stderr
+        assert accepted.stdout.startswith('Ready: {"ready":true')
+    finally:
+        get_settings.cache_clear()
 
 
 def test_an_unreachable_database_is_not_ready_and_the_answer_names_no_secret(
