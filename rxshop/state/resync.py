@@ -42,7 +42,7 @@ MARKER_TTL_SECONDS = 3600  # the marker outlives a dead worker by an hour, then 
 # Failed pushes wait this long after Redis answers again: each worker resubscribes within its next tick.
 SETTLE_SECONDS = 2 * TICK_SECONDS
 RETRY_FOR_SECONDS = 15 * 60
-MAX_WAITING = 10_000  # visitors whose push waits; past that the oldest ones' tabs wait for their next load
+MAX_WAITING = 10_000  # pushes kept waiting; a failure past that is dropped (its tabs hear on their next load)
 
 # (visitor id, order id) -> whether every listening tab got the change (False: try again later).
 Deliver = Callable[[str, str], Awaitable[bool]]
