@@ -15,6 +15,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from rxshop.core.settings import get_settings
@@ -51,10 +52,11 @@ def _create_engine(url: str) -> Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)  # e.g. the default .data/
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        # hide_parameters: an error's text (logged) never carries the values: buyers' names, addresses, emails.
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -88,6 +90,31 @@ def reset_engines(url: str | None = None) -> None:
 def new_session(engine: Engine | None = None) -> Session:
     """A plain sqlmodel Session; objects stay readable after commit (they are copied into views)."""
     return Session(engine or get_engine(), expire_on_commit=False)
+
+
+def begin_writing(connection: sa.Connection) -> None:
+    """Open the write transaction now, before a SAVEPOINT: on SQLite take the write lock (BEGIN IMMEDIATE).
+
+    pysqlite begins a transaction only before an INSERT, UPDATE or DELETE, so a SAVEPOINT issued first
+    would open one of SQLite's own, and releasing it would COMMIT. PostgreSQL needs nothing here.
+    """
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def permanent_data_error(err: BaseException) -> bool:
+    """An error the same data raises again however often it is retried: a value the database refuses
+    (DataError: NUL in text, out of range, too long; IntegrityError: a constraint) or one the driver cannot
+    send (an integer past 64 bits, a lone surrogate). Lost connections, timeouts, locks and deadlocks are
+    not: a retry may succeed."""
+    return isinstance(err, (DataError, IntegrityError, OverflowError, UnicodeEncodeError))
+
+
+def error_summary(err: BaseException) -> str:
+    """One line saying what went wrong, without the statement's values (for logs and the owner's inbox)."""
+    cause = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return "".join(ch for ch in f"{type(cause).__name__}: {first_line}" if ch.isprintable())[:300]
 
 
 def alembic_config(url: str | None = None):
