@@ -18,10 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session
 
+from rxshop.core import db_deadline
 from rxshop.core.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder (alembic/, .data/)
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# WAL's `synchronous`: FULL syncs the log at every COMMIT (a webhook answered 2xx survives a power loss);
+# NORMAL only at checkpoints (a power loss may take the last commits back). bench/sqlite_durability.py.
+SQLITE_SYNCHRONOUS = "NORMAL"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -41,7 +45,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
@@ -55,8 +59,12 @@ def _create_engine(url: str) -> Engine:
         # hide_parameters: an error's text (logged) never carries the values: buyers' names, addresses, emails.
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    else:
+        # Timeouts on connecting and on each statement; a ping on every checkout (db_deadline.watch).
+        options = db_deadline.postgres_engine_options(sa.engine.make_url(url))
+        engine = sa.create_engine(url, hide_parameters=True, **options)
+    db_deadline.watch(engine)  # a call past its deadline gets its connection cut
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -136,6 +144,8 @@ def migrate(url: str | None = None) -> None:
     url = url or get_settings().database_url
     config = alembic_config(url)
     with get_engine(url).begin() as connection:
+        if connection.dialect.name == "postgresql":  # a migration may rewrite a big table: no timeout
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -207,21 +217,24 @@ _sqlite_worker_pid = 0
 
 
 async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run blocking database work off the event loop (a plain session beats rx.asession() here).
+    """Run blocking database work off the event loop (a plain session beats rx.asession() here), within
+    db_deadline.CALL_TIMEOUT_SECONDS: past it, DatabaseTimeout, and the call's connection is cut.
 
-    PostgreSQL: asyncio.to_thread. SQLite takes one writer at a time, so its work queues on one thread
-    per process instead of threads sleeping in SQLite's busy handler: a webhook-ingest benchmark (since
-    folded into bench/webhooks.py) measured p95 105 ms with one thread against 183-319 ms with the default
-    pool, and every job in its own `asyncio.to_thread` measured worse for Buy (bench/RESULTS.md, `tothread`).
+    PostgreSQL: the database threads (db_deadline: a pool of their own, never asyncio's default one).
+    SQLite takes one writer at a time, so its work queues on one thread per process instead of threads
+    sleeping in SQLite's busy handler: a webhook-ingest benchmark (since folded into bench/webhooks.py)
+    measured p95 105 ms with one thread against 183-319 ms with the default pool, and every job in its own
+    `asyncio.to_thread` measured worse for Buy (bench/RESULTS.md, `tothread`).
     """
     global _sqlite_worker, _sqlite_worker_pid
+    job = functools.partial(fn, *args, **kwargs)
     if not get_settings().database_url.startswith("sqlite"):
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await db_deadline.call_within(db_deadline.in_thread, job)
     if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():  # made in the worker, never across a fork
         with _lock:
             if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():
                 _sqlite_worker, _sqlite_worker_pid = _SQLiteWorker(), os.getpid()
-    return await _sqlite_worker.submit(functools.partial(fn, *args, **kwargs))
+    return await db_deadline.call_within(_sqlite_worker.submit, job)
 
 
 async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:

@@ -125,21 +125,28 @@ def apply_webhook_events(*, session: Session, events: list[Event]) -> list[Event
     ]
 
 
+_SAVEPOINT = "SAVEPOINT fast_step"
+_RELEASE = "RELEASE SAVEPOINT fast_step"
+_UNDO = "ROLLBACK TO SAVEPOINT fast_step"  # then released: a batch's savepoints never pile up
+
+
 def _isolated_fast_step(connection: sa.Connection, event: Event) -> EventResult | None:
-    """The fast path in a SAVEPOINT: rolled back, leaving nothing written, unless it answers."""
-    savepoint = connection.begin_nested()
+    """The fast path in a SAVEPOINT: rolled back, leaving nothing written, unless it answers.
+
+    Plain statements rather than `begin_nested()`: the same SAVEPOINT, for a third of the CPU (its
+    bookkeeping cost about 0.1 ms per event, bench/sqlite_durability.py's CPU column).
+    """
+    connection.exec_driver_sql(_SAVEPOINT)
     try:
         result = _fast_step(connection, event, "webhook")
     except Exception as err:  # noqa: BLE001 (the full path decides, in its own transaction)
-        savepoint.rollback()
+        result = None
         logger.warning(
             "Webhook event=%s: fast path failed (%s); the full path decides", event.id, error_summary(err)
         )
-        return None
     if result is None:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
+        connection.exec_driver_sql(_UNDO)
+    connection.exec_driver_sql(_RELEASE)
     return result
 
 
