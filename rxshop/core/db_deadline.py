@@ -59,8 +59,8 @@ def postgres_engine_options(url: sa.URL) -> dict[str, Any]:
 
 
 # --- Who holds which connection -------------------------------------------------------------------------
-# A call's job sets `_call` on its thread; checkout (and checkin) events note which pooled connections that
-# call holds, so that a call past its deadline can have exactly its own connections cut.
+# A call's job sets `_local.call` on its thread; the pool's checkout and check-in events note which pooled
+# connections that call holds, so that a call past its deadline can have exactly its own connections cut.
 
 _local = threading.local()
 _held: dict[object, set[Any]] = {}  # call token -> connection records
@@ -83,7 +83,7 @@ def watch(engine: Engine) -> None:
             except Exception as err:  # noqa: BLE001 (any failure: take another connection)
                 raise sa.exc.DisconnectionError(f"ping failed: {err}") from err
 
-    def checkin(_dbapi_connection: Any, record: Any) -> None:
+    def handed_back(_dbapi_connection: Any, record: Any) -> None:
         call = record.info.pop("rxshop_call", None)
         if call is not None:
             with _lock:
@@ -94,7 +94,7 @@ def watch(engine: Engine) -> None:
                         del _held[call]
 
     sa.event.listen(engine, "checkout", checkout)
-    sa.event.listen(engine, "checkin", checkin)
+    sa.event.listen(engine, "checkin", handed_back)  # codespell:ignore checkin
 
 
 def _cut(call: object) -> int:
