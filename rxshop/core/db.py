@@ -23,9 +23,11 @@ from rxshop.core.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder (alembic/, .data/)
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# WAL's `synchronous`: FULL syncs the log at every COMMIT (a webhook answered 2xx survives a power loss);
-# NORMAL only at checkpoints (a power loss may take the last commits back). bench/sqlite_durability.py.
-SQLITE_SYNCHRONOUS = "NORMAL"
+# WAL's `synchronous`: FULL syncs the log at every COMMIT, so what was answered 2xx (a webhook Stripe will
+# not send again, a Buy) survives a power loss; NORMAL syncs only at checkpoints, and a power loss may take
+# the last commits back. FULL costs about 2.5 ms per COMMIT on the development machine's disk, shared by a
+# whole batch under group commit (bench/sqlite_durability.py; README, Operations).
+SQLITE_SYNCHRONOUS = "FULL"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

@@ -5,7 +5,7 @@ Debian's binaries under /usr/lib/postgresql/*/bin) and pauses with SIGSTOP: it s
 and answers nothing, as a frozen host or a stalled disk would. Never the machine's shared server.
 
 The call deadline (db_deadline.CALL_TIMEOUT_SECONDS) is patched to 1 s so the test stays short; the
-production values are checked in the first test.
+production values are checked in tests/integration/test_database_settings.py.
 """
 
 from __future__ import annotations
@@ -118,23 +118,6 @@ def db_url(own_postgres: OwnPostgres, monkeypatch) -> Iterator[str]:
 def _hold(*, session, seconds: float) -> None:
     session.connection().exec_driver_sql(f"SELECT pg_sleep({seconds})")
     session.commit()
-
-
-def test_every_database_call_has_a_bound(own_postgres: OwnPostgres) -> None:
-    """Production's values: a call ends within 15 s, a statement within 10 s (ended by the server), a
-    connection attempt within 5 s, and there is one database thread per pooled connection."""
-    assert db_deadline.CALL_TIMEOUT_SECONDS <= 15
-    assert db_deadline.STATEMENT_TIMEOUT_MS <= 10_000 and db_deadline.CONNECT_TIMEOUT_SECONDS <= 5
-    assert db_deadline.THREADS == db_deadline.POOL_SIZE + db_deadline.MAX_OVERFLOW
-    reset_engines(own_postgres.url)
-    try:
-        with get_engine(own_postgres.url).connect() as connection:
-            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "10s"
-            connection.exec_driver_sql("SET statement_timeout = 50")  # the server ends a slow statement
-            with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
-                connection.exec_driver_sql("SELECT pg_sleep(1)")
-    finally:
-        reset_engines(own_postgres.url)
 
 
 async def test_a_paused_database_answers_webhooks_5xx_in_time_and_keeps_no_thread(
