@@ -26,12 +26,12 @@ from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import EventResult, apply_stripe_event, record_unprocessable
 from rxshop.payments.wire import Event, PaymentStatus
 
+logger = logging.getLogger(__name__)
+
 _READ = sa.text(
     "SELECT visitor_id, status, currency, amount_subtotal, livemode, shipping_offer, stripe_session_id,"
     " amount_refunded FROM orders WHERE id = :id"
 )
-logger = logging.getLogger(__name__)
-
 _SEEN = sa.text("SELECT 1 FROM stripe_events WHERE id = :id")
 _RECORD = sa.text(
     "INSERT INTO stripe_events (id, type, session_id, order_id, stripe_created, outcome, received_at)"
