@@ -15,12 +15,19 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session
 
+from rxshop.core import db_deadline
 from rxshop.core.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder (alembic/, .data/)
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# WAL's `synchronous`: FULL syncs the log at every COMMIT, so what was answered 2xx (a webhook Stripe will
+# not send again, a Buy) survives a power loss; NORMAL syncs only at checkpoints, and a power loss may take
+# the last commits back. FULL costs about 2.5 ms per COMMIT on the development machine's disk, shared by a
+# whole batch under group commit (bench/sqlite_durability.py; README, Operations).
+SQLITE_SYNCHRONOUS = "FULL"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -40,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
@@ -51,10 +58,15 @@ def _create_engine(url: str) -> Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)  # e.g. the default .data/
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        # hide_parameters: an error's text (logged) never carries the values: buyers' names, addresses, emails.
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        # Timeouts on connecting and on each statement; a ping on every checkout (db_deadline.watch).
+        options = db_deadline.postgres_engine_options(sa.engine.make_url(url))
+        engine = sa.create_engine(url, hide_parameters=True, **options)
+    db_deadline.watch(engine)  # a call past its deadline gets its connection cut
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -90,6 +102,31 @@ def new_session(engine: Engine | None = None) -> Session:
     return Session(engine or get_engine(), expire_on_commit=False)
 
 
+def begin_writing(connection: sa.Connection) -> None:
+    """Open the write transaction now, before a SAVEPOINT: on SQLite take the write lock (BEGIN IMMEDIATE).
+
+    pysqlite begins a transaction only before an INSERT, UPDATE or DELETE, so a SAVEPOINT issued first
+    would open one of SQLite's own, and releasing it would COMMIT. PostgreSQL needs nothing here.
+    """
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def permanent_data_error(err: BaseException) -> bool:
+    """An error the same data raises again however often it is retried: a value the database refuses
+    (DataError: NUL in text, out of range, too long; IntegrityError: a constraint) or one the driver cannot
+    send (an integer past 64 bits, a lone surrogate). Lost connections, timeouts, locks and deadlocks are
+    not: a retry may succeed."""
+    return isinstance(err, (DataError, IntegrityError, OverflowError, UnicodeEncodeError))
+
+
+def error_summary(err: BaseException) -> str:
+    """One line saying what went wrong, without the statement's values (for logs and the owner's inbox)."""
+    cause = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return "".join(ch for ch in f"{type(cause).__name__}: {first_line}" if ch.isprintable())[:300]
+
+
 def alembic_config(url: str | None = None):
     """Alembic's Config for this repository, pointed at `url`, leaving the process's logging alone."""
     from alembic.config import Config
@@ -109,6 +146,8 @@ def migrate(url: str | None = None) -> None:
     url = url or get_settings().database_url
     config = alembic_config(url)
     with get_engine(url).begin() as connection:
+        if connection.dialect.name == "postgresql":  # a migration may rewrite a big table: no timeout
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -180,21 +219,24 @@ _sqlite_worker_pid = 0
 
 
 async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run blocking database work off the event loop (a plain session beats rx.asession() here).
+    """Run blocking database work off the event loop (a plain session beats rx.asession() here), within
+    db_deadline.CALL_TIMEOUT_SECONDS: past it, DatabaseTimeout, and the call's connection is cut.
 
-    PostgreSQL: asyncio.to_thread. SQLite takes one writer at a time, so its work queues on one thread
-    per process instead of threads sleeping in SQLite's busy handler: a webhook-ingest benchmark (since
-    folded into bench/webhooks.py) measured p95 105 ms with one thread against 183-319 ms with the default
-    pool, and every job in its own `asyncio.to_thread` measured worse for Buy (bench/RESULTS.md, `tothread`).
+    PostgreSQL: the database threads (db_deadline: a pool of their own, never asyncio's default one).
+    SQLite takes one writer at a time, so its work queues on one thread per process instead of threads
+    sleeping in SQLite's busy handler: a webhook-ingest benchmark (since folded into bench/webhooks.py)
+    measured p95 105 ms with one thread against 183-319 ms with the default pool, and every job in its own
+    `asyncio.to_thread` measured worse for Buy (bench/RESULTS.md, `tothread`).
     """
     global _sqlite_worker, _sqlite_worker_pid
+    job = functools.partial(fn, *args, **kwargs)
     if not get_settings().database_url.startswith("sqlite"):
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await db_deadline.call_within(db_deadline.in_thread, job)
     if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():  # made in the worker, never across a fork
         with _lock:
             if _sqlite_worker is None or _sqlite_worker_pid != os.getpid():
                 _sqlite_worker, _sqlite_worker_pid = _SQLiteWorker(), os.getpid()
-    return await _sqlite_worker.submit(functools.partial(fn, *args, **kwargs))
+    return await db_deadline.call_within(_sqlite_worker.submit, job)
 
 
 async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:

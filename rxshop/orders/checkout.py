@@ -6,6 +6,7 @@ event loop (`db.in_session`, a plain session), Stripe calls are awaited on the l
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -24,6 +25,7 @@ from rxshop.domain.shipping import decode_offer
 from rxshop.orders import buy
 from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.payments.gateway import (
+    UNAVAILABLE_MESSAGE,
     CheckoutGateway,
     CheckoutLineRequest,
     PaymentError,
@@ -42,6 +44,11 @@ CHECKOUT_WINDOW_SECONDS = 10 * 60
 # Requests for new Checkout Sessions one client address may make per window, across all backend workers:
 # the caps of open checkouts are checked after Stripe has answered, so this bounds the calls a script makes.
 MAX_SESSION_REQUESTS_PER_CLIENT = 60
+# Buy answers within this many seconds whatever Stripe or the database do: the buyer then reads "The payment
+# service is not answering..." and may press again (the same idempotency key: the same session if Stripe
+# made one). Stripe's request gets all of it but DATABASE_RESERVE_SECONDS, kept for writing the outcome.
+CHECKOUT_DEADLINE_SECONDS = 12.0
+DATABASE_RESERVE_SECONDS = 2.0
 
 
 class CheckoutRefused(ValueError):
@@ -89,14 +96,46 @@ async def start_checkout(
     settings: Settings,
     client_ip: str | None = None,
     now: float | None = None,
+    deadline: float | None = None,
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
 
     Stripe is asked first, the database is written after (one transaction, `buy.settle_checkout`):
     nothing queues on the database in front of a buyer's Stripe call.
     Raises CheckoutRefused, cart.InvalidQuantity / catalog.UnknownProduct (bad input), or
-    payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried).
+    payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried), at the latest
+    after `deadline` seconds (default CHECKOUT_DEADLINE_SECONDS).
     """
+    deadline = CHECKOUT_DEADLINE_SECONDS if deadline is None else deadline
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + deadline
+    try:
+        async with asyncio.timeout_at(ends_at):
+            return await _start_checkout(
+                visitor_id=visitor_id,
+                quantities=quantities,
+                gateway=gateway,
+                settings=settings,
+                client_ip=client_ip,
+                now=now,
+                stripe_until=ends_at - min(DATABASE_RESERVE_SECONDS, deadline / 4),
+            )
+    except TimeoutError:
+        log.warning("Buy gave up after %.1f s; the buyer may press again (the same key)", deadline)
+        raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from None
+
+
+async def _start_checkout(
+    *,
+    visitor_id: str,
+    quantities: Mapping[str, object],
+    gateway: CheckoutGateway,
+    settings: Settings,
+    client_ip: str | None,
+    now: float | None,
+    stripe_until: float,
+) -> CheckoutStart:
+    """start_checkout within its deadline; Stripe's request is cut at `stripe_until` (the loop's clock)."""
     if not is_visitor_id(visitor_id):
         raise CheckoutRefused("Your browser session is not ready yet; please reload the page.")
     cart = price_cart(quantities)
@@ -123,7 +162,7 @@ async def start_checkout(
             client_ip=client_ip,
         )
         try:
-            checkout = await _request_session(gateway, settings, planned, expires_at)
+            checkout = await _request_session(gateway, settings, planned, expires_at, stripe_until)
         except PaymentError as err:
             settled = await in_session(
                 buy.record_failed_checkout,
@@ -163,7 +202,7 @@ async def _expire_unoffered(gateway: CheckoutGateway, session_id: str) -> None:
 
 
 async def _request_session(
-    gateway: CheckoutGateway, settings: Settings, planned: buy.PlannedOrder, expires_at: int
+    gateway: CheckoutGateway, settings: Settings, planned: buy.PlannedOrder, expires_at: int, until: float
 ) -> CheckoutSession:
     """Ask Stripe for the planned order's session; the same order always sends the very same request."""
     order = planned.order
@@ -188,6 +227,7 @@ async def _request_session(
         allowed_countries=settings.shipping_countries,
         collect_phone=True,
         allow_promotion_codes=True,
+        deadline=max(0.0, until - asyncio.get_running_loop().time()),
     )
     if not checkout.url:
         raise SessionNotFound("The payment service returned no checkout page; please try again.")

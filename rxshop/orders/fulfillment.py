@@ -153,7 +153,9 @@ _PAID_STATUS = (
 
 
 def move_order(target: OrderStatus, *, also_where: str = "") -> sa.TextClause:
-    """The conditional UPDATE moving an order to `target` if the lifecycle allows it (`move_params`).
+    """The conditional UPDATE moving an order to `target` if the lifecycle allows it (`move_params`) and
+    its status is still `:before`, the one the caller read (compare and set: the timeline row written
+    with it names the change that was made, even when another path moved the order in between).
 
     Of N concurrent callers exactly one sees rowcount 1. It also binds the order to the session if nothing
     was bound yet (the webhook may beat the code that attaches it). `also_where`: more conditions, ANDed.
@@ -171,7 +173,8 @@ def move_order(target: OrderStatus, *, also_where: str = "") -> sa.TextClause:
     sources = ", ".join(f"'{s}'" for s in sources_of(target))
     sql = (
         f"UPDATE orders SET {', '.join(f'{c} = {v}' for c, v in sets.items())} WHERE id = :order_id"
-        f" AND status IN ({sources}) AND (stripe_session_id IS NULL OR stripe_session_id = :session_id)"
+        f" AND status IN ({sources}) AND status = :before"
+        " AND (stripe_session_id IS NULL OR stripe_session_id = :session_id)"
     ) + (f" AND {also_where}" if also_where else "")
     types = [sa.bindparam("now", type_=UTCDateTime())]
     if ":has_address" in sql:
@@ -182,12 +185,13 @@ def move_order(target: OrderStatus, *, also_where: str = "") -> sa.TextClause:
 _MOVES = {target: move_order(target) for target in (S.PAID, S.PROCESSING, S.FAILED, S.EXPIRED)}
 
 
-def move_params(terms: OrderTerms, checkout: CheckoutSession, now: datetime) -> dict[str, Any]:
-    """The values of `move_order` for this session (checked by `mismatch` first)."""
+def move_params(terms: OrderTerms, checkout: CheckoutSession, now: datetime, before: str) -> dict[str, Any]:
+    """The values of `move_order` for this session (checked by `mismatch` first), from status `before`."""
     _problem, rate = _chosen_rate(terms, checkout)
     address = checkout.shipping
     return {
         "order_id": terms.id,
+        "before": before,
         "now": now,
         "session_id": checkout.id,
         "amount_total": checkout.amount_total,
@@ -272,9 +276,8 @@ def apply_checkout(
     target = _target(checkout, failed)
     if target is None:
         return Fulfillment(Outcome.NOT_PAID, view_of(session, order))
-    before, now = order.status, utcnow()
-    moved = session.connection().execute(_MOVES[target], move_params(terms, checkout, now)).rowcount == 1
-    current = load_order(session, Order.id == order.id)
+    now = utcnow()
+    moved, before, current = _move(session, order, target, move_params(terms, checkout, now, order.status))
     if current is None or current.stripe_session_id != checkout.id:
         return Fulfillment(Outcome.NOT_FOUND, None)
     if moved:
@@ -283,6 +286,22 @@ def apply_checkout(
     else:
         outcome = OUTCOME_FOR_STATUS[OrderStatus(current.status)]
     return Fulfillment(outcome, view_of(session, current))
+
+
+def _move(
+    session: Session, order: Order, target: OrderStatus, params: dict[str, Any]
+) -> tuple[bool, str, Order | None]:
+    """(moved, the status it moved from, the order now): `move_order` from the status read, and again
+    from the status found if another path moved the order in between and `target` is still allowed."""
+    current: Order | None = order
+    for _attempt in range(len(S)):
+        before = params["before"]
+        moved = session.connection().execute(_MOVES[target], params).rowcount == 1
+        current = load_order(session, Order.id == order.id)
+        if moved or current is None or current.status == before or current.status not in sources_of(target):
+            return moved, before, current
+        params = {**params, "before": current.status}
+    return False, params["before"], current
 
 
 def fulfill_checkout(

@@ -55,6 +55,36 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
         )
         return Outcome.MISMATCH, order
 
+    # Conditional on the status read (compare and set): if the order moved in between (the return page
+    # paid it), read it again and decide on what it is now, so the timeline names the change that was made.
+    current = order
+    for _attempt in range(len(S)):
+        before = current.status
+        values = _refund_values(charge, current, now)
+        moved = session.connection().execute(
+            sa.update(Order)
+            .where(
+                col(Order.id) == order.id,
+                col(Order.amount_refunded) < charge.amount_refunded,
+                col(Order.status) == before,
+            )
+            .values(**values)
+        )
+        found = load_order(session, Order.id == order.id)
+        assert found is not None
+        current = found
+        if moved.rowcount == 1:
+            history.status_changed(session, order.id, before, current.status, actor="webhook", at=now)
+            break
+        if current.status == before or current.amount_refunded >= charge.amount_refunded:
+            break  # nothing moved it: a refund already recorded as large
+    if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
+        return Outcome(current.status), current
+    return Outcome.REFUND_RECORDED, current
+
+
+def _refund_values(charge: Charge, order: Order, now: datetime) -> dict[str, Any]:
+    """The SET of a refund's UPDATE: the largest amount reported wins (events come out of order)."""
     reported = charge.amount_refunded
     already, status = col(Order.amount_refunded), col(Order.status)
     refunded = sa.case((already < reported, reported), else_=already)
@@ -68,16 +98,9 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
         ),
         "updated_at": now,
     }
-    if payment_intent and order.payment_intent_id is None:
-        values["payment_intent_id"] = payment_intent
-    before = order.status
-    session.exec(sa.update(Order).where(col(Order.id) == order.id, already < reported).values(**values))
-    current = load_order(session, Order.id == order.id)
-    assert current is not None
-    history.status_changed(session, order.id, before, current.status, actor="webhook", at=now)
-    if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
-        return Outcome(current.status), current
-    return Outcome.REFUND_RECORDED, current
+    if charge.payment_intent and order.payment_intent_id is None:
+        values["payment_intent_id"] = charge.payment_intent
+    return values
 
 
 def _flag_unknown_session(session: Session, event: Event) -> None:
@@ -166,7 +189,7 @@ def record_unprocessable(
                 sa.insert(StripeEvent).values(
                     id=event_id,
                     type=event_type[:100],
-                    stripe_created=created,
+                    stripe_created=created if -(2**63) <= created < 2**63 else None,  # a BIGINT
                     outcome=Outcome.UNPROCESSABLE,
                     detail=detail[:2000],
                     received_at=utcnow(),

@@ -5,6 +5,7 @@ What Stripe answers is read by `rxshop.payments.wire`, the only reader of Stripe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,13 +62,20 @@ class SessionNotFound(PaymentError):
     """No Checkout Session with that id (for this account)."""
 
 
-_UNAVAILABLE = (
+UNAVAILABLE_MESSAGE = (
     "The payment service is not answering right now. Your cart is kept; please try again in a moment."
 )
 _REJECTED = "The payment service refused this checkout. Your cart is kept; please try again."
 _NOT_FOUND = "We could not find that checkout."
 
 log = logging.getLogger(__name__)
+
+# Each request to Stripe waits at most REQUEST_TIMEOUT_SECONDS for a connection or for the next byte, and the
+# SDK tries a failed one (connection error, timeout, 409/429/5xx) NETWORK_RETRIES more time after a 0.5 s
+# backoff: a Stripe that hangs costs a caller about 4 + 0.5 + 4 = 8.5 s (the return page, a refund). Buy
+# holds its whole call to a deadline of its own (`create_session(deadline=...)`, orders/checkout.py).
+REQUEST_TIMEOUT_SECONDS = 4.0
+NETWORK_RETRIES = 1
 
 
 def _translate(err: stripe.StripeError) -> PaymentError:
@@ -82,9 +90,9 @@ def _translate(err: stripe.StripeError) -> PaymentError:
     if isinstance(err, stripe.InvalidRequestError) and err.code == "resource_missing":
         return SessionNotFound(_NOT_FOUND)
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)):
-        return PaymentUnavailable(_UNAVAILABLE)
+        return PaymentUnavailable(UNAVAILABLE_MESSAGE)
     if isinstance(err, stripe.APIError) or (err.http_status or 0) >= 500:
-        return PaymentUnavailable(_UNAVAILABLE, same_key_may_succeed=False)
+        return PaymentUnavailable(UNAVAILABLE_MESSAGE, same_key_may_succeed=False)
     return PaymentRejected(_REJECTED)
 
 
@@ -100,7 +108,11 @@ class CheckoutGateway:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, timeout: float = 15.0, max_network_retries: int = 2
+        cls,
+        settings: Settings | None = None,
+        *,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_network_retries: int = NETWORK_RETRIES,
     ) -> CheckoutGateway:
         """Stripe itself when STRIPE_SECRET_KEY is set; the simulator (STRIPE_API_BASE or built-in) otherwise."""
         settings = settings or get_settings()
@@ -113,7 +125,12 @@ class CheckoutGateway:
 
     @classmethod
     def connect(
-        cls, api_key: str, *, api_base: str | None = None, timeout: float = 15.0, max_network_retries: int = 2
+        cls,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_network_retries: int = NETWORK_RETRIES,
     ) -> CheckoutGateway:
         bases: dict[str, str] = {"api": api_base} if api_base else {}
         client = stripe.StripeClient(
@@ -140,11 +157,14 @@ class CheckoutGateway:
         allowed_countries: Sequence[str] = (),
         collect_phone: bool = False,
         allow_promotion_codes: bool = False,
+        deadline: float | None = None,
     ) -> CheckoutSession:
         """Create a payment-mode Checkout Session for one order; the same key returns the same session.
 
         Shipping rates go as `shipping_rate_data` with amounts decided here (never by the browser), in the
         order given: Stripe keeps that order, and fulfillment reads the chosen rate back by it.
+        `deadline`: seconds for the whole call, the SDK's retries included; past it, PaymentUnavailable (a
+        retry with the same key may still succeed: Stripe may have made the session, and then replays it).
         """
         params: dict[str, Any] = {
             "mode": "payment",
@@ -178,14 +198,18 @@ class CheckoutGateway:
         if allow_promotion_codes:
             params["allow_promotion_codes"] = True
         try:
-            # The SDK's raw request: the same encoding, retries, idempotency and errors as
-            # sessions.create_async, without building StripeObjects from the response only to read it back
-            # as JSON (a tenth of a Buy's CPU in a burst, bench/RESULTS.md).
-            response = await self._client.raw_request_async(
-                "post", "/v1/checkout/sessions", **params, idempotency_key=idempotency_key
-            )
+            async with asyncio.timeout(deadline):
+                # The SDK's raw request: the same encoding, retries, idempotency and errors as
+                # sessions.create_async, without building StripeObjects from the response only to read it
+                # back as JSON (a tenth of a Buy's CPU in a burst, bench/RESULTS.md).
+                response = await self._client.raw_request_async(
+                    "post", "/v1/checkout/sessions", **params, idempotency_key=idempotency_key
+                )
         except stripe.StripeError as err:
             raise _translate(err) from err
+        except TimeoutError as err:
+            log.warning("Stripe did not answer a checkout for order %s within %.1f s", order_id, deadline)
+            raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from err
         return checkout_from_stripe(response.data)
 
     async def retrieve_session(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,40 @@ CHECKOUT_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{8,200}")
 
 def is_checkout_session_id(value: object) -> bool:
     return isinstance(value, str) and CHECKOUT_SESSION_ID.fullmatch(value) is not None
+
+
+# Stripe's event ids and types (`stripe_events.id` is 255 characters, `type` 100): anything else is not an
+# event of Stripe's, and could not even be recorded as unprocessable.
+EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+
+# Bidirectional overrides and isolates: they make a name or an address display as other text (on the
+# owner's pages, in the CSV). Other format characters (zero-width joiners) belong to scripts and emoji.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def buyer_text(value: Any) -> str:
+    """Text a buyer typed on Stripe's page (names, address lines, email, phone, custom fields), as the shop
+    stores and shows it: control characters, lone surrogates and bidi overrides dropped, every run of
+    whitespace (line breaks and tabs included) one space, no space at either end.
+
+    Every reader of a buyer-typed field goes through here: PostgreSQL refuses a NUL in text and cannot
+    encode a lone surrogate (a JSON "\\ud800"), so one such character in an address line would fail every
+    write of the payment, on every retry.
+    """
+    text = str(value or "")
+    if text.isprintable():  # the common case: nothing to drop (whitespace is collapsed below)
+        return " ".join(text.split())
+    kept = "".join(
+        ch
+        for ch in text
+        if ch.isspace() or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _BIDI_CONTROLS)
+    )
+    return " ".join(kept.split())
+
+
+def _buyer_text_or_none(value: Any) -> str | None:
+    return buyer_text(value) or None
 
 
 @dataclass(frozen=True)
@@ -166,13 +201,13 @@ def _shipping_from_stripe(obj: Mapping[str, Any]) -> ShippingAddress | None:
         return None
     address = details.get("address") or {}
     return ShippingAddress(
-        name=str(details.get("name") or ""),
-        line1=str(address.get("line1") or ""),
-        line2=address.get("line2") or None,
-        city=str(address.get("city") or ""),
-        state=address.get("state") or None,
-        postal_code=str(address.get("postal_code") or ""),
-        country=str(address.get("country") or "").upper(),
+        name=buyer_text(details.get("name")),
+        line1=buyer_text(address.get("line1")),
+        line2=_buyer_text_or_none(address.get("line2")),
+        city=buyer_text(address.get("city")),
+        state=_buyer_text_or_none(address.get("state")),
+        postal_code=buyer_text(address.get("postal_code")),
+        country=buyer_text(address.get("country")).upper(),
     )
 
 
@@ -203,7 +238,7 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         payment_intent=_id_of(intent),
         created=int(obj.get("created") or 0),
         expires_at=int(obj.get("expires_at") or 0),
-        customer_email=details.get("email") or obj.get("customer_email"),
+        customer_email=_buyer_text_or_none(details.get("email") or obj.get("customer_email")),
         line_items=lines,
         payment_intent_status=intent.get("status") if isinstance(intent, Mapping) else None,
         livemode=bool(obj.get("livemode")),
@@ -213,7 +248,7 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         shipping_rate=_id_of(cost.get("shipping_rate")),
         shipping_options=options,
         shipping=_shipping_from_stripe(obj),
-        phone=details.get("phone") or None,
+        phone=_buyer_text_or_none(details.get("phone")),
     )
 
 
@@ -247,7 +282,12 @@ def event_from_stripe(event: Any) -> Event:
         created = int(event.get("created") or 0)
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise MalformedEvent("not a Stripe event") from err
-    if not (isinstance(event_id, str) and event_id.startswith("evt_") and isinstance(event_type, str)):
+    if not (
+        isinstance(event_id, str)
+        and EVENT_ID.fullmatch(event_id)
+        and isinstance(event_type, str)
+        and EVENT_TYPE.fullmatch(event_type)
+    ):
         raise MalformedEvent("event without an id or a type")
     try:
         obj = event["data"]["object"]

@@ -1,8 +1,9 @@
 """POST /stripe/webhook: verify Stripe's signature on the raw body, record each event once, push live updates.
 
 Stripe retries a delivery that did not get a 2xx for up to three days, so we answer 5xx whenever the
-outcome could not be recorded (the database, a timeout), and 2xx only once it is in the database. A signed
-event whose data can never be applied is recorded as unprocessable (for the owner) and answered 200.
+outcome could not be recorded (the database, a timeout: core/db_deadline.py bounds every call), and 2xx
+only once it is on disk. A signed event whose data can never be applied (unreadable, or refused for good
+by the database: `webhook_batch`) is recorded as unprocessable (for the owner) and answered 200.
 """
 
 from __future__ import annotations

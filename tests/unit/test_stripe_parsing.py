@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from rxshop.payments.wire import MalformedEvent, charge_from_stripe, checkout_from_stripe, event_from_json
+from rxshop.payments.wire import (
+    MalformedEvent,
+    buyer_text,
+    charge_from_stripe,
+    checkout_from_stripe,
+    event_from_json,
+)
 
 
 def test_a_checkout_session_is_read_from_stripe_json():
@@ -136,6 +142,10 @@ def test_events_carry_the_object_the_shop_acts_on():
         _body(id="evt_1", type="checkout.session.completed"),
         _body(id="x_1", type="checkout.session.completed", data={"object": {"id": "cs_1"}}),
         _body(id="evt_1", type=5, data={"object": {"id": "cs_1"}}),
+        _body(id="evt_1\x00", type="charge.refunded", data={"object": {"id": "ch_1"}}),
+        _body(id="evt_" + "a" * 251, type="charge.refunded", data={"object": {"id": "ch_1"}}),
+        _body(id="evt_1", type="charge.refunded\u202e", data={"object": {"id": "ch_1"}}),
+        _body(id="evt_1", type="x" * 101, data={"object": {"id": "ch_1"}}),
         _body(id="evt_1", type="charge.refunded", data={"object": {"no_id": 1}}),
         _body(id="evt_1", type="charge.refunded", data={"object": {"id": "ch_1", "amount_refunded": "lots"}}),
     ],
@@ -143,3 +153,56 @@ def test_events_carry_the_object_the_shop_acts_on():
 def test_malformed_events_are_refused(body):
     with pytest.raises(MalformedEvent):
         event_from_json(body)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Ada Lovelace", "Ada Lovelace"),
+        ("  Apt\x00 5 ", "Apt 5"),  # NUL: PostgreSQL refuses it in text
+        ("1 Main St\r\nFloor 2\tBack", "1 Main St Floor 2 Back"),
+        ("Ann\ud800e", "Anne"),  # a lone surrogate (JSON "\\ud800"): no UTF-8 for it
+        ("\x7fDEL\x85NEL\x9fC1\x1bESC", "DEL NELC1ESC"),
+        ("evil\u202egnp.exe", "evilgnp.exe"),  # a bidi override shows other text
+        ("Zoë Åsa 李 👩\u200d💻", "Zoë Åsa 李 👩\u200d💻"),  # letters, joiners and emoji stay
+        ("\x00\x01", ""),
+        (None, ""),
+    ],
+)
+def test_buyer_typed_text_loses_control_characters(typed, kept):
+    assert buyer_text(typed) == kept
+
+
+def test_every_typed_field_of_a_session_is_cleaned():
+    checkout = checkout_from_stripe(
+        {
+            "id": "cs_test_1",
+            "customer_details": {"email": "ann\x00@example.com", "phone": "+1\t415 555\x000100"},
+            "collected_information": {
+                "shipping_details": {
+                    "name": "Ann\nExample",
+                    "address": {
+                        "line1": "1\x00 Main St",
+                        "line2": "\x00",
+                        "city": "Portland\x1f",
+                        "state": " \x00",
+                        "postal_code": "97201\x00",
+                        "country": "u\x00s",
+                    },
+                }
+            },
+        }
+    )
+    assert (checkout.customer_email, checkout.phone) == ("ann@example.com", "+1 415 5550100")
+    assert checkout.shipping is not None
+    assert (checkout.shipping.name, checkout.shipping.line1, checkout.shipping.line2) == (
+        "Ann Example",
+        "1 Main St",
+        None,
+    )
+    assert (checkout.shipping.city, checkout.shipping.state, checkout.shipping.postal_code) == (
+        "Portland",
+        None,
+        "97201",
+    )
+    assert checkout.shipping.country == "US"

@@ -2,7 +2,7 @@
 
 Deliberately as small as issue 12 describes it, and fair: the same Reflex, the same stripe SDK (async,
 httpx, two network retries, the same Checkout Session parameters), the same simulator, the same database
-driver with the same SQLite pragmas (WAL, synchronous=NORMAL, busy_timeout), the same worker model.
+driver with the same SQLite pragmas (WAL, synchronous=FULL, busy_timeout), the same worker model.
 
 - Buy: one background event reads the cart under `async with self`, makes one Checkout Session with an
   idempotency key, inserts one order row in `asyncio.to_thread`, and answers with `rx.call_script`.
@@ -42,7 +42,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # as rxshop (core/db.py): a 2xx survives a power loss
     cursor.close()
 
 
