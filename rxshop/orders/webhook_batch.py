@@ -17,7 +17,7 @@ from sqlmodel import Session
 from rxshop.core.models import UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders import history
+from rxshop.orders import history, stock
 from rxshop.orders.fulfillment import OrderTerms, mismatch, move_order, move_params
 from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import EventResult, apply_stripe_event
@@ -111,6 +111,9 @@ def apply_webhook_events(*, session: Session, events: list[Event]) -> list[Event
         # rows' locks in one order (on PostgreSQL a deadlock would fail a whole batch: 5xx, retried).
         for i in sorted(range(len(events)), key=lambda i: events[i].id):
             fast[i] = _fast_step(connection, events[i], "webhook")
+        # The units of the orders paid here, product by product for the whole batch (one lock order).
+        paid = [r.order_id for r in fast if r is not None and r.outcome == Outcome.FULFILLED and r.order_id]
+        stock.sell_orders(connection, paid, utcnow())
     results: list[EventResult | Exception] = []
     for event, result in zip(events, fast, strict=True):
         if result is None:
