@@ -103,7 +103,7 @@ PUT_ON_SHELF = sa.text(
 SET_STOCK = sa.text(
     "INSERT INTO stock (product_id, tracked, quantity, reserved, low_threshold, generation, updated_at)"
     " VALUES (:product_id, COALESCE(:tracked, TRUE), COALESCE(:quantity, 0), 0,"
-    " COALESCE(:low_threshold, :default_threshold), 0, :now)"
+    " COALESCE(:low_threshold, :default_threshold), CASE WHEN :new_count THEN 1 ELSE 0 END, :now)"
     " ON CONFLICT (product_id) DO UPDATE SET tracked = COALESCE(:tracked, stock.tracked),"
     " quantity = COALESCE(:quantity, stock.quantity),"
     " low_threshold = COALESCE(:low_threshold, stock.low_threshold),"
