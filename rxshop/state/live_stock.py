@@ -4,8 +4,8 @@ Each shop tab's load records it in rxshop.state.tabs' registry under STOCK_TOKEN
 worker to see) and reads the counts. Each worker then watches the counts (`watch_stock_forever`, a
 lifespan task): it re-reads them when it holds units for a Buy or the owner counts anew
 (`notify.stock_changed`), when an order changes while some product is counted (a sale, a release), and
-every POLL_SECONDS anyway (a count set from the command line, a change on another worker). When what the
-tabs show changes (rxshop.domain.stock.shown: counts above the cart's maximum are all "plenty"), it is
+every POLL_SECONDS anyway (a count set from the command line, a change on another worker); open dashboards
+are refreshed on every change it sees (rxshop.state.live_admin). When what the tabs show changes (rxshop.domain.stock.shown: counts above the cart's maximum are all "plenty"), it is
 pushed to every listening tab, on any worker; with Redis one worker claims each new picture, so a change is
 pushed once, not once per worker.
 
@@ -25,7 +25,7 @@ from rxshop.core.db import in_session
 from rxshop.domain.catalog import MAX_QUANTITY, PRODUCTS
 from rxshop.domain.stock import StockLevel, shown
 from rxshop.orders import stock
-from rxshop.state import tabs
+from rxshop.state import live_admin, tabs
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +94,13 @@ async def watch_stock_forever(app: rx.App) -> None:
         except Exception:
             log.exception("Reading the stock failed; trying again in %s s", POLL_SECONDS)
             continue
+        changed = not first and any(_levels.get(level.product_id) != level for level in levels)
         _remember(levels)
         picture = shown(levels)
         if picture != _shown and not first and await _claim(picture):
             await _push(picture)
+        if changed:  # open dashboards (the Inventory page) follow every count, held units included
+            await live_admin.publish_to_dashboards("", "(stock)")
         _shown, first = picture, False
 
 
