@@ -128,7 +128,14 @@ async def start_checkout(
             livemode=settings.livemode,
             client_ip=client_ip,
         )
-        hold = await _hold(planned, expires_at)
+        try:
+            hold = await _hold(planned, expires_at)
+        except CheckoutRefused:
+            # Short of stock: unless this cart's own open checkout (an earlier window's) holds the units.
+            older = await in_session(buy.reusable_checkout, planned=planned, now=at)
+            if older is None or older.order_id is None or older.url is None:
+                raise
+            return CheckoutStart(url=older.url, order_id=older.order_id, reused=True)
         settled: buy.Settled | None = None
         try:
             settled = await _ask_and_settle(gateway, settings, planned, expires_at, at)

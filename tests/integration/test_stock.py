@@ -20,7 +20,7 @@ from rxshop.domain.stock import ReservationStatus as R
 from rxshop.domain.stock import StockLevel
 from rxshop.orders import records, stock
 from rxshop.orders.cancel import CancelOutcome, cancel_checkout
-from rxshop.orders.checkout import CheckoutRefused
+from rxshop.orders.checkout import CHECKOUT_WINDOW_SECONDS, CheckoutRefused
 from rxshop.orders.history import InboxKind
 from rxshop.orders.reconcile import reconcile
 from rxshop.payments.gateway import CheckoutGateway, PaymentError, PaymentUnavailable
@@ -113,6 +113,19 @@ async def test_the_retry_of_the_same_order_reuses_its_hold(shop: Shop) -> None:
     assert first.order_id == second.order_id == third.order_id and first.url == third.url
     assert level(shop, "mug").reserved == 2
     assert holds(shop) == {(first.order_id, "mug"): (2, R.HELD)}
+
+
+async def test_a_buyer_back_for_an_earlier_windows_checkout_gets_it_rather_than_a_refusal(shop: Shop) -> None:
+    """Its session holds the last units: the same cart pressed again later is handed that session back."""
+    set_stock(shop, "mug", 2)
+    visitor = new_visitor()
+    first = await shop.buy(visitor, {"mug": 2})
+    again = await shop.buy(visitor, {"mug": 2}, now=shop.now + CHECKOUT_WINDOW_SECONDS + 5)
+
+    assert (again.order_id, again.url, again.reused) == (first.order_id, first.url, True)
+    assert level(shop, "mug").reserved == 2 and len(shop.sim_sessions()) == 1
+    with pytest.raises(CheckoutRefused, match="Morning Mug is sold out"):
+        await shop.buy(new_visitor(), {"mug": 1})
 
 
 async def test_untracked_products_hold_nothing_and_buy_writes_nothing_before_stripe(shop: Shop) -> None:
