@@ -23,7 +23,7 @@ from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import SHIPPABLE_STATUSES, RefundStatus, remaining_to_refund
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.orders import history, stock
+from rxshop.orders import history, stock_sales
 from rxshop.orders.history import EventKind, InboxKind
 from rxshop.orders.records import load_order, transaction, view_of
 from rxshop.orders.views import FulfillmentStatus, OrderView
@@ -263,7 +263,7 @@ async def refund_order(
 
 async def _restock(order_id: str, restock: bool) -> None:
     """The owner chose to put the refunded order's units back on sale (once, however often this runs)."""
-    if restock and await in_session(stock.restock_order, order_id=order_id) != "":
+    if restock and await in_session(stock_sales.restock_order, order_id=order_id) != "":
         notify.stock_changed()
 
 

@@ -1,11 +1,10 @@
-"""Stock records: hold units for a Checkout Session, give them back, sell them, count them.
+"""Stock records: hold units for a Checkout Session, give them back, count them.
 
 A press of Buy holds its order's units of counted products BEFORE Stripe is asked (`reserve_batch`: one
 short transaction, nothing at all written for products nobody counts), keyed by the order id, so the
 idempotent retry of the same order holds nothing more. The hold lasts as long as the session (its
 `expires_at`); it is given back when the session expires, fails, is cancelled or is never handed out
-(`release`, `release_unless_open`, `sweep`), and becomes a sale when paid (`sell_orders`). A payment for
-units no longer held takes free units if there are any, else it is recorded as oversold for the owner.
+(`release`, `release_unless_open`, `sweep`), and becomes a sale when paid (rxshop.orders.stock_sales).
 
 Functions with `session=` run one transaction and commit; functions taking a `connection` run inside the
 caller's transaction (a status change and its stock change commit together). The statements are in
@@ -17,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,19 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from rxshop.core.models import InboxItem, utcnow
+from rxshop.core.models import StockReservation, utcnow
 from rxshop.domain.catalog import PRODUCTS, get_product
 from rxshop.domain.stock import (
     DEFAULT_LOW_THRESHOLD,
     Shortage,
     StockLevel,
-    crossed_low,
     shortage_message,
 )
 from rxshop.domain.stock import ReservationStatus as R
-from rxshop.orders import history
 from rxshop.orders import stock_sql as sql
-from rxshop.orders.history import EventKind, InboxKind
 from rxshop.orders.records import transaction
 
 logger = logging.getLogger(__name__)
@@ -105,14 +101,16 @@ def _reserve(connection: sa.Connection, requests: list[HoldRequest], now: dateti
     wanted = {i: lines for i, lines in wanted.items() if lines}
     if not wanted:
         return results
+    order = sorted(wanted, key=lambda i: requests[i].order_id)
+    for i in order:
+        results[i] = Hold(requests[i].order_id, counted=True)  # held before (a retry of this order), or below
+    written = _write_holds(connection, [(requests[i], wanted[i]) for i in order], now)
     new: dict[int, list[tuple[str, int]]] = {}
-    for i in sorted(wanted, key=lambda i: requests[i].order_id):
-        request = requests[i]
-        results[i] = Hold(request.order_id, counted=True)  # held before (a retry of this order), or below
-        for product, quantity in wanted[i]:
-            values = _line(request.order_id, product, quantity, now, expires_at=request.expires_at)
-            if connection.execute(sql.HOLD, values).rowcount == 1:
-                new.setdefault(i, []).append((product, quantity))
+    for i in order:  # a key written once: the first press of the batch holds, a second one (same order) not
+        fresh = [(p, q) for p, q in wanted[i] if (requests[i].order_id, p) in written]
+        written.difference_update((requests[i].order_id, p) for p, _q in fresh)
+        if fresh:
+            new[i] = fresh
     taken, short = _take(connection, requests, new, now)
     for i in sorted(new):
         request = requests[i]
@@ -120,9 +118,9 @@ def _reserve(connection: sa.Connection, requests: list[HoldRequest], now: dateti
             results[i] = Hold(request.order_id, counted=True, took=bool(taken[i]))
             continue
         for product, quantity in taken[i]:
-            connection.execute(sql.PUT_BACK, _line(request.order_id, product, quantity, now))
+            connection.execute(sql.PUT_BACK, line_values(request.order_id, product, quantity, now))
         for product, quantity in new[i]:
-            connection.execute(sql.FORGET_HOLD, _line(request.order_id, product, quantity, now))
+            connection.execute(sql.FORGET_HOLD, line_values(request.order_id, product, quantity, now))
         results[i] = OutOfStock(_shortages(connection, wanted[i]))
     return results
 
@@ -137,25 +135,57 @@ def _take(
     taken: dict[int, list[tuple[str, int]]] = defaultdict(list)
     short: set[int] = set()
     for product in sorted({p for lines in new.values() for p, _q in lines}):
-        for i in sorted(new):  # arrival order
-            quantity = next((q for p, q in new[i] if p == product), 0)
-            if not quantity or i in short:
-                continue
-            values = _line(requests[i].order_id, product, quantity, now)
+        takers = [(i, q) for i in sorted(new) for p, q in new[i] if p == product and i not in short]
+        # The common case, one UPDATE for the whole batch: enough is free for every buyer of it.
+        everyone = line_values("", product, sum(q for _i, q in takers), now)
+        if connection.execute(sql.TAKE, everyone).rowcount == 1:
+            for i, quantity in takers:
+                taken[i].append((product, quantity))
+            continue
+        for i, quantity in takers:  # not enough for all: each in arrival order, as far as it goes
+            values = line_values(requests[i].order_id, product, quantity, now)
             if connection.execute(sql.TAKE, values).rowcount == 1:
                 taken[i].append((product, quantity))
-            elif _counted(connection, product):
+            elif is_counted(connection, product):
                 short.add(i)
             else:  # no longer counted (the owner, just now): nothing to hold
                 connection.execute(sql.FORGET_HOLD, values)
     return taken, short
 
 
-def _line(order_id: str, product_id: str, quantity: int, now: datetime, **more: Any) -> dict[str, Any]:
+def _write_holds(
+    connection: sa.Connection, holds: list[tuple[HoldRequest, list[tuple[str, int]]]], now: datetime
+) -> set[tuple[str, str]]:
+    """The reservation rows, in (order, product) order, as one multi-row INSERT; the (order, product) keys it
+    wrote (a key already there is an earlier press of the same order: it holds nothing more)."""
+    rows = [
+        {
+            "order_id": request.order_id,
+            "product_id": product,
+            "quantity": quantity,
+            "status": R.HELD,
+            "expires_at": request.expires_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for request, lines in holds
+        for product, quantity in lines
+    ]
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table = sql.RESERVATIONS
+    statement = (
+        insert(StockReservation)
+        .on_conflict_do_nothing(index_elements=["order_id", "product_id"])
+        .returning(table.c.order_id, table.c.product_id)
+    )
+    return {(row.order_id, row.product_id) for row in connection.execute(statement, rows)}
+
+
+def line_values(order_id: str, product_id: str, quantity: int, now: datetime, **more: Any) -> dict[str, Any]:
     return {"order_id": order_id, "product_id": product_id, "quantity": quantity, "now": now, **more}
 
 
-def _counted(connection: sa.Connection, product_id: str) -> bool:
+def is_counted(connection: sa.Connection, product_id: str) -> bool:
     row = connection.execute(sql.LEVEL, {"product_id": product_id}).first()
     return bool(row is not None and row.tracked)
 
@@ -183,7 +213,7 @@ def _put_back(connection: sa.Connection, lines: Iterable[tuple[str, int]], now: 
     for product, quantity in lines:
         per_product[product] += quantity
     for product in sorted(per_product):  # one lock order for every writer
-        connection.execute(sql.PUT_BACK, _line("", product, per_product[product], now))
+        connection.execute(sql.PUT_BACK, line_values("", product, per_product[product], now))
 
 
 def release_unless_open(*, session: Session, order_id: str, now: datetime) -> bool:
@@ -206,101 +236,6 @@ def sweep(*, session: Session, now: datetime) -> list[str]:
         returned = connection.execute(sql.SWEEP, {"now": now}).all()
         _put_back(connection, ((row.product_id, row.quantity) for row in returned), now)
     return sorted({row.order_id for row in returned})
-
-
-# --- Selling, for fulfillment and the webhook's fast path ---------------------------------------------
-
-
-@dataclass
-class _Sale:
-    oversold: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
-    low: list[tuple[str, int, int, int]] = field(default_factory=list)  # product, left, threshold, generation
-    changed: bool = False
-
-
-def sell_orders(connection: sa.Connection, order_ids: Sequence[str], now: datetime) -> bool:
-    """These orders were just paid (inside the transaction that paid them): their held units become sales;
-    units no longer held are taken from the free ones, or recorded as oversold (the owner's inbox, with a
-    refund). A sale that takes a product down to its low-stock threshold tells the owner once per restock.
-    Product by product (one lock order). One read and nothing more when nothing of them is counted.
-    Returns True when the stock changed."""
-    if not order_ids:
-        return False
-    rows = connection.execute(sql.TO_SELL, {"ids": list(order_ids)}).all()
-    sale = _Sale()
-    for row in sorted(rows, key=lambda r: (r.product_id, r.order_id)):
-        values = _line(row.order_id, row.product_id, row.quantity, now)
-        if row.held == R.HELD and connection.execute(sql.MARK_SOLD, values).rowcount == 1:
-            _sell_held(connection, values, sale)
-        elif row.held in (None, R.RELEASED, R.HELD):  # (HELD: released by someone else meanwhile)
-            _sell_unheld(connection, values, sale)
-    for order_id, lines in sale.oversold.items():
-        _flag_oversold(connection, order_id, lines, now)
-    for product, left, threshold, generation in sale.low:
-        _flag(
-            connection,
-            kind=InboxKind.LOW_STOCK,
-            reference=f"{product}:{generation}",
-            detail=f"{get_product(product).name}: {left} left for sale (low at {threshold}). "
-            "Restock it on the Inventory page.",
-            at=now,
-        )
-    return sale.changed
-
-
-def _sell_held(connection: sa.Connection, values: dict[str, Any], sale: _Sale) -> None:
-    after = connection.execute(sql.SELL_HELD, values).first()
-    sale.changed = True
-    if after is None:  # fewer left than were held (the owner lowered the count): no unit to take
-        connection.execute(sql.PUT_BACK, values)
-        connection.execute(sql.SET_OUTCOME, {**values, "status": R.OVERSOLD})
-        sale.oversold[values["order_id"]].append((values["product_id"], values["quantity"]))
-    elif after.tracked:
-        _note_low(values, after, sale)
-
-
-def _sell_unheld(connection: sa.Connection, values: dict[str, Any], sale: _Sale) -> None:
-    after = connection.execute(sql.SELL_FREE, values).first()
-    if after is not None:
-        connection.execute(sql.SET_OUTCOME, {**values, "status": R.SOLD})
-        sale.changed = True
-        _note_low(values, after, sale)
-    elif _counted(connection, values["product_id"]):
-        connection.execute(sql.SET_OUTCOME, {**values, "status": R.OVERSOLD})
-        sale.oversold[values["order_id"]].append((values["product_id"], values["quantity"]))
-
-
-def _note_low(values: dict[str, Any], after: Any, sale: _Sale) -> None:
-    if crossed_low(after.quantity + values["quantity"], after.quantity, after.low_threshold):
-        sale.low.append((values["product_id"], after.quantity, after.low_threshold, after.generation))
-
-
-def _flag_oversold(
-    connection: sa.Connection, order_id: str, lines: list[tuple[str, int]], now: datetime
-) -> None:
-    amount = connection.execute(sql.ORDER_AMOUNT, {"order_id": order_id}).first()
-    items = ", ".join(f"{q} × {get_product(p).name}" for p, q in lines)
-    logger.warning("order %s was paid for %s not in stock any more: oversold", order_id, items)
-    _flag(
-        connection,
-        kind=InboxKind.OVERSOLD,
-        reference=order_id,
-        order_id=order_id,
-        amount=amount.amount_total if amount else None,
-        currency=amount.currency if amount else None,
-        detail=f"Paid for {items} after the checkout's hold on them had ended, with none left to sell. "
-        "The payment is kept: refund it in one click, or restock and ship it.",
-        at=now,
-    )
-
-
-def _flag(connection: sa.Connection, **values: Any) -> None:
-    """history.flag's insert, on the caller's connection (the webhook's fast path has no ORM session)."""
-    values["created_at"] = values.pop("at")
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(
-        insert(InboxItem).values(**values).on_conflict_do_nothing(index_elements=["kind", "reference"])
-    )
 
 
 # --- Reading and counting: the shop's tabs, the owner ------------------------------------------------------
@@ -349,24 +284,6 @@ def set_stock(
         "stock of %s set: tracked=%s quantity=%s low=%s", product.id, tracked, quantity, low_threshold
     )
     return next(level for level in levels(session=session) if level.product_id == product.id)
-
-
-def restock_order(
-    *, session: Session, order_id: str, actor: str = "owner", now: datetime | None = None
-) -> str:
-    """Put a refunded order's sold units back for sale, once ("" if there was nothing to put back; units
-    paid while out of stock were never taken). Returns what was put back, as text for the owner."""
-    now = now or utcnow()
-    with transaction(session):
-        connection = session.connection()
-        returned = connection.execute(sql.RESTOCK_ORDER, {"order_id": order_id, "now": now}).all()
-        lines = sorted((row.product_id, row.quantity) for row in returned)
-        for product, quantity in lines:
-            connection.execute(sql.PUT_ON_SHELF, _line(order_id, product, quantity, now))
-        text = ", ".join(f"{q} × {get_product(p).name}" for p, q in lines)
-        if text:
-            history.add_event(session, order_id, EventKind.RESTOCKED, text, actor=actor, at=now)
-    return text
 
 
 def describe(level: StockLevel) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rxshop.core.models import UTCDateTime
+from rxshop.core.models import StockReservation, UTCDateTime
 from rxshop.domain.stock import ReservationStatus as R
 
+RESERVATIONS = sa.inspect(StockReservation).local_table
 _NOW = sa.bindparam("now", type_=UTCDateTime())
-_EXPIRES = sa.bindparam("expires_at", type_=UTCDateTime())
 _IDS: sa.BindParameter = sa.bindparam("ids", expanding=True)
 
 # What a new Buy may take of a product: counted, and enough not held by others.
@@ -24,12 +24,7 @@ TRACKED_AMONG = sa.text("SELECT product_id FROM stock WHERE tracked AND product_
 LEVEL = sa.text("SELECT tracked, quantity, reserved FROM stock WHERE product_id = :product_id")
 LEVELS = sa.text("SELECT product_id, tracked, quantity, reserved, low_threshold FROM stock")
 
-# --- holding (the Buy path) ------------------------------------------------------------------------------
-HOLD = sa.text(
-    "INSERT INTO stock_reservations (order_id, product_id, quantity, status, expires_at, created_at, updated_at)"
-    f" VALUES (:order_id, :product_id, :quantity, '{R.HELD}', :expires_at, :now, :now)"
-    " ON CONFLICT (order_id, product_id) DO NOTHING"
-).bindparams(_NOW, _EXPIRES)
+# --- holding (the Buy path; its reservation rows are one multi-row INSERT, rxshop.orders.stock) ----------
 TAKE = sa.text(
     f"UPDATE stock SET reserved = reserved + :quantity, updated_at = :now WHERE product_id = :product_id AND {FREE_ENOUGH}"
 ).bindparams(_NOW)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from rxshop.core.models import UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders import history, stock
+from rxshop.orders import history, stock_sales
 from rxshop.orders.fulfillment import OrderTerms, mismatch, move_order, move_params
 from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import EventResult, apply_stripe_event
@@ -113,7 +113,7 @@ def apply_webhook_events(*, session: Session, events: list[Event]) -> list[Event
             fast[i] = _fast_step(connection, events[i], "webhook")
         # The units of the orders paid here, product by product for the whole batch (one lock order).
         paid = [r.order_id for r in fast if r is not None and r.outcome == Outcome.FULFILLED and r.order_id]
-        stock.sell_orders(connection, paid, utcnow())
+        stock_sales.sell_orders(connection, paid, utcnow())
     results: list[EventResult | Exception] = []
     for event, result in zip(events, fast, strict=True):
         if result is None:

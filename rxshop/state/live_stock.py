@@ -74,34 +74,36 @@ class StockState(rx.State):
 
 
 async def watch_stock_forever(app: rx.App) -> None:
-    """Lifespan task of the running app: re-read the counts when told or every POLL_SECONDS, and push a
-    new picture to the listening tabs."""
+    """Lifespan task of the running app: read the counts now, then again when told or every POLL_SECONDS;
+    push each new picture to the listening tabs, and refresh open dashboards on any change."""
     global _app, _wake, _shown
+    if _app is None:  # once per process, however often the app starts
+        notify.subscribe(_order_changed)
+        notify.subscribe_stock(_stock_changed)
     _app, _wake = app, asyncio.Event()
     tabs.attach(app)
-    notify.subscribe(_order_changed)
-    notify.subscribe_stock(_stock_changed)
-    first = True
+    seen: tuple[StockLevel, ...] | None = None  # this watcher's last read (None: none yet)
     while True:
-        try:
-            await asyncio.wait_for(_wake.wait(), timeout=POLL_SECONDS)
-            await asyncio.sleep(COALESCE_SECONDS)
-        except TimeoutError:
-            pass
+        if seen is not None:
+            try:
+                await asyncio.wait_for(_wake.wait(), timeout=POLL_SECONDS)
+                await asyncio.sleep(COALESCE_SECONDS)
+            except TimeoutError:
+                pass
         _wake.clear()
         try:
             levels = await in_session(stock.levels)
         except Exception:
             log.exception("Reading the stock failed; trying again in %s s", POLL_SECONDS)
+            seen = seen or ()
             continue
-        changed = not first and any(_levels.get(level.product_id) != level for level in levels)
         _remember(levels)
         picture = shown(levels)
-        if picture != _shown and not first and await _claim(picture):
+        if seen and picture != _shown and await _claim(picture):
             await _push(picture)
-        if changed:  # open dashboards (the Inventory page) follow every count, held units included
+        if seen and levels != seen:  # open dashboards (the Inventory page) follow every count
             await live_admin.publish_to_dashboards("", "(stock)")
-        _shown, first = picture, False
+        seen, _shown = levels, picture
 
 
 async def _order_changed(_visitor_id: str, _order_id: str) -> None:
