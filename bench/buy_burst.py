@@ -12,6 +12,7 @@ the median of 5 alternating rounds (at least 3; per-round ratios scatter by ±0.
 
     python bench/buy_burst.py [--rounds 5] [--tabs 100] [--latency-ms 200] [--mode sqlite|postgres|both]
     python bench/buy_burst.py --quick       # one round, 30 tabs, SQLite only
+    python bench/buy_burst.py --stock 1000000   # rxshop counts the cart's products: every Buy holds units
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import time
 
 from _support import (
+    BIN,
+    RXSHOP_DIR,
     abba,
+    base_env,
     check,
     cpu_seconds,
     finish,
@@ -143,7 +148,20 @@ async def burst(app: str, url: str, n: int, group: int) -> dict:
     }
 
 
-def run_mode(mode: str, rounds: int, n: int, latency_ms: int) -> dict:
+def count_stock(database_url: str, units: int) -> None:
+    """rxshop's own command line: the cart's products counted, so every Buy holds its units first."""
+    for product, _quantity in CART:
+        subprocess.run(
+            [str(BIN / "python"), "-m", "rxshop", "stock", "set", product, str(units)],
+            cwd=RXSHOP_DIR,
+            env=base_env(DATABASE_URL=database_url),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def run_mode(mode: str, rounds: int, n: int, latency_ms: int, stock: int | None = None) -> dict:
     kind, workers, use_redis = ("sqlite", 1, False) if mode == "sqlite" else ("postgresql", 2, True)
     print(
         f"== buy burst, {mode}: {n} tabs, L = {latency_ms} ms, {workers} worker(s), {rounds} rounds",
@@ -163,6 +181,8 @@ def run_mode(mode: str, rounds: int, n: int, latency_ms: int) -> dict:
             )
             for app in ("rxshop", "bare")
         }
+        if stock is not None:
+            count_stock(backends["rxshop"].database.url, stock)
         try:
             for app, backend in backends.items():  # warm-up: imports, pools, first sessions; not timed
                 asyncio.run(burst(app, backend.url, 10, backend.group))
@@ -181,6 +201,7 @@ def run_mode(mode: str, rounds: int, n: int, latency_ms: int) -> dict:
             for backend in backends.values():
                 stop_backend(procs, backend)
     summary: dict = {"mode": mode, "rounds": per_app, "latency_ms": latency_ms, "tabs": n, "workers": workers}
+    summary["stock"] = stock
     for app in ("rxshop", "bare"):
         summary[f"{app}_p95_median"] = statistics.median(x["p95"] for x in per_app[app])
         summary[f"{app}_p50_median"] = statistics.median(x["p50"] for x in per_app[app])
@@ -208,11 +229,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--mode", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="one round, 30 tabs, SQLite only")
+    parser.add_argument(
+        "--stock", type=int, default=None, help="rxshop counts the cart's products with this many units each"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.tabs, args.mode = 1, 30, "sqlite"
     modes = ("sqlite", "postgres") if args.mode == "both" else (args.mode,)
-    results = {mode: run_mode(mode, args.rounds, args.tabs, args.latency_ms) for mode in modes}
+    results = {mode: run_mode(mode, args.rounds, args.tabs, args.latency_ms, args.stock) for mode in modes}
     targets = [
         check(f"buy burst p95 rxshop / bare ({mode})", result["p95_ratio"], 1.2)
         for mode, result in results.items()

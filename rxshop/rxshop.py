@@ -12,20 +12,23 @@ from rxshop.core import routes
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
+from rxshop.pages.admin_inventory import admin_inventory
 from rxshop.pages.admin_orders import admin_order, admin_orders
 from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
-from rxshop.pages.checkout_cancel import checkout_cancel
+from rxshop.pages.checkout_cancel import CancelState, checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
 from rxshop.payments.wire import HANDLED_EVENTS
 from rxshop.state.admin import AdminState
+from rxshop.state.admin_inventory import AdminInventoryState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
+from rxshop.state.live_stock import StockState, watch_stock_forever
 from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
@@ -114,6 +117,7 @@ app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
 app.register_lifespan_task(keep_live_updates)  # after Redis or the database was away
+app.register_lifespan_task(watch_stock_forever)
 
 _visit = [VisitorState.identify]
 app.add_page(
@@ -121,7 +125,7 @@ app.add_page(
     route=routes.HOME,
     title="rxshop: small goods for slow mornings",
     description="Three products, one cart, Stripe Checkout.",
-    on_load=[*_visit, CheckoutState.reset_progress],
+    on_load=[*_visit, CheckoutState.reset_progress, StockState.load],
 )
 app.add_page(
     orders_page, route=routes.ORDERS, title="My Orders · rxshop", on_load=[*_visit, OrdersState.load]
@@ -132,7 +136,12 @@ app.add_page(
     title="Your order · rxshop",
     on_load=[*_visit, ReturnState.verify, OrdersState.load],
 )
-app.add_page(checkout_cancel, route=routes.CHECKOUT_CANCEL, title="Payment cancelled · rxshop")
+app.add_page(
+    checkout_cancel,
+    route=routes.CHECKOUT_CANCEL,
+    title="Payment cancelled · rxshop",
+    on_load=[*_visit, CancelState.cancel],
+)
 
 # The owner's dashboard (off without ADMIN_PASSWORD: the pages then say how to turn it on).
 _admin = [*_visit, AdminState.load]
@@ -160,4 +169,10 @@ app.add_page(
     route=routes.ADMIN_EXCEPTIONS,
     title="Exceptions · Dashboard · rxshop",
     on_load=[*_admin, AdminInboxState.load],
+)
+app.add_page(
+    admin_inventory,
+    route=routes.ADMIN_INVENTORY,
+    title="Inventory · Dashboard · rxshop",
+    on_load=[*_admin, AdminInventoryState.load],
 )

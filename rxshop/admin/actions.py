@@ -23,7 +23,7 @@ from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import SHIPPABLE_STATUSES, RefundStatus, remaining_to_refund
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.orders import history
+from rxshop.orders import history, stock_sales
 from rxshop.orders.history import EventKind, InboxKind
 from rxshop.orders.records import load_order, transaction, view_of
 from rxshop.orders.views import FulfillmentStatus, OrderView
@@ -219,6 +219,7 @@ async def refund_order(
     request_key: str,
     gateway: CheckoutGateway,
     now: datetime | None = None,
+    restock: bool = False,
 ) -> RefundDone:
     """Refund `amount` (minor units) of a paid order through Stripe, once per `request_key`.
 
@@ -226,6 +227,7 @@ async def refund_order(
     gets the same idempotency key (`rxshop-refund-<key>`) from both. Above what remains → ActionRefused.
     The order's status and refunded amount then follow Stripe's charge.refunded event (webhook, or
     reconciliation if it is lost). If Stripe does not answer, the same key may be retried safely.
+    `restock`: once Stripe has refunded, the order's sold units go back on sale (rxshop.orders.stock, once).
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ActionRefused("Enter an amount above zero.")
@@ -237,6 +239,7 @@ async def refund_order(
     )
     if reserved.stripe_refund_id is not None:  # this key refunded already: answer as the first time
         order, _request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=None)
+        await _restock(order_id, restock)
         return RefundDone(order, request_key, amount, reserved.stripe_refund_id, repeated=True)
     try:
         refund = await gateway.refund(
@@ -253,8 +256,15 @@ async def refund_order(
             raise ActionRefused(f"Stripe refused this refund: {err}") from err
         return RefundDone(order, request_key, amount, request.stripe_refund_id or "", repeated=True)
     order, _request, moved = await in_session(_finish, key=request_key, refund_id=refund.id, error=None)
+    await _restock(order_id, restock)
     notify.order_changed(order.visitor_id, order.id)
     return RefundDone(order, request_key, amount, refund.id, repeated=not moved)
+
+
+async def _restock(order_id: str, restock: bool) -> None:
+    """The owner chose to put the refunded order's units back on sale (once, however often this runs)."""
+    if restock and await in_session(stock_sales.restock_order, order_id=order_id) != "":
+        notify.stock_changed()
 
 
 # --- The exceptions inbox -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ ADMIN_LINKS = (
     ("Orders", routes.ADMIN_ORDERS),
     ("Revenue", routes.ADMIN_REVENUE),
     ("Exceptions", routes.ADMIN_EXCEPTIONS),
+    ("Inventory", routes.ADMIN_INVENTORY),
 )
 
 

@@ -2,8 +2,9 @@
 
 import reflex as rx
 
-from rxshop.domain.catalog import MAX_QUANTITY, Product, format_money
+from rxshop.domain.catalog import Product, format_money
 from rxshop.state.cart import CartState
+from rxshop.state.live_stock import StockState
 
 
 def quantity_control(product: Product) -> rx.Component:
@@ -34,13 +35,32 @@ def quantity_control(product: Product) -> rx.Component:
         rx.icon_button(
             rx.icon("plus", size=16, aria_hidden="true"),
             on_click=CartState.increment(product.id),
-            disabled=count >= MAX_QUANTITY,
+            disabled=count >= StockState.left[product.id],  # what is free, at most MAX_QUANTITY
             variant="soft",
             aria_label=f"Increase quantity of {product.name}",
             type="button",
         ),
         align="center",
         spacing="2",
+    )
+
+
+def stock_badge(product: Product) -> rx.Component:
+    """ "Only 3 left" / "Sold out", live (rxshop.state.live_stock); an empty live region otherwise."""
+    badge = StockState.badges[product.id]
+    return rx.box(
+        rx.cond(
+            badge != "",
+            rx.badge(
+                badge,
+                color_scheme=rx.cond(badge == "Sold out", "red", "amber"),
+                size="2",
+                variant="soft",
+                high_contrast=True,
+            ),
+        ),
+        role="status",
+        id=f"stock-{product.id}",
     )
 
 
@@ -63,6 +83,7 @@ def product_card(product: Product) -> rx.Component:
                 weight="bold",
                 aria_label=f"Price {format_money(product.unit_amount)}",
             ),
+            stock_badge(product),
             rx.hstack(
                 quantity_control(product),
                 rx.spacer(),

@@ -1,5 +1,5 @@
 """SQLModel tables: orders and their lines, Stripe events received (de-duplication), the order timeline,
-refund requests, the owner's exceptions inbox, and the owner's sign-ins."""
+refund requests, the owner's exceptions inbox, the owner's sign-ins, and stock with its reservations."""
 
 from __future__ import annotations
 
@@ -236,3 +236,36 @@ class AdminLoginFailure(SQLModel, table=True):
     failures: int = Field(default=0)
     last_failure_at: datetime = Field(sa_type=UTCDateTime)
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StockItem(SQLModel, table=True):
+    """One product's stock (rxshop.domain.stock): units for sale, units held by open checkouts, and when
+    the owner wants to hear it runs low. No row, or tracked=False: the product is never counted."""
+
+    __tablename__ = "stock"
+    __table_args__ = (sa.CheckConstraint("quantity >= 0", name="ck_stock_quantity"),)
+
+    product_id: str = Field(primary_key=True, max_length=64)
+    tracked: bool = Field(default=True)
+    quantity: int = Field(default=0)  # for sale, held units included; a sale takes units off
+    reserved: int = Field(default=0)  # held by open Checkout Sessions (the sum of their held reservations)
+    low_threshold: int = Field(default=3)
+    generation: int = Field(default=0)  # +1 per count the owner sets: one low-stock alert per restock
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StockReservation(SQLModel, table=True):
+    """What one order holds of one product, keyed by the order id: a second press of Buy for the same order
+    finds it and reserves nothing more. Held until the order's Checkout Session expires (`expires_at`, the
+    very value sent to Stripe), fails or is cancelled; then released, or sold when paid."""
+
+    __tablename__ = "stock_reservations"
+    __table_args__ = (sa.Index("ix_stock_reservations_status_expires_at", "status", "expires_at"),)
+
+    order_id: str = Field(primary_key=True, max_length=40)  # no FK: reserved before the order is written
+    product_id: str = Field(primary_key=True, max_length=64)
+    quantity: int
+    status: str = Field(max_length=16)  # rxshop.domain.stock.ReservationStatus
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -3,6 +3,9 @@
 A port with no reflex in it (Cosmic Python's notifications, handed in rather than reached for): the
 webhook, the expiry sweep, the return page and reconciliation call it; the running app subscribes at
 start-up (`rxshop.state.live`) and pushes the change to open tabs. Outside the app nobody listens: a no-op.
+
+`stock_changed` is its sibling for what no order change tells: a Buy holding units, the owner's count
+(`rxshop.state.live_stock` listens to both, since sales and releases always come with an order change).
 """
 
 from __future__ import annotations
@@ -44,3 +47,27 @@ async def _deliver(listener: Listener, visitor_id: str, order_id: str) -> None:
         await listener(visitor_id, order_id)
     except Exception:
         log.exception("A listener failed on the change of order %s", order_id)
+
+
+_stock_listeners: list[Callable[[], Awaitable[None]]] = []
+
+
+def subscribe_stock(listener: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Hear every `stock_changed` from now on; returns the function that stops it."""
+    _stock_listeners.append(listener)
+    return lambda: _stock_listeners.remove(listener) if listener in _stock_listeners else None
+
+
+def stock_changed() -> None:
+    """Units were held or counted anew (committed): tell every listener, without waiting for them."""
+    for listener in list(_stock_listeners):
+        task = asyncio.get_running_loop().create_task(_deliver_stock(listener))
+        _deliveries.add(task)
+        task.add_done_callback(_deliveries.discard)
+
+
+async def _deliver_stock(listener: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await listener()
+    except Exception:
+        log.exception("A listener failed on a change of stock")

@@ -229,6 +229,19 @@ def settle_checkout(
     return _around_planned_row(session, planned, now, decide)
 
 
+def reusable_checkout(*, session: Session, planned: PlannedOrder, now: datetime) -> Settled | None:
+    """An older open session of the planned order's cart (the same visitor's), to hand back instead of a
+    refusal: a Buy short of stock may be this buyer coming back for the checkout that holds their units."""
+    order = planned.order
+    with transaction(session):
+        older = (
+            session.connection()
+            .execute(sql.REUSABLE, {**_cart_of(order), "reuse": now + REUSE_MARGIN, "id": order.id})
+            .first()
+        )
+    return Settled(older.id, older.checkout_url, reused=True) if older is not None else None
+
+
 def record_failed_checkout(
     *, session: Session, planned: PlannedOrder, now: datetime, same_key_may_succeed: bool
 ) -> Settled | None:

@@ -22,7 +22,7 @@ from rxshop.domain.cart import price_cart
 from rxshop.domain.identity import is_visitor_id
 from rxshop.domain.lifecycle import Outcome
 from rxshop.domain.shipping import decode_offer
-from rxshop.orders import buy
+from rxshop.orders import buy, stock
 from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.payments.gateway import (
     UNAVAILABLE_MESSAGE,
@@ -86,6 +86,10 @@ def session_throttle(redis_url: str | None) -> Throttle:
 _answers: GroupCommit[buy.Answer, buy.Settled] = GroupCommit(
     lambda answers: in_session(buy.settle_checkouts, answers=answers)
 )
+# Group commit of the stock holds taken before Stripe is asked: a burst's holds go in one transaction.
+_holds: GroupCommit[stock.HoldRequest, stock.Hold] = GroupCommit(
+    lambda requests: in_session(stock.reserve_batch, requests=requests, now=datetime.now(UTC))
+)
 
 
 async def start_checkout(
@@ -100,8 +104,10 @@ async def start_checkout(
 ) -> CheckoutStart:
     """Create (or reuse) the pending order and its Checkout Session; return where to send the browser.
 
-    Stripe is asked first, the database is written after (one transaction, `buy.settle_checkout`):
-    nothing queues on the database in front of a buyer's Stripe call.
+    Before Stripe, one short transaction holds the units of counted products (`stock.reserve_batch`: a
+    read and nothing written when nothing is counted); a cart wanting more than is free is refused there and
+    Stripe is never asked. Then Stripe, then the order is written (one transaction, `buy.settle_checkout`).
+    A hold whose order is not handed out (refused, given up, another session handed back) is given back.
     Raises CheckoutRefused, cart.InvalidQuantity / catalog.UnknownProduct (bad input), or
     payments.PaymentError (Stripe trouble: nothing is lost, the same call may be retried), at the latest
     after `deadline` seconds (default CHECKOUT_DEADLINE_SECONDS).
@@ -162,27 +168,19 @@ async def _start_checkout(
             client_ip=client_ip,
         )
         try:
-            checkout = await _request_session(gateway, settings, planned, expires_at, stripe_until)
-        except PaymentError as err:
-            settled = await in_session(
-                buy.record_failed_checkout,
-                planned=planned,
-                now=at,
-                same_key_may_succeed=isinstance(err, PaymentUnavailable) and err.same_key_may_succeed,
-            )
-            if settled is None:
+            hold = await _hold(planned, expires_at)
+        except CheckoutRefused:
+            # Short of stock: unless this cart's own open checkout (an earlier window's) holds the units.
+            older = await in_session(buy.reusable_checkout, planned=planned, now=at)
+            if older is None or older.order_id is None or older.url is None:
                 raise
-        else:
-            assert checkout.url is not None  # _request_session refuses a session without a page
-            try:
-                settled = await _answers.submit(
-                    buy.Answer(planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at)
-                )
-            except buy.CheckoutLimitReached as err:
-                # The session just made is never shown to anyone; it expires unused.
-                raise CheckoutRefused(str(err)) from err
-            if settled.orphan:
-                await _expire_unoffered(gateway, checkout.id)
+            return CheckoutStart(url=older.url, order_id=older.order_id, reused=True)
+        settled: buy.Settled | None = None
+        try:
+            settled = await _ask_and_settle(gateway, settings, planned, expires_at, at, stripe_until)
+        finally:
+            if hold.counted and (settled is None or settled.burned or settled.order_id != planned.order.id):
+                await _give_back(hold.order_id)  # not handed out: what it held is for sale again
         if not settled.burned:
             assert settled.order_id is not None and settled.url is not None
             return CheckoutStart(url=settled.url, order_id=settled.order_id, reused=settled.reused)
@@ -191,6 +189,66 @@ async def _start_checkout(
     raise CheckoutRefused(
         "You have ordered this very cart several times in the last minutes; please wait a few minutes."
     )
+
+
+async def _ask_and_settle(
+    gateway: CheckoutGateway,
+    settings: Settings,
+    planned: buy.PlannedOrder,
+    expires_at: int,
+    at: datetime,
+    stripe_until: float,
+) -> buy.Settled:
+    """Ask Stripe for the planned order's session (cut at `stripe_until`) and write what it answered (or that
+    it failed)."""
+    try:
+        checkout = await _request_session(gateway, settings, planned, expires_at, stripe_until)
+    except PaymentError as err:
+        settled = await in_session(
+            buy.record_failed_checkout,
+            planned=planned,
+            now=at,
+            same_key_may_succeed=isinstance(err, PaymentUnavailable) and err.same_key_may_succeed,
+        )
+        if settled is None:
+            raise
+        return settled
+    assert checkout.url is not None  # _request_session refuses a session without a page
+    try:
+        settled = await _answers.submit(
+            buy.Answer(planned, checkout.id, checkout.url, checkout.expires_at or expires_at, at)
+        )
+    except buy.CheckoutLimitReached as err:
+        # The session just made is never shown to anyone; it expires unused.
+        raise CheckoutRefused(str(err)) from err
+    if settled.orphan:
+        await _expire_unoffered(gateway, checkout.id)
+    return settled
+
+
+async def _hold(planned: buy.PlannedOrder, expires_at: int) -> stock.Hold:
+    """Hold the planned order's counted units until its session's expiry; CheckoutRefused when short."""
+    request = stock.HoldRequest(
+        planned.order.id,
+        tuple((line.product_id, line.quantity) for line in planned.lines),
+        datetime.fromtimestamp(expires_at, UTC),
+    )
+    try:
+        hold = await _holds.submit(request)
+    except stock.OutOfStock as err:
+        raise CheckoutRefused(str(err)) from err
+    if hold.took:
+        notify.stock_changed()
+    return hold
+
+
+async def _give_back(order_id: str) -> None:
+    """The order's hold, unless it is waiting for payment after all (a timeout keeps it for the retry)."""
+    try:
+        if await in_session(stock.release_unless_open, order_id=order_id, now=datetime.now(UTC)):
+            notify.stock_changed()
+    except Exception:  # the sweep gives it back once its session is over
+        log.exception("could not give back the stock held for order %s", order_id)
 
 
 async def _expire_unoffered(gateway: CheckoutGateway, session_id: str) -> None:
@@ -220,7 +278,8 @@ async def _request_session(
         currency=order.currency,
         # From configuration, never from what the browser reports about itself.
         success_url=f"{settings.app_url}{routes.CHECKOUT_SUCCESS}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=settings.app_url + routes.CHECKOUT_CANCEL,
+        # The order rides along, so the cancel page can close exactly this checkout (this visitor's only).
+        cancel_url=f"{settings.app_url}{routes.CHECKOUT_CANCEL}?order={order.id}",
         expires_at=expires_at,
         idempotency_key=f"rxshop-checkout-{order.id}",
         shipping_options=decode_offer(order.shipping_offer),

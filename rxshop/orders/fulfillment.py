@@ -22,7 +22,7 @@ from rxshop.core.models import Order, UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.shipping import ShippingOption, decode_offer
-from rxshop.orders import history
+from rxshop.orders import history, stock, stock_sales
 from rxshop.orders.history import InboxKind
 from rxshop.orders.records import OrderView, lines_of, load_order, transaction, view_of
 from rxshop.orders.views import OrderLineView
@@ -285,6 +285,12 @@ def apply_checkout(
         outcome = Outcome.FULFILLED if target == S.PAID else Outcome(target)
     else:
         outcome = OUTCOME_FOR_STATUS[OrderStatus(current.status)]
+    # Stock follows in the same transaction: paid sells the held units; a session over gives them back
+    # (also when the order had already been given up: a hold missed earlier ends here, reconcile included).
+    if moved and target == S.PAID:
+        stock_sales.sell_orders(session.connection(), [order.id], now)
+    elif target in (S.FAILED, S.EXPIRED) and current.status in (S.FAILED, S.EXPIRED):
+        stock.release(session.connection(), [order.id], now)
     return Fulfillment(outcome, view_of(session, current))
 
 

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     SHIPPED = "shipped"  # detail: "<carrier> <tracking>"
     REFUND_REQUESTED = "refund_requested"
     REFUND_FAILED = "refund_failed"
+    RESTOCKED = "restocked"  # detail: "2 × Morning Mug" put back in stock by the owner
 
 
 class InboxKind(StrEnum):
@@ -34,6 +35,8 @@ class InboxKind(StrEnum):
     UNKNOWN_SESSION = "unknown_session"  # money received for a session the shop has no order for
     UNPROCESSABLE = "unprocessable"  # a signed event the shop could never apply
     SHIP_OVERDUE = "ship_overdue"  # derived by query; stored only once the owner resolves it
+    OVERSOLD = "oversold"  # paid for units no longer held or there (rxshop.orders.stock): refund or restock
+    LOW_STOCK = "low_stock"  # a sale took a product to its low-stock threshold (once per restock)
 
 
 # The timeline row, prebuilt: one statement for every writer (the webhook's fast path included).

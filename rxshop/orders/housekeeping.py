@@ -1,7 +1,9 @@
-"""Background upkeep run by each backend worker: expire pending orders whose checkout ran out of time.
+"""Background upkeep run by each backend worker: expire pending orders whose checkout ran out of time, and
+give back the stock holds nobody can pay any more (rxshop.orders.stock.sweep).
 
 Stripe's checkout.session.expired webhook normally does this; this catches the ones it never sent.
-Safe on several workers at once: the update is conditional, so each order expires once.
+Safe on several workers at once: the updates are conditional, so each order expires once and each hold
+is given back once.
 """
 
 import asyncio
@@ -10,7 +12,7 @@ from datetime import UTC, datetime
 
 from rxshop.core import notify
 from rxshop.core.db import in_session
-from rxshop.orders import records
+from rxshop.orders import records, stock
 
 log = logging.getLogger(__name__)
 
@@ -27,3 +29,8 @@ async def expire_stale_orders_forever() -> None:
             continue
         for order in expired:
             notify.order_changed(order.visitor_id, order.id)
+        try:
+            if await in_session(stock.sweep, now=datetime.now(UTC)):
+                notify.stock_changed()
+        except Exception:
+            log.exception("Giving back stale stock holds failed; trying again in %s s", INTERVAL_SECONDS)

@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from rxshop.core import notify
 from rxshop.core.db import in_session
-from rxshop.core.models import Order
+from rxshop.core.models import Order, utcnow
 from rxshop.core.settings import Settings
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders import records
+from rxshop.orders import records, stock
 from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.stripe_events import apply_stripe_event
 from rxshop.payments.gateway import CheckoutGateway, PaymentError
@@ -60,11 +60,15 @@ class Report:
     refunds: tuple[
         Repair, ...
     ] = ()  # orders whose refunds a lost charge.refunded had not recorded (by charge)
+    released: tuple[str, ...] = ()  # orders whose stock holds were given back (sessions over)
 
 
 def _reconcile_checkout(*, session: Session, checkout: CheckoutSession) -> tuple[Repair, str] | None:
     """The repair one session brings to its order (and the order's visitor), or None if it is not ours."""
     order_id = checkout.client_reference_id or checkout.metadata.get("order_id") or ""
+    if checkout.status == SessionStatus.EXPIRED and order_id:
+        # Its stock hold ends, even if its order was never written (the Buy stopped after Stripe answered).
+        stock.release_unless_open(session=session, order_id=order_id, now=utcnow())
     before = records.find_order_by_session(session=session, session_id=checkout.id)
     if before is None and order_id:
         before_status = "(unattached)"
@@ -127,7 +131,14 @@ async def reconcile(*, gateway: CheckoutGateway, since_seconds: int, now: float 
     expired = await in_session(records.expire_stale_orders, now=datetime.fromtimestamp(now, UTC))
     for order in expired:
         notify.order_changed(order.visitor_id, order.id)
-    return Report(len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped, tuple(refunds))
+    # Expired sessions went through fulfillment above, which gives their holds back; this gives back the
+    # rest (orders the Buy path gave up, Buys whose order was never written).
+    released = await in_session(stock.sweep, now=datetime.fromtimestamp(now, UTC))
+    if released:
+        notify.stock_changed()
+    return Report(
+        len(sessions), tuple(repairs), tuple(o.id for o in expired), skipped, tuple(refunds), tuple(released)
+    )
 
 
 def format_report(report: Report) -> str:
@@ -144,6 +155,7 @@ def format_report(report: Report) -> str:
         f"{report.sessions_seen} sessions checked, {len(report.repairs)} orders repaired, "
         f"{len(report.expired_by_clock)} expired by clock, {len(report.refunds)} refunds recorded, "
         f"{report.skipped} sessions not ours."
+        + (f" {len(report.released)} more stock holds given back." if report.released else "")
     )
     return "\n".join(lines)
 

@@ -20,7 +20,7 @@ from rxshop.core.db import begin_writing, error_summary, permanent_data_error
 from rxshop.core.models import UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
-from rxshop.orders import history
+from rxshop.orders import history, stock_sales
 from rxshop.orders.fulfillment import OrderTerms, mismatch, move_order, move_params
 from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import EventResult, apply_stripe_event, record_unprocessable
@@ -120,6 +120,9 @@ def apply_webhook_events(*, session: Session, events: list[Event]) -> list[Event
         # rows' locks in one order (on PostgreSQL a deadlock would fail a whole batch: 5xx, retried).
         for i in sorted(range(len(events)), key=lambda i: events[i].id):
             fast[i] = _isolated_fast_step(connection, events[i])
+        # The units of the orders paid here, product by product for the whole batch (one lock order).
+        paid = [r.order_id for r in fast if r is not None and r.outcome == Outcome.FULFILLED and r.order_id]
+        stock_sales.sell_orders(connection, paid, utcnow())
     return [
         _full_path(session, event) if done is None else done for event, done in zip(events, fast, strict=True)
     ]

@@ -263,6 +263,11 @@ def refund_form() -> rx.Component:
                                 input_mode="decimal",
                                 max_length=20,
                             ),
+                            rx.el.label(  # the owner's choice: the refunded units go back on sale
+                                rx.el.input(type="checkbox", name="restock", id="refund-restock"),
+                                " Put the items back in stock",
+                                html_for="refund-restock",
+                            ),
                             rx.button("Refund", type="submit", color_scheme="red", high_contrast=True),
                             rx.button(
                                 "Cancel",

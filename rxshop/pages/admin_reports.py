@@ -4,6 +4,7 @@ import reflex as rx
 
 from rxshop.components.admin_frame import admin_frame, message, muted, scroll_region, section, text_input
 from rxshop.core import routes
+from rxshop.pages.admin_inventory import oversold_refund
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 
 
@@ -171,6 +172,7 @@ def _item(item: rx.Var) -> rx.Component:
                         high_contrast=True,
                     ),
                 ),
+                rx.cond((item.kind == "oversold") & ~item.resolved, oversold_refund(item)),
                 rx.cond(
                     item.resolved,
                     rx.text("Note: ", item.note, class_name="admin-break"),

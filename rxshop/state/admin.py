@@ -37,6 +37,8 @@ INBOX_LABELS = {
     "unknown_session": "Payment without an order",
     "unprocessable": "Stripe event that could not be applied",
     "ship_overdue": "Paid, not shipped in time",
+    "oversold": "Paid after its stock ran out",
+    "low_stock": "Low stock",
 }
 
 

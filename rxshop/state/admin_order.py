@@ -219,6 +219,7 @@ class AdminOrderState(AdminState):
     async def refund(self, form_data: dict):
         """Refund part or all of this order through Stripe (the amount in dollars, e.g. 10 or 10.50)."""
         amount = parse_amount(form_text(form_data, "amount", 20))
+        restock = isinstance(form_data, dict) and form_data.get("restock") in ("on", True, "true")
         async with self:
             admin, order_id, key = await self._begin()
         if not await self._still_admin(admin):
@@ -232,9 +233,15 @@ class AdminOrderState(AdminState):
                 return
         try:
             done = await refund_order(
-                admin=admin, order_id=order_id, amount=amount, request_key=key, gateway=get_gateway()
+                admin=admin,
+                order_id=order_id,
+                amount=amount,
+                request_key=key,
+                gateway=get_gateway(),
+                restock=restock,
             )
             message = f"Refund of {format_money(done.amount)} made at Stripe ({done.stripe_refund_id})."
+            message += " Its items are back in stock." if restock else ""
             closed = True
         except ActionRefused as err:
             message, closed = str(err), False

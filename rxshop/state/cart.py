@@ -5,6 +5,8 @@ import reflex as rx
 from rxshop.domain.cart import InvalidQuantity, parse_quantity, price_cart, set_quantity
 from rxshop.domain.catalog import CURRENCY, MAX_QUANTITY, PRODUCTS, UnknownProduct, format_money, get_product
 from rxshop.domain.shipping import shipping_summary
+from rxshop.domain.stock import cart_limit_notice
+from rxshop.state import live_stock
 
 
 class CartState(rx.State):
@@ -47,6 +49,12 @@ class CartState(rx.State):
             self.notice = ""
         except (UnknownProduct, InvalidQuantity) as err:
             self.notice = str(err)
+            return
+        # Never more than is free, by this worker's latest count (Buy then checks it exactly).
+        limit = live_stock.orderable(str(product_id))
+        if self.quantities.get(str(product_id), 0) > limit:
+            self.quantities = set_quantity(self.quantities, product_id, limit)  # type: ignore[arg-type]
+            self.notice = cart_limit_notice(str(product_id), limit)
 
     @rx.var
     def counts(self) -> dict[str, int]:

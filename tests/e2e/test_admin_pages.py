@@ -51,6 +51,7 @@ def every_admin_page(page: Page, shop: RunningShop) -> list[str]:
         (f"/admin/order?id={order_id}", "#order-number"),
         ("/admin/revenue", ".revenue-day"),
         ("/admin/exceptions", "h1"),
+        ("/admin/inventory", ".stock-item"),
     ):
         page.goto(shop.url + path)
         expect(page.locator(SIGNED_IN)).to_be_visible()

@@ -59,7 +59,7 @@ async def test_buy_creates_a_pending_order_and_a_session_for_it(shop: Shop) -> N
     assert stored["client_reference_id"] == order.id
     assert stored["metadata"] == {"order_id": order.id}
     assert stored["success_url"] == f"{APP_URL}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"
-    assert stored["cancel_url"] == f"{APP_URL}/checkout/cancel"
+    assert stored["cancel_url"] == f"{APP_URL}/checkout/cancel?order={order.id}"
     assert stored["expires_at"] == planned_expiry(now)
     assert [
         (i["description"], i["quantity"], i["price"]["unit_amount"], i["amount_total"])

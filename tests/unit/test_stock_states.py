@@ -1,0 +1,53 @@
+"""The cart's quantity controls stop at what is free (this worker's latest count), on the server: a forged
+event cannot put more in the cart than the shop could hold for it. Buy checks exactly (tests/integration)."""
+
+import pytest
+
+from rxshop.domain.stock import StockLevel
+from rxshop.state import live_stock
+from rxshop.state.cart import CartState
+from rxshop.state.live_stock import StockState
+
+
+@pytest.fixture
+def counted():
+    """This worker's latest count: 3 mugs free of 5 (2 held), totes sold out, notebooks not counted."""
+    live_stock._remember(
+        (StockLevel("mug", True, 5, 2, 3), StockLevel("tote", True, 1, 1, 3), StockLevel("notebook"))
+    )
+    yield
+    live_stock._levels.clear()
+
+
+@pytest.mark.usefixtures("counted")
+def test_typed_and_stepped_quantities_stop_at_what_is_free():
+    cart = CartState(_reflex_internal_init=True)
+    cart.set_quantity("mug", "7")
+    assert cart.quantities == {"mug": 3} and cart.notice == "Only 3 left of Morning Mug."
+    cart.increment("mug")
+    assert cart.quantities == {"mug": 3} and cart.notice == "Only 3 left of Morning Mug."
+    cart.decrement("mug")
+    assert cart.quantities == {"mug": 2} and cart.notice == ""
+    cart.increment("tote")
+    assert "tote" not in cart.quantities and cart.notice == "Canvas Tote is sold out."
+    cart.set_quantity("notebook", "20")
+    assert cart.quantities == {"mug": 2, "notebook": 20} and cart.notice == ""
+
+
+def test_without_a_count_read_yet_the_cart_keeps_its_own_maximum():
+    cart = CartState(_reflex_internal_init=True)
+    cart.set_quantity("mug", "20")
+    assert cart.quantities == {"mug": 20}
+
+
+def test_the_shop_tabs_get_badges_and_limits_and_only_what_changed_is_set():
+    state = StockState(_reflex_internal_init=True)
+    picture = live_stock.shown(
+        (StockLevel("mug", True, 5, 2, 3), StockLevel("tote", True, 0), StockLevel("notebook"))
+    )
+    state._show(picture)
+    assert state.badges == {"mug": "Only 3 left", "tote": "Sold out", "notebook": ""}
+    assert state.left == {"mug": 3, "tote": 0, "notebook": 20}
+    state.dirty_vars.clear()
+    state._show(picture)
+    assert not state.dirty_vars  # the same picture again sends nothing
