@@ -28,7 +28,7 @@ from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
-from rxshop.web.visitor import claim_visitor, forget_visitor
+from rxshop.web.visitor import claim_visitor, forget_visitor, visitor_script
 from rxshop.web.webhook import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -67,6 +67,7 @@ def backend_routes(settings: Settings) -> Starlette:
     served: list = [
         Route(routes.STRIPE_WEBHOOK, stripe_webhook, methods=["POST"]),
         Route(routes.VISITOR, claim_visitor, methods=["POST"]),
+        Route(routes.VISITOR_SCRIPT, visitor_script, methods=["GET"]),
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
     ]
     if settings.mount_simulator:
@@ -101,7 +102,12 @@ settings = checked_settings()
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    head_components=[
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Parser-blocking on purpose: its answer sets the visitor credential, and no module script (so no
+        # websocket) runs before it has (rxshop.web.visitor). Empty, never cached.
+        rx.el.script(src=settings.backend_url + routes.VISITOR_SCRIPT),
+    ],
     api_transformer=backend_routes(settings),
     backend_exception_handler=show_friendly_error,
 )

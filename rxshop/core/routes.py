@@ -20,6 +20,7 @@ ADMIN_EXCEPTIONS = "/admin/exceptions"
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"
 VISITOR = "/visitor"
+VISITOR_SCRIPT = "/visitor.js"  # GET: the <head> script whose answer carries the credential
 VISITOR_FORGET = "/visitor/forget"
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
