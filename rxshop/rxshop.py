@@ -23,6 +23,7 @@ from rxshop.state.admin import AdminState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
+from rxshop.state.cart import CartState, start_cart_sync
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
@@ -116,6 +117,7 @@ app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
+app.register_lifespan_task(start_cart_sync)
 
 _visit = [VisitorState.identify]
 app.add_page(
@@ -123,7 +125,7 @@ app.add_page(
     route=routes.HOME,
     title="rxshop: small goods for slow mornings",
     description="Three products, one cart, Stripe Checkout.",
-    on_load=[*_visit, CheckoutState.reset_progress],
+    on_load=[*_visit, CartState.load, CheckoutState.reset_progress],
 )
 app.add_page(
     orders_page, route=routes.ORDERS, title="My Orders · rxshop", on_load=[*_visit, OrdersState.load]

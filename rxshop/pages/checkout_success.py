@@ -10,7 +10,6 @@ from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus, Outcome
 from rxshop.orders.checkout import confirm_return
 from rxshop.payments.gateway import PaymentError, get_gateway
-from rxshop.state.cart import CartState
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
 
@@ -28,7 +27,6 @@ _FOUND = frozenset(
         Outcome.NOT_PAID,
     }
 )
-_BOUGHT = frozenset({Outcome.FULFILLED, Outcome.ALREADY_PAID, Outcome.PROCESSING})
 UNAVAILABLE = "unavailable"  # the payment service could not be asked
 
 
@@ -63,8 +61,6 @@ class ReturnState(rx.State):
             if result.order is not None and result.outcome in _FOUND:
                 self.order_id, self.status = result.order.id, result.order.status
                 self.number = result.order.number
-            if result.outcome in _BOUGHT:
-                (await self.get_state(CartState))._empty()  # bought: the next cart starts empty
 
 
 def _message(

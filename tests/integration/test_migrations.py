@@ -23,6 +23,8 @@ TABLES = {
     "exceptions_inbox",
     "admin_sessions",
     "admin_login_failures",
+    "carts",
+    "cart_lines",
 }
 
 
