@@ -66,11 +66,16 @@ class ReturnState(rx.State):
 def _message(
     heading: str, text: str | rx.Component, *actions: rx.Component, color: str = "gray"
 ) -> rx.Component:
+    # Block children of the callout's root (a div), not of rx.callout.text (a <p>): a heading or a
+    # paragraph inside a <p> is invalid markup, which React reports in the console on every render.
     return rx.callout.root(
-        rx.callout.text(
+        rx.flex(
             rx.heading(heading, as_="h1", size="6"),
-            text if isinstance(text, rx.Component) else rx.text(text),
+            text if isinstance(text, rx.Component) else rx.callout.text(text),
             *actions,
+            direction="column",
+            align="start",
+            gap="2",
         ),
         color_scheme=color,
         # The default callout text (accent 11 on accent 3) is 4.47:1 in green, under AA's 4.5.
