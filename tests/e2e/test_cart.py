@@ -15,6 +15,7 @@ from tests.fixtures.browser import (
     session_id_in,
     visitor_id_of,
 )
+from tests.fixtures.deployment import Deployment
 from tests.fixtures.servers import RunningShop
 
 NOT_RELOADED = "window.__rxshop_not_reloaded === true"
@@ -144,3 +145,43 @@ def test_cancel_leaves_the_cart_just_as_it_was_in_every_tab(context: BrowserCont
     expect(total(later)).to_have_text("$54.00")
     page.get_by_role("link", name="Back to your cart").click()
     expect(total(page)).to_have_text("$54.00")
+
+
+def test_through_nginx_the_first_visit_loads_once_and_the_cart_follows_across_workers(
+    context: BrowserContext, deployment: Deployment
+):
+    """The static export behind nginx, two backend workers on Redis: the page's <head> script (proxied to
+    the backend) sets the credential before the app connects, and a cart change on one worker reaches the
+    visitor's tab on the other."""
+    documents: list[str] = []
+    context.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+    first = context.new_page()
+    first.goto(deployment.url + "/")
+    visitor = visitor_id_of(first)
+    assert documents == [deployment.url + "/"], documents
+    choose(first, "Canvas Tote", 2)
+    first_worker = _worker_of(first, deployment)
+    for _ in range(MAX_TAB_ATTEMPTS):  # granian gives a connection to whichever worker takes it first
+        other = context.new_page()
+        other.goto(deployment.url + "/")
+        expect(total(other)).to_have_text("$48.00")
+        if _worker_of(other, deployment) != first_worker:
+            break
+        other.close()
+    else:
+        raise AssertionError(f"{MAX_TAB_ATTEMPTS} tabs in a row landed on the first tab's worker")
+    assert visitor_id_of(other) == visitor
+    other.get_by_label("Increase quantity of Morning Mug").click()
+    expect(total(first)).to_have_text("$66.00")
+    first.get_by_label("Decrease quantity of Canvas Tote").click()
+    expect(total(other)).to_have_text("$42.00")
+
+
+MAX_TAB_ATTEMPTS = 12
+
+
+def _worker_of(tab: Page, deployment: Deployment) -> str:
+    token = tab.evaluate("() => sessionStorage.getItem('token')")
+    worker = deployment.worker_of(token)
+    assert worker is not None, f"no worker holds the websocket of tab {token}"
+    return worker
