@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column('updated_at', UTC, nullable=False),
         sa.PrimaryKeyConstraint('visitor_id'),
     )
+    op.create_index('ix_carts_updated_at', 'carts', ['updated_at'])
     op.create_table(
         'cart_lines',
         sa.Column('visitor_id', sa.String(length=64), nullable=False),
@@ -44,4 +45,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('cart_lines')
+    op.drop_index('ix_carts_updated_at', table_name='carts')
     op.drop_table('carts')

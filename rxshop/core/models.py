@@ -244,6 +244,7 @@ class VisitorCart(SQLModel, table=True):
     (rxshop.orders.carts)."""
 
     __tablename__ = "carts"
+    __table_args__ = (sa.Index("ix_carts_updated_at", "updated_at"),)  # forgetting abandoned carts
 
     visitor_id: str = Field(primary_key=True, max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)

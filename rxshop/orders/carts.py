@@ -10,12 +10,13 @@ load, every push, Buy) first checks for an order of this visitor paid since the 
 lines are exactly the cart's; if there is one, the cart was bought, and it is emptied. So opening an old
 order's return page empties nothing, a cart changed while the buyer was on Stripe's page stays, and the
 webhook path needs no cart code at all. A cart changed back to the same lines after a payment is not
-emptied (its last change is after the payment).
+emptied (its last change is after the payment). A cart untouched for CART_LIFETIME is forgotten
+(`forget_abandoned_carts`, from the housekeeping loop).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,6 +28,7 @@ from rxshop.domain.catalog import MAX_QUANTITY, PRODUCTS, get_product
 from rxshop.domain.identity import is_visitor_id
 from rxshop.orders.records import transaction
 
+CART_LIFETIME = timedelta(days=90)  # a cart nobody changed for this long is deleted
 Quantities = dict[str, int]  # product id -> quantity (1..MAX_QUANTITY), in catalog order
 
 _CATALOG_ORDER = {p.id: i for i, p in enumerate(PRODUCTS)}
@@ -159,3 +161,11 @@ def clear_cart(*, session: Session, visitor_id: str) -> Quantities:
         session.exec(sa.delete(VisitorCartLine).where(col(VisitorCartLine.visitor_id) == visitor_id))
         session.exec(sa.delete(VisitorCart).where(col(VisitorCart.visitor_id) == visitor_id))
     return {}
+
+
+def forget_abandoned_carts(*, session: Session, now: datetime) -> int:
+    """Delete the carts nobody changed for CART_LIFETIME (their lines go with them); how many."""
+    with transaction(session):
+        return session.exec(
+            sa.delete(VisitorCart).where(col(VisitorCart.updated_at) < now - CART_LIFETIME)
+        ).rowcount

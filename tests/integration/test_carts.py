@@ -3,11 +3,13 @@ the shop, one cart per visitor, changes from several tabs at once all counted, a
 order made from it is paid (through the real fulfillment), never by anything else."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from rxshop.core.db import new_session
+from rxshop.core.models import VisitorCart
 from rxshop.domain.cart import InvalidQuantity, price_cart
 from rxshop.domain.catalog import MAX_QUANTITY, UnknownProduct
 from rxshop.domain.identity import new_visitor_id
@@ -156,3 +158,16 @@ def test_a_cart_filled_again_after_a_payment_is_kept(session, visitor):
     carts.set_quantity(session=session, visitor_id=visitor, product_id="tote", quantity=1)
     assert carts.read_cart(session=session, visitor_id=visitor) == {"tote": 1}
     assert carts.read_cart(session=session, visitor_id=visitor) == {"tote": 1}
+
+
+def test_a_cart_untouched_for_its_lifetime_is_forgotten(session, visitor):
+    fresh = new_visitor_id()
+    carts.set_quantity(session=session, visitor_id=visitor, product_id="mug", quantity=1)
+    carts.set_quantity(session=session, visitor_id=fresh, product_id="mug", quantity=1)
+    long_ago = datetime.now(UTC) - carts.CART_LIFETIME - timedelta(minutes=1)
+    session.exec(sa.update(VisitorCart).where(VisitorCart.visitor_id == visitor).values(updated_at=long_ago))
+    session.commit()
+    assert carts.forget_abandoned_carts(session=session, now=datetime.now(UTC)) == 1
+    assert carts.read_cart(session=session, visitor_id=visitor) == {}
+    assert carts.read_cart(session=session, visitor_id=fresh) == {"mug": 1}
+    assert session.exec(sa.text("SELECT count(*) FROM cart_lines")).one()[0] == 1

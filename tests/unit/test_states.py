@@ -53,6 +53,9 @@ def test_importing_the_app_wires_nothing_until_it_starts():
 
     assert notify._listeners == [] and live._app is None
     assert live.start_live_updates in rxshop.rxshop.app._lifespan_tasks
+    from rxshop.state import cart
+
+    assert cart._app is None and cart.start_cart_sync in rxshop.rxshop.app._lifespan_tasks
 
 
 @pytest.mark.parametrize("page", ["1", -1, 1.0, True, None, 1, 10**9])
