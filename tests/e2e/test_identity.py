@@ -2,6 +2,8 @@
 forge. Everything a script could copy out of a buyer's browser shows a stranger none of the buyer's
 orders; the buyer's own browser profile, restarted, still shows them."""
 
+import re
+
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from rxshop.domain.identity import COOKIE_NAME
@@ -105,6 +107,35 @@ def test_a_first_visit_loads_once_with_its_credential_in_place(browser: Browser,
         press_buy(page)  # the first page's own connection buys: it carried the credential from the start
         assert [row["status"] for row in shop.orders(visitor)] == ["pending"]
         assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_a_browser_that_keeps_no_cookie_is_told_so_and_cannot_buy(browser: Browser, shop: RunningShop):
+    """As if cookies were blocked: no answer of the backend leaves a credential in the jar. The page tries
+    once more by script (one reload), then says what to do instead of reloading again."""
+    context = browser.new_context()
+    try:
+        context.route(
+            re.compile(r"/visitor(\.js)?$"),
+            lambda route: (
+                route.fulfill(status=200, body="", content_type="text/javascript")
+                if route.request.url.endswith(".js")
+                else route.fulfill(status=200, json={"ok": True})
+            ),
+        )
+        page = context.new_page()
+        documents: list[str] = []
+        page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+        page.goto(shop.url + "/")
+        expect(page.get_by_role("alert")).to_contain_text("This browser did not keep our cookie")
+        expect(page.locator("main#main")).to_have_attribute("data-visitor-ready", "false")
+        page.get_by_label("Increase quantity of Canvas Tote").click()
+        expect(page.get_by_role("alert").filter(has_text="not ready")).to_be_visible()
+        expect(page.get_by_role("button", name="Buy")).to_be_disabled()
+        page.wait_for_timeout(1000)
+        assert len(documents) == 2, documents  # the page and one reload, no loop
+        assert context.cookies() == []
     finally:
         context.close()
 
