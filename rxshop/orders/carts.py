@@ -9,7 +9,8 @@ When is a cart emptied? When the order made from it is paid, and only then: read
 load, every push, Buy) first checks for an order of this visitor paid since the cart last changed whose
 lines are exactly the cart's; if there is one, the cart was bought, and it is emptied. So opening an old
 order's return page empties nothing, a cart changed while the buyer was on Stripe's page stays, and the
-webhook path needs no cart code at all. A cart changed back to the same lines after a payment is not
+payment paths (return page, webhook) need no cart code: the open tabs hear of the order through
+rxshop.core.notify and read their cart again (rxshop.state.cart). A cart changed back to the same lines after a payment is not
 emptied (its last change is after the payment). A cart untouched for CART_LIFETIME is forgotten
 (`forget_abandoned_carts`, from the housekeeping loop).
 """
