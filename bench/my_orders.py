@@ -1,9 +1,9 @@
 """My Orders with 100,000 orders in the database and a visitor with 50: server time and queries per read.
 
 rxshop alone (the bare app has no order list). The database gets 100,000 paid orders of other visitors and
-50 of ours (clones of a real order, spread over 90 days). A tab of our browser (its localStorage holds the
-visitor id) opens /orders through the websocket: hydrate_and_load runs VisitorState.ensure and
-OrdersState.load. Then the tab turns pages (OrdersState.go_to_page 0 / 1) repeatedly; each is timed from
+50 of ours (clones of a real order, spread over 90 days), seeded for the visitor of the credential our
+browser got from the backend (GET /visitor.js, as a page's <head> does). A tab of that browser opens /orders
+through the websocket: hydrate_and_load runs VisitorState.identify and OrdersState.load. Then the tab turns pages (OrdersState.go_to_page 0 / 1) repeatedly; each is timed from
 sending the event to receiving the delta with the rows (websocket round trip on loopback: an upper bound of
 the server time; Reflex's own share is ~2 ms). Queries are counted in the backend process itself: a
 sitecustomize (bench/_hooks) registers a SQLAlchemy `before_cursor_execute` listener on every engine and
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -45,9 +44,6 @@ from _support import (
 from reflex_client import Browser, Tab, changes
 
 ORDERS = "___orders____orders_state"
-LOCAL_STORAGE = {
-    "reflex___state____state.rxshop___state___visitor____visitor_state.visitor_id_rx_state_": "rxshop_visitor"
-}
 
 
 def query_lines(log: Path) -> list[str]:
@@ -57,11 +53,7 @@ def query_lines(log: Path) -> list[str]:
     return lines
 
 
-async def measure(url: str, visitor: str, reads: int, log: Path) -> dict:
-    browser = Browser()
-    # The seeded orders belong to an old browser id; the credential takes them over (as a migrating browser).
-    moved = (await browser.claim_visitor(url, legacy=visitor))["orders_moved"]
-    assert moved > 0, "the seeded orders did not move to the credential's visitor"
+async def measure(url: str, browser: Browser, reads: int, log: Path) -> dict:
     tab = Tab(url, browser, path="/orders")
     before = len(query_lines(log))
     started = time.perf_counter()
@@ -109,7 +101,6 @@ def main() -> None:
         args.orders, args.reads = 20_000, 10
     kind = "sqlite" if args.db == "sqlite" else "postgresql"
     log = Path(tempfile.mkdtemp(prefix="bench-queries-")) / "queries"
-    visitor = secrets.token_hex(16)
     with processes() as procs:
         sim = start_simulator(procs, 0)
         database = new_database(kind, "rxshop")
@@ -121,6 +112,9 @@ def main() -> None:
             extra_env={"BENCH_QUERY_LOG": str(log), "PYTHONPATH": f"{RXSHOP_DIR}:{BENCH / '_hooks'}"},
         )
         try:
+            browser = Browser()
+            asyncio.run(browser.claim_visitor(backend.url))
+            visitor = browser.visitor_id()
             started = time.perf_counter()
             rxshop_orders(database.url, args.orders, status="paid", spread_days=90)
             rxshop_orders(database.url, args.mine, visitor_id=visitor, status="paid", spread_days=90)
@@ -130,7 +124,7 @@ def main() -> None:
                 flush=True,
             )
             load = loadavg()
-            result = asyncio.run(measure(backend.url, visitor, args.reads, log))
+            result = asyncio.run(measure(backend.url, browser, args.reads, log))
             result["loadavg"] = load
         finally:
             stop_backend(procs, backend)

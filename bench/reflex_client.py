@@ -77,18 +77,20 @@ class Browser:
             for name, morsel in jar.items():
                 self.cookies[name] = morsel.value
 
-    async def claim_visitor(self, base_url: str, legacy: str | None = None) -> dict:
-        """POST /visitor as rxshop's pages do (same origin): the server-issued credential cookie lands in
-        the jar, so every later handshake carries it; `legacy` hands an old localStorage id's orders over."""
+    async def claim_visitor(self, base_url: str) -> dict:
+        """GET /visitor.js as every rxshop page's <head> does: the server-issued credential cookie lands in
+        the jar, so every later handshake carries it."""
         import httpx
 
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            response = await client.post(
-                "/visitor", json={"legacy": legacy}, headers={"Origin": base_url.rstrip("/")}
-            )
+            response = await client.get("/visitor.js", headers={"Sec-Fetch-Site": "same-origin"})
         response.raise_for_status()
         self.take_cookies(response.headers)
-        return response.json()
+        return {"ok": True}
+
+    def visitor_id(self, cookie_name: str = "rxshop_visitor") -> str:
+        """The visitor of this profile's credential (`v1.<visitor id>.<issued at>.<signature>`)."""
+        return self.cookies[cookie_name].split(".")[1]
 
     def hydrate_vars(self) -> dict[str, str]:
         return {

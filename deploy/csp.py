@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # Reflex 0.10 runs what an event handler returns through rx.call_script with eval() (the Buy redirect, the
-# visitor credential's fetch): without 'unsafe-eval' the shop cannot check out. Inline scripts still need
+# "Forget this browser" fetch): without 'unsafe-eval' the shop cannot check out. Inline scripts still need
 # their hash, so injected markup never runs. Drop it once no handler returns call_script any more.
 SCRIPT_EVAL = "'unsafe-eval'"
 # Radix Themes and emotion write <style> elements at run time; a static export cannot give them nonces.

@@ -25,6 +25,7 @@ from rxshop.state.admin_inventory import AdminInventoryState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
+from rxshop.state.cart import CartState, start_cart_sync
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
@@ -33,7 +34,7 @@ from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
 from rxshop.web.health import ready
-from rxshop.web.visitor import claim_visitor, forget_visitor
+from rxshop.web.visitor import claim_visitor, forget_visitor, visitor_script
 from rxshop.web.webhook import stripe_webhook
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,6 +73,7 @@ def backend_routes(settings: Settings) -> Starlette:
     served: list = [
         Route(routes.STRIPE_WEBHOOK, stripe_webhook, methods=["POST"]),
         Route(routes.VISITOR, claim_visitor, methods=["POST"]),
+        Route(routes.VISITOR_SCRIPT, visitor_script, methods=["GET"]),
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
         Route(routes.READY, ready, methods=["GET"]),
     ]
@@ -107,7 +109,12 @@ settings = checked_settings()
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    head_components=[
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Parser-blocking on purpose: its answer sets the visitor credential, and no module script (so no
+        # websocket) runs before it has (rxshop.web.visitor). Empty, never cached.
+        rx.el.script(src=settings.backend_url + routes.VISITOR_SCRIPT),
+    ],
     api_transformer=backend_routes(settings),
     backend_exception_handler=show_friendly_error,
 )
@@ -118,6 +125,7 @@ app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
 app.register_lifespan_task(keep_live_updates)  # after Redis or the database was away
 app.register_lifespan_task(watch_stock_forever)
+app.register_lifespan_task(start_cart_sync)
 
 _visit = [VisitorState.identify]
 app.add_page(
@@ -125,7 +133,7 @@ app.add_page(
     route=routes.HOME,
     title="rxshop: small goods for slow mornings",
     description="Three products, one cart, Stripe Checkout.",
-    on_load=[*_visit, CheckoutState.reset_progress, StockState.load],
+    on_load=[*_visit, CartState.load, CheckoutState.reset_progress, StockState.load],
 )
 app.add_page(
     orders_page, route=routes.ORDERS, title="My Orders · rxshop", on_load=[*_visit, OrdersState.load]

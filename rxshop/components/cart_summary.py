@@ -68,7 +68,7 @@ def cart_summary() -> rx.Component:
                     rx.text("Buy"),
                 ),
                 on_click=CheckoutState.buy,
-                # Until this browser's identity is known (a first visit reloads once to get it).
+                # Until this connection carries a credential (none when the browser keeps no cookie).
                 disabled=CartState.is_empty | CheckoutState.busy | ~VisitorState.ready,
                 size="3",
                 width="100%",

@@ -1,5 +1,6 @@
 """SQLModel tables: orders and their lines, Stripe events received (de-duplication), the order timeline,
-refund requests, the owner's exceptions inbox, the owner's sign-ins, and stock with its reservations."""
+refund requests, the owner's exceptions inbox, the owner's sign-ins, stock with its reservations, and
+each visitor's cart."""
 
 from __future__ import annotations
 
@@ -269,3 +270,31 @@ class StockReservation(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VisitorCart(SQLModel, table=True):
+    """A visitor's cart, kept on the server for the visitor credential: the same in every tab, on every
+    visit. `updated_at` is its last change: an order paid after it with exactly its lines empties it
+    (rxshop.orders.carts)."""
+
+    __tablename__ = "carts"
+    __table_args__ = (sa.Index("ix_carts_updated_at", "updated_at"),)  # forgetting abandoned carts
+
+    visitor_id: str = Field(primary_key=True, max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class VisitorCartLine(SQLModel, table=True):
+    """One product of a visitor's cart and how many; no row for a product not in it (quantity 0)."""
+
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["visitor_id"], ["carts.visitor_id"], name="fk_cart_lines_visitor_id_carts", ondelete="CASCADE"
+        ),
+        sa.CheckConstraint("quantity > 0", name="ck_cart_lines_quantity_positive"),
+    )
+
+    visitor_id: str = Field(primary_key=True, max_length=64)
+    product_id: str = Field(primary_key=True, max_length=64)
+    quantity: int

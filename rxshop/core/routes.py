@@ -21,6 +21,7 @@ ADMIN_INVENTORY = "/admin/inventory"
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"
 VISITOR = "/visitor"
+VISITOR_SCRIPT = "/visitor.js"  # GET: the <head> script whose answer carries the credential
 VISITOR_FORGET = "/visitor/forget"
 READY = (
     "/ready"  # readiness: writes to the database and Redis (rxshop.web.health); /ping is Reflex's liveness

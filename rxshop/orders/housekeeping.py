@@ -1,9 +1,10 @@
-"""Background upkeep run by each backend worker: expire pending orders whose checkout ran out of time, and
-give back the stock holds nobody can pay any more (rxshop.orders.stock.sweep).
+"""Background upkeep run by each backend worker: expire pending orders whose checkout ran out of time, give
+back the stock holds nobody can pay any more (rxshop.orders.stock.sweep), and forget carts nobody touched for
+months.
 
-Stripe's checkout.session.expired webhook normally does this; this catches the ones it never sent.
-Safe on several workers at once: the updates are conditional, so each order expires once and each hold
-is given back once.
+Stripe's checkout.session.expired webhook normally does the first two; this catches the ones it never sent.
+Safe on several workers at once: the updates are conditional, so each order expires once and each hold is
+given back once.
 """
 
 import asyncio
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 from rxshop.core import notify
 from rxshop.core.db import in_session
-from rxshop.orders import records, stock
+from rxshop.orders import carts, records, stock
 
 log = logging.getLogger(__name__)
 
@@ -34,3 +35,7 @@ async def expire_stale_orders_forever() -> None:
                 notify.stock_changed()
         except Exception:
             log.exception("Giving back stale stock holds failed; trying again in %s s", INTERVAL_SECONDS)
+        try:
+            await in_session(carts.forget_abandoned_carts, now=datetime.now(UTC))
+        except Exception:
+            log.exception("Forgetting abandoned carts failed; trying again in %s s", INTERVAL_SECONDS)

@@ -204,17 +204,3 @@ def list_orders(
         lines = lines_of(session, [o.id for o in orders])
         views = tuple(_view(o, lines[o.id]) for o in orders)
     return OrderPage(orders=views, total=int(total), offset=offset, limit=limit)
-
-
-def transfer_orders(*, session: Session, from_visitor: str, to_visitor: str) -> int:
-    """Give every order of `from_visitor` to `to_visitor` (a browser's old id moving to its credential).
-
-    Once: afterwards the old id owns nothing, so presenting it again brings nothing. Returns the count.
-    """
-    if from_visitor == to_visitor:
-        return 0
-    with transaction(session):
-        result = session.exec(
-            sa.update(Order).where(col(Order.visitor_id) == from_visitor).values(visitor_id=to_visitor)
-        )
-        return result.rowcount

@@ -10,7 +10,6 @@ from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus, Outcome
 from rxshop.orders.checkout import confirm_return
 from rxshop.payments.gateway import PaymentError, get_gateway
-from rxshop.state.cart import CartState
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
 
@@ -28,7 +27,6 @@ _FOUND = frozenset(
         Outcome.NOT_PAID,
     }
 )
-_BOUGHT = frozenset({Outcome.FULFILLED, Outcome.ALREADY_PAID, Outcome.PROCESSING})
 UNAVAILABLE = "unavailable"  # the payment service could not be asked
 
 
@@ -63,18 +61,21 @@ class ReturnState(rx.State):
             if result.order is not None and result.outcome in _FOUND:
                 self.order_id, self.status = result.order.id, result.order.status
                 self.number = result.order.number
-            if result.outcome in _BOUGHT:
-                (await self.get_state(CartState))._empty()  # bought: the next cart starts empty
 
 
 def _message(
     heading: str, text: str | rx.Component, *actions: rx.Component, color: str = "gray"
 ) -> rx.Component:
+    # Block children of the callout's root (a div), not of rx.callout.text (a <p>): a heading or a
+    # paragraph inside a <p> is invalid markup, which React reports in the console on every render.
     return rx.callout.root(
-        rx.callout.text(
+        rx.flex(
             rx.heading(heading, as_="h1", size="6"),
-            text if isinstance(text, rx.Component) else rx.text(text),
+            text if isinstance(text, rx.Component) else rx.callout.text(text),
             *actions,
+            direction="column",
+            align="start",
+            gap="2",
         ),
         color_scheme=color,
         # The default callout text (accent 11 on accent 3) is 4.47:1 in green, under AA's 4.5.

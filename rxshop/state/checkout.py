@@ -1,13 +1,20 @@
-"""CheckoutState: the Buy button. A background event, so a slow payment service stalls no one else."""
+"""CheckoutState: the Buy button. A background event, so a slow payment service stalls no one else.
+
+Buy reads the visitor's cart from the database (rxshop.orders.carts), never from the browser and not from
+this tab's copy either: another tab may have changed it a moment ago, or a payment emptied it.
+"""
 
 import json
 import logging
 
 import reflex as rx
 
+from rxshop.core.db import in_session
 from rxshop.core.settings import get_settings
 from rxshop.domain.cart import InvalidQuantity
 from rxshop.domain.catalog import UnknownProduct
+from rxshop.domain.identity import is_visitor_id
+from rxshop.orders import carts
 from rxshop.orders.checkout import CheckoutRefused, start_checkout
 from rxshop.payments.gateway import PaymentError, get_gateway
 from rxshop.state.cart import CartState
@@ -33,13 +40,15 @@ class CheckoutState(rx.State):
         async with self:
             if self.busy:
                 return
-            quantities = dict((await self.get_state(CartState)).quantities)
             visitor_id = checked_visitor_id(self.router)
             client_ip = self.router.session.client_ip  # the proxy-aware address (trusted_proxy_hops)
             self.busy = True
             if self.error:  # setting a var sends it in the delta, changed or not
                 self.error = ""
+        quantities: dict[str, int] = {}
         try:
+            if is_visitor_id(visitor_id):  # else start_checkout refuses with the right words
+                quantities = await in_session(carts.read_cart, visitor_id=visitor_id)
             started = await start_checkout(
                 visitor_id=visitor_id,
                 quantities=quantities,
@@ -51,6 +60,8 @@ class CheckoutState(rx.State):
             async with self:
                 self.busy = False
                 self.error = str(err)
+                if is_visitor_id(visitor_id):  # e.g. "empty": show the cart as it was read
+                    (await self.get_state(CartState))._show(quantities)
             return
         except Exception:
             log.exception("Starting a checkout failed")

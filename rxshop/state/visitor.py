@@ -1,8 +1,10 @@
 """VisitorState: who this browser is, read on the server from the signed, HttpOnly credential cookie.
 
-The websocket handshake carries the cookie (`router.headers.cookie`, never sent back to the browser).
-A browser without a valid credential asks the backend for one (rxshop.web.visitor) and reloads, so the new
-connection carries it. Nothing the browser stores or sends in an event decides who it is.
+The websocket handshake carries the cookie (`router.headers.cookie`, never sent back to the browser). Every
+page's <head> script (GET /visitor.js, rxshop.web.visitor) has put it in place before the app connects, so
+a first visit loads once. Only a page whose script could not set it (cookies blocked, a page cached from
+before) asks the backend by script and reloads once; nothing the browser stores or sends in an event
+decides who it is.
 """
 
 import json
@@ -15,27 +17,19 @@ from rxshop.core import routes
 from rxshop.core.settings import get_settings
 from rxshop.domain.identity import Credential, credential_from_cookies
 
-LEGACY_KEY = "rxshop_visitor"  # where the first versions kept an unsigned id in localStorage
 _RETRY_GUARD = "rxshop_identify_at"  # sessionStorage: no reload loop when cookies are blocked
 COOKIES_BLOCKED = "This browser did not keep our cookie, so your orders cannot be shown here. Please allow cookies for this shop and reload."
 
 
-def _claim_script(url: str, *, reload: bool) -> str:
-    """Ask the backend for a credential (with the old localStorage id, once), then reload to use it."""
+def _claim_script(url: str) -> str:
+    """The fallback: ask the backend for a credential, then reload to use it (at most once in 15 s)."""
     return f"""(async () => {{
-  if ({json.dumps(reload)}) {{
-    const last = Number(sessionStorage.getItem({json.dumps(_RETRY_GUARD)}) || 0);
-    if (Date.now() - last < 15000) return "blocked";
-    sessionStorage.setItem({json.dumps(_RETRY_GUARD)}, String(Date.now()));
-  }}
-  const legacy = localStorage.getItem({json.dumps(LEGACY_KEY)});
-  const response = await fetch({json.dumps(url)}, {{
-    method: "POST", credentials: "include", headers: {{"Content-Type": "application/json"}},
-    body: JSON.stringify({{legacy}}),
-  }});
+  const last = Number(sessionStorage.getItem({json.dumps(_RETRY_GUARD)}) || 0);
+  if (Date.now() - last < 15000) return "blocked";
+  sessionStorage.setItem({json.dumps(_RETRY_GUARD)}, String(Date.now()));
+  const response = await fetch({json.dumps(url)}, {{method: "POST", credentials: "include"}});
   if (!response.ok) return "failed";
-  localStorage.removeItem({json.dumps(LEGACY_KEY)});
-  if ({json.dumps(reload)}) window.location.reload();
+  window.location.reload();
   return "ok";
 }})()"""
 
@@ -69,21 +63,18 @@ class VisitorState(rx.State):
 
     @rx.event
     def identify(self):
-        """On every page load: fetch a credential if this connection has none; renew an old one."""
-        credential = self._credential()
-        self.ready = credential is not None
-        backend = get_settings().backend_url
-        if credential is None:
+        """On every page load: is this connection someone? (The page's <head> script renews the cookie.)"""
+        self.ready = self._credential() is not None
+        if not self.ready:
             return rx.call_script(
-                _claim_script(backend + routes.VISITOR, reload=True), callback=VisitorState.claimed
+                _claim_script(get_settings().backend_url + routes.VISITOR), callback=VisitorState.claimed
             )
-        if credential.needs_refresh(time.time()):
-            return rx.call_script(_claim_script(backend + routes.VISITOR, reload=False))
-        self.notice = ""
+        if self.notice:
+            self.notice = ""
 
     @rx.event
     def claimed(self, result: str):
-        """The claim script's answer; anything but success leaves the browser without orders, and says so."""
+        """The fallback script's answer; anything but success leaves the browser without orders, and says so."""
         if result in ("blocked", "failed"):
             self.notice = COOKIES_BLOCKED
 

@@ -68,8 +68,17 @@ def dev_shop(tmp_path_factory) -> Iterator[RunningShop]:
 def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_shop: RunningShop):
     """Also a guard for the default database's place: a SQLite file beside the app made the dev server
     reload on every write (its -wal file), and the Buy redirect was lost in the reload."""
+    documents: list[str] = []
+    page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+    errors: list[str] = []  # React's development build reports invalid markup (a <p> inside a <p>) here
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
     page.goto(dev_shop.url + "/")
     visitor = visitor_id_of(page)
+    # The dev server serves the page, the backend its <head> script: the credential is in place before the
+    # app connects, so the first visit loads once here too.
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "navigate"
+    assert documents == [dev_shop.url + "/"], documents
     page.get_by_label("Increase quantity of Canvas Tote").click()
     expect(page.locator("#cart-total")).to_have_text("$24.00")
     page.get_by_role("button", name="Buy").click()
@@ -81,6 +90,8 @@ def test_the_dev_server_takes_a_payment_across_its_two_ports(page: Page, dev_sho
 
     page.wait_for_url(re.compile(re.escape(dev_shop.url) + r"/checkout/success/?\?session_id=cs_test_"))
     expect(page.get_by_role("heading", name="Thank you! Your order is paid.")).to_be_visible()
+    expect(page.locator(".order-item")).to_have_count(1)
+    assert errors == [], errors
     assert [(row["status"], row["amount_total"]) for row in dev_shop.orders(visitor)] == [
         ("paid", 2900)
     ]  # $24.00 + Standard shipping

@@ -84,8 +84,9 @@ HOSTILE: list[tuple[str, str, dict[str, Any]]] = [
     (CART, "increment", {"product_id": None}),
     (CART, "decrement", {"product_id": "../../etc/passwd"}),
     (CART, "clear", {"everything": True}),
-    (CART, "_apply", {"product_id": "mug", "raw": 99}),
-    (CART, "_empty", {}),
+    (CART, "_change", {"change": "clear_cart"}),
+    (CART, "_show", {"quantities": {"mug": 99}}),
+    (CART, "load", {"visitor_id": "0" * 32}),
     (CART, "setvar", {"var_name": "quantities", "value": {"mug": -5}}),
     (CART, "setvar", {"var_name": "notice", "value": "<script>alert(1)</script>"}),
     (CHECKOUT, "buy", {"price": 1}),
@@ -125,6 +126,8 @@ def test_every_hostile_event_is_refused_and_nothing_is_written(shop: RunningShop
         # Handlers meant to be private, aimed at another visitor's orders.
         await attacker.send(ORDERS, "_refresh", visitor_id=victim)
         await attacker.send(f"{ORDERS}", "load", visitor_id=victim)
+        await attacker.send(CART, "_push", visitor_id=victim)
+        await attacker.send(CART, "_read")
         # Unknown handlers and states.
         for name in ("reflex___state____state.nope", "no_such_state.handler", "", "x" * 5000):
             await attacker.ws.send(f"42/_event,{json.dumps(['event', {'name': name, 'payload': {}}])}")

@@ -2,9 +2,11 @@
 forge. Everything a script could copy out of a buyer's browser shows a stranger none of the buyer's
 orders; the buyer's own browser profile, restarted, still shows them."""
 
+import re
+
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from rxshop.domain.identity import COOKIE_NAME, new_visitor_id
+from rxshop.domain.identity import COOKIE_NAME
 from tests.fixtures.browser import choose, pay_and_return, press_buy, visitor_id_of
 from tests.fixtures.servers import RunningShop
 
@@ -79,30 +81,63 @@ def test_what_scripts_can_read_gives_a_stranger_none_of_the_buyers_orders(
         restarted.close()
 
 
-def test_an_old_localstorage_id_keeps_its_orders_once(browser: Browser, shop: RunningShop):
-    """A browser from before the credential (an id in localStorage) keeps its orders on its next visit;
-    the old key is then gone, and the same id presented by another browser brings nothing."""
-    legacy = new_visitor_id()
-    shop.make_order(legacy)
-    old = browser.new_context()
-    old.add_init_script(f"localStorage.setItem('rxshop_visitor', '{legacy}')")
+def test_a_first_visit_loads_once_with_its_credential_in_place(browser: Browser, shop: RunningShop):
+    """A cold first visit: one document load (no reload to carry the credential), no console error and no
+    failed request, the credential HttpOnly, and Buy works from that very page."""
+    context = browser.new_context()
     try:
-        page = old.new_page()
-        page.goto(shop.url + "/orders")
+        page = context.new_page()
+        documents: list[str] = []
+        problems: list[str] = []
+        page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+        page.on(
+            "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        )
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.method} {r.url} {r.failure}"))
+        page.goto(shop.url + "/")
         visitor = visitor_id_of(page)
-        assert visitor != legacy
-        expect(page.locator(".order-item")).to_have_count(1)
+        [cookie] = [c for c in context.cookies() if c["name"] == COOKIE_NAME]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
+        choose(page, "Canvas Tote", 1)
+        expect(page.locator("#cart-total")).to_have_text("$24.00")
+        navigations = page.evaluate("performance.getEntriesByType('navigation').map(n => n.type)")
+        assert navigations == ["navigate"]  # not "reload"
+        assert documents == [shop.url + "/"], documents
+        press_buy(page)  # the first page's own connection buys: it carried the credential from the start
+        assert [row["status"] for row in shop.orders(visitor)] == ["pending"]
+        assert problems == [], problems
     finally:
-        old.close()
-    copycat = browser.new_context()
-    copycat.add_init_script(f"localStorage.setItem('rxshop_visitor', '{legacy}')")
+        context.close()
+
+
+def test_a_browser_that_keeps_no_cookie_is_told_so_and_cannot_buy(browser: Browser, shop: RunningShop):
+    """As if cookies were blocked: no answer of the backend leaves a credential in the jar. The page tries
+    once more by script (one reload), then says what to do instead of reloading again."""
+    context = browser.new_context()
     try:
-        page = copycat.new_page()
-        page.goto(shop.url + "/orders")
-        visitor_id_of(page)
-        expect(page.get_by_text("No orders yet.")).to_be_visible()
+        context.route(
+            re.compile(r"/visitor(\.js)?$"),
+            lambda route: (
+                route.fulfill(status=200, body="", content_type="text/javascript")
+                if route.request.url.endswith(".js")
+                else route.fulfill(status=200, json={"ok": True})
+            ),
+        )
+        page = context.new_page()
+        documents: list[str] = []
+        page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+        page.goto(shop.url + "/")
+        expect(page.get_by_role("alert")).to_contain_text("This browser did not keep our cookie")
+        expect(page.locator("main#main")).to_have_attribute("data-visitor-ready", "false")
+        page.get_by_label("Increase quantity of Canvas Tote").click()
+        expect(page.get_by_role("alert").filter(has_text="not ready")).to_be_visible()
+        expect(page.get_by_role("button", name="Buy")).to_be_disabled()
+        page.wait_for_timeout(1000)
+        assert len(documents) == 2, documents  # the page and one reload, no loop
+        assert context.cookies() == []
     finally:
-        copycat.close()
+        context.close()
 
 
 def test_forget_this_browser_starts_again_as_a_new_visitor(context: BrowserContext, shop: RunningShop):

@@ -25,6 +25,8 @@ TABLES = {
     "admin_login_failures",
     "stock",
     "stock_reservations",
+    "carts",
+    "cart_lines",
 }
 
 
