@@ -16,11 +16,16 @@ ADMIN_ORDERS = "/admin/orders"
 ADMIN_ORDER = "/admin/order"  # one order: ?id=<order id> (see admin_order_link)
 ADMIN_REVENUE = "/admin/revenue"
 ADMIN_EXCEPTIONS = "/admin/exceptions"
+ORDER_LINK = "/order"  # one order, from the secret link in its emails: ?key=<token> (see order_link_url)
 
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"
 VISITOR = "/visitor"
 VISITOR_FORGET = "/visitor/forget"
+DEV_MAILBOX = "/dev/mailbox"  # development only: the built-in mailbox (MAIL_MODE=mailbox)
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="
+
+# The start of an order's secret link: append the token (rxshop.orders.links).
+ORDER_LINK_KEY = ORDER_LINK + "?key="

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from rxshop.core.models import Order, StripeEvent, utcnow
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome, sources_of
+from rxshop.mail import outbox
 from rxshop.orders import history
 from rxshop.orders.fulfillment import apply_checkout
 from rxshop.orders.history import InboxKind
@@ -70,11 +71,15 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
     }
     if payment_intent and order.payment_intent_id is None:
         values["payment_intent_id"] = payment_intent
-    before = order.status
-    session.exec(sa.update(Order).where(col(Order.id) == order.id, already < reported).values(**values))
+    before, refunded_before = order.status, order.amount_refunded
+    moved = session.exec(
+        sa.update(Order).where(col(Order.id) == order.id, already < reported).values(**values)
+    )
     current = load_order(session, Order.id == order.id)
     assert current is not None
     history.status_changed(session, order.id, before, current.status, actor="webhook", at=now)
+    if moved.rowcount == 1 and current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):  # the buyer's email
+        outbox.refunded(session.connection(), order.id, reported - refunded_before, reported, now)
     if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
         return Outcome(current.status), current
     return Outcome.REFUND_RECORDED, current
