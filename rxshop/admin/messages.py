@@ -133,6 +133,7 @@ def resend(
 class Revoked:
     revoked: int
     new_link_sent: bool
+    visitor_id: str  # whose open tabs to tell (the order changed for them: its link no longer works)
 
 
 def revoke_links(*, session: Session, admin: str, order_id: str, now: datetime | None = None) -> Revoked:
@@ -145,4 +146,4 @@ def revoke_links(*, session: Session, admin: str, order_id: str, now: datetime |
             raise ActionRefused("There is no such order.")
         revoked = links.revoke_all(session, order_id, now)
         sent = bool(order.customer_email) and links.queue_new_link(session, order_id, now)
-        return Revoked(revoked, sent)
+        return Revoked(revoked, sent, order.visitor_id)

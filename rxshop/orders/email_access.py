@@ -110,6 +110,7 @@ def check_code(*, session: Session, visitor_id: str, code: str, key: bytes, now:
             return Checked(Verdict.NO_CODE)
         if challenge.expires_at <= now:
             return Checked(Verdict.EXPIRED)
+        tries_left = MAX_TRIES - challenge.tries - 1  # read before the UPDATE (which refreshes the object)
         # Conditional: two tries at once cannot both take the fifth.
         took = session.exec(
             sa.update(EmailChallenge)
@@ -118,7 +119,6 @@ def check_code(*, session: Session, visitor_id: str, code: str, key: bytes, now:
         ).rowcount
         if took != 1:
             return Checked(Verdict.TOO_MANY)
-        tries_left = MAX_TRIES - challenge.tries - 1
         right = isinstance(code, str) and CODE.fullmatch(code) is not None
         if not (right and hmac.compare_digest(_code_hash(key, challenge.id, code), challenge.code_hash)):
             return Checked(Verdict.WRONG if tries_left > 0 else Verdict.TOO_MANY, tries_left)
