@@ -37,6 +37,6 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.app",
     "tests.fixtures.shop",
-    "tests.fixtures.deployment",
     "tests.fixtures.smtp",
+    "tests.fixtures.deployment",
 ]
