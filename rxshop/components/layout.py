@@ -56,9 +56,9 @@ def mailbox_banner() -> rx.Component:
         padding_y="0.3em",
         padding_x="1em",
         text_align="center",
-        background=rx.color("sky", 3),
-        color=rx.color("sky", 12),
-        border_bottom=f"1px solid {rx.color('sky', 6)}",
+        background=rx.color("blue", 3),
+        color=rx.color("blue", 12),
+        border_bottom=f"1px solid {rx.color('blue', 6)}",
     )
 
 

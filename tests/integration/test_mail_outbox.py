@@ -36,11 +36,13 @@ BUYER = "buyer@example.com"  # the simulator's buyer
 
 def mail_settings(shop: Shop, sink: SmtpSink, **extra: str) -> None:
     shop.configure(
-        SMTP_URL=sink.url,
-        MAIL_FROM="rxshop <orders@shop.test>",
-        OWNER_EMAIL=OWNER,
-        SUPPORT_EMAIL="help@shop.test",
-        **extra,
+        **{
+            "SMTP_URL": sink.url,
+            "MAIL_FROM": "rxshop <orders@shop.test>",
+            "OWNER_EMAIL": OWNER,
+            "SUPPORT_EMAIL": "help@shop.test",
+            **extra,
+        }
     )
 
 
@@ -372,3 +374,22 @@ def test_two_senders_at_once_send_each_message_once(shop: Shop, smtp_sink):
     ids = [m["Message-ID"] for m in smtp_sink.messages]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert {(m.status, m.attempts) for m in outbox(shop)} == {(Status.SENT, 1)}
+
+
+async def test_starttls_and_the_login_of_smtp_url(mailing: Shop, tmp_path, monkeypatch):
+    """smtp://user:password@...: STARTTLS with a verified certificate, then the login, then the message."""
+    sink = SmtpSink(tls_dir=tmp_path, login=("shop@relay", "p:ss w@rd")).start()
+    try:
+        await paid(mailing)
+        mail_settings(mailing, sink, SMTP_URL=f"smtp://shop%40relay:p%3Ass%20w%40rd@127.0.0.1:{sink.port}")
+        target = mailing.settings.smtp_target
+        assert target is not None and target.password == "p:ss w@rd"
+        untrusted = Sender(SmtpTransport(target, timeout=5))
+        assert await untrusted.send_due() == 2  # the certificate is not trusted yet: refused, retried
+        assert sink.messages == [] and "CERTIFICATE_VERIFY_FAILED" in (outbox(mailing)[0].last_error or "")
+        monkeypatch.setenv("SSL_CERT_FILE", str(sink.trust_file))  # as an operator adds their relay's CA
+        assert await Sender(SmtpTransport(target, timeout=5)).send_due(utcnow() + timedelta(minutes=1)) == 2
+        assert len(sink.messages) == 2 and sink.logins == ["shop@relay"]  # one connection for the batch
+        assert {m.status for m in outbox(mailing)} == {Status.SENT}
+    finally:
+        sink.stop()

@@ -77,7 +77,11 @@ def test_a_live_key_needs_https_a_webhook_secret_and_stripe_itself(change, named
         parse_settings({**LIVE, **change})
 
 
-PROD = {"REFLEX_ENV_MODE": "prod", "SECRET_KEY": "k" * 40, "MAIL_MODE": "off"}  # email: tests/unit/test_mail.py
+PROD = {
+    "REFLEX_ENV_MODE": "prod",
+    "SECRET_KEY": "k" * 40,
+    "MAIL_MODE": "off",
+}  # email: tests/unit/test_mail.py
 
 
 @pytest.mark.parametrize("key", [None, "", "   "])
