@@ -13,7 +13,7 @@ import mailbox
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -64,9 +64,9 @@ class Mailbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return mailbox.Maildir(self.path, factory=None, create=True)
 
-    def add_all(self, messages: list[EmailMessage]) -> list[str]:
+    def add_all(self, messages: list[Message]) -> list[str]:
         box = self._maildir()
-        return [box.add(message.as_bytes(policy=email.policy.SMTP)) for message in messages]
+        return [box.add(message.as_bytes()) for message in messages]
 
     def _parse(self, box: mailbox.Maildir, key: str) -> EmailMessage:
         with box.get_file(key) as file:

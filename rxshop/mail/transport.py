@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from typing import Protocol
 
 import aiosmtplib
@@ -29,7 +29,7 @@ class Refusal:
 
 
 class Transport(Protocol):
-    async def deliver(self, messages: Sequence[EmailMessage]) -> list[Refusal | None]: ...
+    async def deliver(self, messages: Sequence[Message]) -> list[Refusal | None]: ...
 
 
 def _refusal(err: Exception) -> Refusal:
@@ -73,7 +73,7 @@ class SmtpTransport:
             timeout=self.timeout,
         )
 
-    async def deliver(self, messages: Sequence[EmailMessage]) -> list[Refusal | None]:
+    async def deliver(self, messages: Sequence[Message]) -> list[Refusal | None]:
         client = self._client()
         try:
             await client.connect()
@@ -105,7 +105,7 @@ class MailboxTransport:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
-    async def deliver(self, messages: Sequence[EmailMessage]) -> list[Refusal | None]:
+    async def deliver(self, messages: Sequence[Message]) -> list[Refusal | None]:
         await asyncio.to_thread(self.mailbox.add_all, list(messages))
         return [None] * len(messages)
 

@@ -22,7 +22,7 @@ from rxshop.mail.outbox import Kind, Status, claim_due
 from rxshop.orders import email_access, links
 from rxshop.orders.email_access import Verdict
 from tests.fixtures.shop import Owner, Shop, new_visitor
-from tests.fixtures.smtp import LINK
+from tests.fixtures.smtp import LINK, as_received, text_of
 
 KEY = b"k" * 32
 BUYER = "buyer@example.com"
@@ -53,7 +53,7 @@ async def test_the_confirmation_carries_a_link_that_opens_only_its_order(owner: 
         c for c in composed(shop) if c.claimed.kind == Kind.ORDER_CONFIRMED and c.claimed.order_id == order.id
     ]
     assert confirmation.message is not None
-    url = LINK.findall(confirmation.message.get_body(("plain",)).get_content())[0]
+    url = LINK.findall(text_of(as_received(confirmation.message)))[0]
     token = url.rsplit("=", 1)[1]
     with new_session(shop.engine) as session:
         opened = links.order_for_token(session=session, token=token)
@@ -77,7 +77,7 @@ async def test_the_owner_revokes_the_links_and_a_new_one_is_sent(owner: Owner):
     shop = owner.shop
     order = await owner.paid_order()
     [first] = [c for c in composed(shop) if c.claimed.kind == Kind.ORDER_CONFIRMED]
-    old_token = LINK.findall(first.message.get_body(("plain",)).get_content())[0].rsplit("=", 1)[1]
+    old_token = LINK.findall(text_of(as_received(first.message)))[0].rsplit("=", 1)[1]
 
     revoked = owner.call(revoke_links, order_id=order.id)
     assert (revoked.revoked, revoked.new_link_sent, revoked.visitor_id) == (1, True, order.visitor_id)
@@ -85,7 +85,7 @@ async def test_the_owner_revokes_the_links_and_a_new_one_is_sent(owner: Owner):
         assert links.order_for_token(session=session, token=old_token) is None
     [renewed] = [c for c in composed(shop) if c.claimed.kind == Kind.ORDER_LINK]
     assert renewed.recipient == BUYER and renewed.message is not None
-    new_token = LINK.findall(renewed.message.get_body(("plain",)).get_content())[0].rsplit("=", 1)[1]
+    new_token = LINK.findall(text_of(as_received(renewed.message)))[0].rsplit("=", 1)[1]
     with new_session(shop.engine) as session:
         assert links.order_for_token(session=session, token=new_token).id == order.id
     detail = owner.call(order_messages, order_id=order.id)

@@ -157,7 +157,7 @@ def test_the_message_is_multipart_with_stable_headers():
         claimed, "ada@example.com", render(Kind.ORDER_CONFIRMED, KINDS[Kind.ORDER_CONFIRMED]), settings, NOW
     )
     assert message.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert [p.get_content_type() for p in message.get_payload()] == ["text/plain", "text/html"]
     assert message["Message-ID"] == f"<rxshop.42.{int(NOW.timestamp())}@shop.example>"  # the same on a retry
     assert (message["Reply-To"], message["Auto-Submitted"]) == ("help@shop.example", "auto-generated")
 
@@ -245,3 +245,18 @@ def test_back_off_doubles_up_to_its_cap():
     assert [backoff.delay(n) for n in range(1, 6)] == [10, 20, 40, 60, 60]
     jittered = Backoff(first=10, jitter=0.1)
     assert all(9 <= jittered.delay(1) <= 11 for _ in range(50))
+
+
+def test_a_long_subject_and_a_named_sender_read_back_as_written():
+    import email
+    import email.policy
+
+    settings = parse_settings({"MAIL_FROM": "Café Crème <orders@shop.example>"})
+    claimed = Claimed(7, Kind.PAYMENT_PROCESSING, "ord_1", {}, 1, NOW, "t")
+    rendered = render(Kind.PAYMENT_PROCESSING, KINDS[Kind.PAYMENT_PROCESSING])
+    raw = build_message(claimed, "ada@example.com", rendered, settings, NOW).as_bytes()
+    assert raw.isascii()  # 7-bit on the wire, whatever the text
+    read = email.message_from_bytes(raw, policy=email.policy.default)
+    assert read["Subject"] == "Order RX-7K2M9Q received: payment processing · rxshop"
+    assert read["From"] == "Café Crème <orders@shop.example>"
+    assert "1 × Morning Mug: $18.00" in read.get_body(("plain",)).get_content()
