@@ -4,6 +4,7 @@ from logging.config import fileConfig
 
 from sqlmodel import SQLModel
 
+import rxshop.core.mail_models  # noqa: F401  (the outbox, order links and email access tables)
 import rxshop.core.models  # registers the tables on SQLModel.metadata
 from alembic import context
 from rxshop.core.db import get_engine

@@ -319,6 +319,8 @@ def start_backend(
         env.setdefault(
             "TRUSTED_PROXY_HOPS", "1"
         )  # as behind nginx: the benchmarks' X-Forwarded-For is believed
+        if "SMTP_URL" not in env and env.get("MAIL_MODE") != "off":
+            env.update(SMTP_URL=start_smtp_sink(procs), MAIL_FROM="bench@rxshop.test")  # email on, as shipped
         migrate_rxshop(database.url)
     target = "rxshop.rxshop:app" if app == "rxshop" else "bare.bare:app"
     argv = [*(wrapper or []), str(BIN / "granian"), "--interface", "asgi", "--factory", "--host", "127.0.0.1"]
@@ -326,6 +328,31 @@ def start_backend(
     proc = procs.start(f"{app}-backend", argv, cwd=cwd, env=env)
     procs.wait_http(proc, f"{url}/ping", f"{app}-backend")
     return Backend(app, url, proc, database, use_redis)
+
+
+def start_smtp_sink(procs: Processes) -> str:
+    """A real SMTP server that accepts and discards (aiosmtpd's Sink): the outbox's sender delivers every
+    confirmation to it during the benchmark, as it would to a relay. BENCH_RXSHOP_ENV_MAIL_MODE=off skips it."""
+    port = free_port()
+    argv = [
+        str(BIN / "python"),
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"127.0.0.1:{port}",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+    ]
+    procs.start("smtp-sink", argv, cwd=BENCH, env=base_env())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return f"smtp://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the benchmark's SMTP sink did not start")
 
 
 def stop_backend(procs: Processes, backend: Backend) -> None:

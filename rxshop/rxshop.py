@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 
 from rxshop.core import routes
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.mail.sender import send_mail_forever
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
 from rxshop.pages.admin_inventory import admin_inventory
@@ -18,22 +19,28 @@ from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
 from rxshop.pages.checkout_cancel import CancelState, checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
+from rxshop.pages.order_link import order_link_page
 from rxshop.pages.orders import orders_page
 from rxshop.payments.wire import HANDLED_EVENTS
 from rxshop.state.admin import AdminState
 from rxshop.state.admin_inventory import AdminInventoryState
+from rxshop.state.admin_messages import AdminMessagesState
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 from rxshop.state.cart import CartState, start_cart_sync
 from rxshop.state.checkout import CheckoutState
+from rxshop.state.find_orders import FindOrdersState
 from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.live_stock import StockState, watch_stock_forever
+from rxshop.state.mail_push import start_mail_pushes
+from rxshop.state.order_link import OrderLinkState
 from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
 from rxshop.web.health import ready
+from rxshop.web.mailbox import mailbox_index, mailbox_message
 from rxshop.web.visitor import claim_visitor, forget_visitor, visitor_script
 from rxshop.web.webhook import stripe_webhook
 
@@ -77,6 +84,9 @@ def backend_routes(settings: Settings) -> Starlette:
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
         Route(routes.READY, ready, methods=["GET"]),
     ]
+    if settings.mail_mode == "mailbox" and not settings.production:  # development only, never production
+        served.append(Route(routes.DEV_MAILBOX, mailbox_index, methods=["GET"]))
+        served.append(Route(routes.DEV_MAILBOX + "/{key}", mailbox_message, methods=["GET"]))
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator
         from rxshop.stripe_sim.access import origin_of
@@ -126,6 +136,8 @@ app.register_lifespan_task(start_admin_live_updates)
 app.register_lifespan_task(keep_live_updates)  # after Redis or the database was away
 app.register_lifespan_task(watch_stock_forever)
 app.register_lifespan_task(start_cart_sync)
+app.register_lifespan_task(start_mail_pushes)
+app.register_lifespan_task(send_mail_forever)  # the outbox's sender: email leaves here, off the request path
 
 _visit = [VisitorState.identify]
 app.add_page(
@@ -136,7 +148,16 @@ app.add_page(
     on_load=[*_visit, CartState.load, CheckoutState.reset_progress, StockState.load],
 )
 app.add_page(
-    orders_page, route=routes.ORDERS, title="My Orders · rxshop", on_load=[*_visit, OrdersState.load]
+    orders_page,
+    route=routes.ORDERS,
+    title="My Orders · rxshop",
+    on_load=[*_visit, OrdersState.load, FindOrdersState.load],
+)
+app.add_page(
+    order_link_page,
+    route=routes.ORDER_LINK,
+    title="Your order · rxshop",
+    on_load=[*_visit, OrderLinkState.load],
 )
 app.add_page(
     checkout_success,
@@ -164,7 +185,7 @@ app.add_page(
     admin_order,
     route=routes.ADMIN_ORDER,
     title="Order · Dashboard · rxshop",
-    on_load=[*_admin, AdminOrderState.load],
+    on_load=[*_admin, AdminOrderState.load, AdminMessagesState.load],
 )
 app.add_page(
     admin_revenue,

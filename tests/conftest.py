@@ -22,6 +22,11 @@ for _name in (
     "SHIPPING_COUNTRIES",
     "SHIP_WITHIN_DAYS",
     "ADMIN_PASSWORD",
+    "SMTP_URL",
+    "MAIL_MODE",
+    "MAIL_FROM",
+    "OWNER_EMAIL",
+    "SUPPORT_EMAIL",
 ):
     os.environ.pop(_name, None)
 # Code that touches Reflex state outside a running app (live pushes) keeps it in memory, not in .states/.
@@ -32,5 +37,6 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.app",
     "tests.fixtures.shop",
+    "tests.fixtures.smtp",
     "tests.fixtures.deployment",
 ]

@@ -23,6 +23,7 @@ from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import SHIPPABLE_STATUSES, RefundStatus, remaining_to_refund
 from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.mail import outbox
 from rxshop.orders import history, stock_sales
 from rxshop.orders.history import EventKind, InboxKind
 from rxshop.orders.records import load_order, transaction, view_of
@@ -79,6 +80,7 @@ def mark_shipped(
         history.add_event(
             session, order_id, EventKind.SHIPPED, f"{carrier} {tracking_number}", actor="owner", at=now
         )
+        outbox.shipped(session.connection(), order_id, carrier, tracking_number, now)  # the buyer's email
         return view_of(session, order)
 
 

@@ -33,10 +33,40 @@ def simulator_banner() -> rx.Component:
     )
 
 
+def mailbox_banner() -> rx.Component:
+    """Development without SMTP_URL: where the emails went instead (beside the simulator's banner)."""
+    return rx.box(
+        rx.hstack(
+            rx.icon("mail", size=16, aria_hidden="true"),
+            rx.text(
+                "Emails are not sent: read them in the ",
+                rx.link("built-in mailbox", href=SiteState.mailbox_url, is_external=True, high_contrast=True),
+                ".",
+                size="2",
+                weight="medium",
+            ),
+            align="center",
+            justify="center",
+            spacing="2",
+        ),
+        role="note",
+        aria_label="Development mailbox",
+        class_name="mailbox-banner",
+        width="100%",
+        padding_y="0.3em",
+        padding_x="1em",
+        text_align="center",
+        background=rx.color("blue", 3),
+        color=rx.color("blue", 12),
+        border_bottom=f"1px solid {rx.color('blue', 6)}",
+    )
+
+
 def navbar() -> rx.Component:
     return rx.el.header(
         # Inside the header (banner landmark), so no page content sits outside a landmark.
         rx.cond(SiteState.payments_simulated, simulator_banner()),
+        rx.cond(SiteState.mailbox_url != "", mailbox_banner()),
         rx.el.nav(
             rx.hstack(
                 rx.link(

@@ -173,6 +173,10 @@ def _order_item(order: rx.Var, highlight_id: rx.Var | str) -> rx.Component:
     )
 
 
+# One order's card, for the pages that show orders of another list (the order link, orders found by email).
+order_card = _order_item
+
+
 def order_list(highlight_id: rx.Var | str = "", *, with_heading: bool = True) -> rx.Component:
     """The list, in a section named by its heading (the page's own h1 when `with_heading` is False)."""
     return rx.el.section(

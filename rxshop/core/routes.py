@@ -17,6 +17,7 @@ ADMIN_ORDER = "/admin/order"  # one order: ?id=<order id> (see admin_order_link)
 ADMIN_REVENUE = "/admin/revenue"
 ADMIN_EXCEPTIONS = "/admin/exceptions"
 ADMIN_INVENTORY = "/admin/inventory"
+ORDER_LINK = "/order"  # one order, from the secret link in its emails: ?key=<token> (see order_link_url)
 
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"
@@ -26,6 +27,10 @@ VISITOR_FORGET = "/visitor/forget"
 READY = (
     "/ready"  # readiness: writes to the database and Redis (rxshop.web.health); /ping is Reflex's liveness
 )
+DEV_MAILBOX = "/dev/mailbox"  # development only: the built-in mailbox (MAIL_MODE=mailbox)
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="
+
+# The start of an order's secret link: append the token (rxshop.orders.links).
+ORDER_LINK_KEY = ORDER_LINK + "?key="

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from rxshop.core import routes
+from rxshop.core.mail_settings import DEVELOPMENT_FROM, SmtpTarget, address_of, parse_smtp_url
 from rxshop.core.settings_env import DEFAULT_COUNTRIES, PAYMENTS_MODES, SettingsError, ShopEnv, read_env
 
 # Where the built-in simulator is mounted inside the shop's own backend.
@@ -55,6 +56,11 @@ class Settings:
     shipping_countries: tuple[str, ...] = DEFAULT_COUNTRIES  # ISO 3166-1 alpha-2
     ship_within_days: int = 3  # a paid order not shipped after this many days is an exception
     admin_password: str | None = None  # None: the owner's dashboard is off
+    mail_mode: str = "mailbox"  # "smtp" (SMTP_URL), "mailbox" (development: /dev/mailbox) or "off"
+    smtp_url: str | None = None
+    mail_from: str = DEVELOPMENT_FROM  # MAIL_FROM (required in production with email on)
+    owner_email: str | None = None  # OWNER_EMAIL: each new paid order and exception; None: no owner mail
+    support_email: str | None = None  # SUPPORT_EMAIL; None: MAIL_FROM's address
 
     @property
     def admin_enabled(self) -> bool:
@@ -86,6 +92,30 @@ class Settings:
             "built-in simulator at " + self.simulator_base if self.mount_simulator else self.stripe_api_base
         )
         return f"Payments: SIMULATED ({where}); no real card is charged."
+
+    @property
+    def smtp_target(self) -> SmtpTarget | None:
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def support_address(self) -> str:
+        """Where buyers write to: in every message and its Reply-To."""
+        return self.support_email or address_of(self.mail_from)
+
+    @property
+    def mailbox_url(self) -> str:
+        """The built-in mailbox's page (development only), or "" when mail goes elsewhere."""
+        return self.backend_url + routes.DEV_MAILBOX if self.mail_mode == "mailbox" else ""
+
+    def describe_mail(self) -> str:
+        """One line for the start-up log: where email goes, never the SMTP password."""
+        if self.mail_mode == "off":
+            return "Email: OFF (MAIL_MODE=off): buyers get no confirmation, the owner no notice."
+        if self.mail_mode == "mailbox":
+            return f"Email: NOT SENT; every message goes to the built-in mailbox at {self.mailbox_url}."
+        target = self.smtp_target
+        assert target is not None  # the policy refuses MAIL_MODE=smtp without SMTP_URL
+        return f"Email: SMTP {target.describe()} from {self.mail_from}."
 
     @property
     def simulator_base(self) -> str:
@@ -129,6 +159,11 @@ def _settings_from(env: ShopEnv) -> Settings:
         shipping_countries=env.shipping_countries,
         ship_within_days=env.ship_within_days,
         admin_password=env.admin_password,
+        mail_mode=env.mail_mode or ("smtp" if env.smtp_url else "mailbox"),
+        smtp_url=env.smtp_url,
+        mail_from=env.mail_from or DEVELOPMENT_FROM,
+        owner_email=env.owner_email,
+        support_email=env.support_email,
     )
 
 

@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from rxshop.core.mail_settings import MailMode, checked_address, parse_smtp_url
 from rxshop.core.settings_policy import policy_problems
 
 PaymentsMode = Literal["stripe", "simulator"]
@@ -101,6 +102,15 @@ WebhookSecret = Annotated[str, StringConstraints(pattern="^whsec_")]
 DatabaseUrl = Annotated[str, StringConstraints(pattern="^(sqlite:|postgresql:|postgresql\\+)")]
 RedisUrl = Annotated[str, StringConstraints(pattern="^(redis|rediss|unix)://")]
 
+
+def _smtp_url(value: str) -> str:
+    parse_smtp_url(value)  # MailSettingError (a ValueError) when it cannot be used
+    return value
+
+
+SmtpUrl = Annotated[str, AfterValidator(_smtp_url)]
+MailAddress = Annotated[str, AfterValidator(checked_address)]
+
 _URL_PROBLEM = "{name} must be an absolute http(s) URL such as http://localhost:3000, got {value!r}."
 
 
@@ -174,6 +184,28 @@ class ShopValues(BaseSettings):
         str | None,
         Field(min_length=12),
         Problem("ADMIN_PASSWORD must be at least 12 characters (or empty to turn the dashboard off)."),
+    ] = None
+    smtp_url: Annotated[
+        SmtpUrl | None,
+        Problem(
+            "SMTP_URL must look like smtp://user:password@mail.example.com:587 (STARTTLS) or "
+            "smtps://user:password@mail.example.com:465 (TLS)."
+        ),
+    ] = None
+    mail_mode: Annotated[
+        MailMode | None,
+        BeforeValidator(_lower),
+        Problem("MAIL_MODE must be smtp, mailbox or off, got {value!r}."),
+    ] = None  # None: smtp with SMTP_URL, the built-in mailbox without it (refused in production)
+    mail_from: Annotated[
+        MailAddress | None,
+        Problem("MAIL_FROM must be an address such as orders@example.com or 'rxshop <orders@example.com>'."),
+    ] = None
+    owner_email: Annotated[
+        MailAddress | None, Problem("OWNER_EMAIL must be an email address such as you@example.com.")
+    ] = None
+    support_email: Annotated[
+        MailAddress | None, Problem("SUPPORT_EMAIL must be an email address such as help@example.com.")
     ] = None
     allow_live_keys: Flag = False
     simulator_control_api: Flag = False

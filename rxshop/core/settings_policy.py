@@ -21,6 +21,7 @@ def policy_problems(env: ShopValues) -> list[str]:
         *_live_key_needs(env),
         *_one_process_simulator(env),
         *_signing_key(env),
+        *_mail_goes_somewhere(env),
     ]
 
 
@@ -90,4 +91,24 @@ def _signing_key(env: ShopValues) -> list[str]:
         return [
             "SECRET_KEY is not set in production: set it to a long random value, the same for every worker."
         ]
+    return []
+
+
+def _mail_goes_somewhere(env: ShopValues) -> list[str]:
+    """A confirmation must never be dropped in silence: production sends through SMTP or says it sends nothing."""
+    mode, url = env.mail_mode, env.smtp_url
+    if mode == "smtp" and url is None:
+        return ["MAIL_MODE=smtp needs SMTP_URL (smtp://user:password@host:587 or smtps://...:465)."]
+    if mode == "mailbox" and env.production:
+        return [
+            "MAIL_MODE=mailbox is for development only (anyone could read the built-in mailbox): "
+            "set SMTP_URL, or MAIL_MODE=off to send no email."
+        ]
+    if mode is None and url is None and env.production:
+        return [
+            "SMTP_URL is not set in production: set it (smtp://user:password@host:587 or smtps://...:465) "
+            "so buyers get their confirmations, or set MAIL_MODE=off to send no email."
+        ]
+    if env.production and mode != "off" and url is not None and env.mail_from is None:
+        return ["MAIL_FROM is required in production with email on, e.g. MAIL_FROM=orders@example.com."]
     return []

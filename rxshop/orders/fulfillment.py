@@ -22,6 +22,7 @@ from rxshop.core.models import Order, UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome, sources_of
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.shipping import ShippingOption, decode_offer
+from rxshop.mail import outbox
 from rxshop.orders import history, stock, stock_sales
 from rxshop.orders.history import InboxKind
 from rxshop.orders.records import OrderView, lines_of, load_order, transaction, view_of
@@ -282,6 +283,7 @@ def apply_checkout(
         return Fulfillment(Outcome.NOT_FOUND, None)
     if moved:
         history.status_changed(session, order.id, before, current.status, actor=source, at=now)
+        outbox.order_moved(session.connection(), order.id, target, now)  # its email, in this transaction
         outcome = Outcome.FULFILLED if target == S.PAID else Outcome(target)
     else:
         outcome = OUTCOME_FOR_STATUS[OrderStatus(current.status)]

@@ -13,9 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from rxshop.core.models import InboxItem, OrderEvent, utcnow
+from rxshop.mail import outbox
 
 
 class EventKind(StrEnum):
@@ -90,6 +91,7 @@ def flag(
     at: datetime | None = None,
 ) -> None:
     """Put an item in the owner's inbox unless one for this (kind, reference) is there already."""
+    at = at or utcnow()
     values = {
         "kind": kind,
         "reference": reference,
@@ -99,11 +101,25 @@ def flag(
         "event_id": event_id,
         "amount": amount,
         "currency": currency,
-        "created_at": at or utcnow(),
+        "created_at": at,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING: no error, so the caller's transaction (the event row with it) goes on.
-    session.exec(
-        insert(InboxItem).values(**values).on_conflict_do_nothing(index_elements=["kind", "reference"])
-    )
+    added = session.exec(
+        insert(InboxItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["kind", "reference"])
+        .returning(col(InboxItem.id))  # a row only when new (rowcount is -1 here on PostgreSQL)
+    ).first()
+    if added is not None and kind != InboxKind.SHIP_OVERDUE:  # new: the owner hears of it (OWNER_EMAIL)
+        outbox.exception_flagged(
+            session.connection(),
+            kind=kind,
+            reference=reference,
+            detail=detail,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            now=at,
+        )

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from rxshop.core.models import Order, StripeEvent, utcnow
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome, sources_of
+from rxshop.mail import outbox
 from rxshop.orders import history
 from rxshop.orders.fulfillment import apply_checkout
 from rxshop.orders.history import InboxKind
@@ -59,7 +60,7 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
     # paid it), read it again and decide on what it is now, so the timeline names the change that was made.
     current = order
     for _attempt in range(len(S)):
-        before = current.status
+        before, refunded_before = current.status, current.amount_refunded
         values = _refund_values(charge, current, now)
         moved = session.connection().execute(
             sa.update(Order)
@@ -75,6 +76,9 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
         current = found
         if moved.rowcount == 1:
             history.status_changed(session, order.id, before, current.status, actor="webhook", at=now)
+            if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):  # the buyer's email, in this transaction
+                reported = charge.amount_refunded
+                outbox.refunded(session.connection(), order.id, reported - refunded_before, reported, now)
             break
         if current.status == before or current.amount_refunded >= charge.amount_refunded:
             break  # nothing moved it: a refund already recorded as large

@@ -12,6 +12,7 @@ from rxshop.components.admin_frame import (
     status_badge,
     text_input,
 )
+from rxshop.components.admin_messages import messages_section
 from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus
 from rxshop.state.admin_order import AdminOrderState
@@ -342,6 +343,7 @@ def detail() -> rx.Component:
             ),
             ship_form(),
             refund_form(),
+            messages_section(),
             section(
                 "Timeline",
                 rx.el.ol(

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from rxshop.components.find_orders import find_orders
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import order_list
 from rxshop.state.visitor import VisitorState
@@ -39,6 +40,7 @@ def orders_page() -> rx.Component:
                 color=rx.color("gray", 11),
             ),
             order_list(with_heading=False),
+            find_orders(),
             rx.box(forget_this_browser(), padding_top="1em"),
             spacing="4",
             width="100%",

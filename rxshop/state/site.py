@@ -13,3 +13,8 @@ class SiteState(rx.State):
     def payments_simulated(self) -> bool:
         """True when payments go to a simulator, not to Stripe (every page then says so)."""
         return get_settings().simulated
+
+    @rx.var
+    def mailbox_url(self) -> str:
+        """The built-in mailbox's page when email goes there (development), else "" (every page says so)."""
+        return get_settings().mailbox_url

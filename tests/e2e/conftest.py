@@ -21,6 +21,7 @@ import pytest
 # bench/memory_tabs.py imports CHROMIUM, CHROMIUM_ARGS, app_env, free_port, stop and wait_until_up from here.
 from tests.fixtures.admin import ADMIN_PASSWORD
 from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop, app_env, free_port, stop, wait_until_up
+from tests.fixtures.smtp import OWNER_EMAIL, SmtpSink
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,7 +35,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory) -> Iterator[RunningShop]:
+def mail() -> Iterator[SmtpSink]:
+    """The SMTP server the e2e shop sends to (aiosmtpd): every email it sent, as received."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory, mail: SmtpSink) -> Iterator[RunningShop]:
     tmp = tmp_path_factory.mktemp("shop")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -47,6 +56,11 @@ def shop(tmp_path_factory) -> Iterator[RunningShop]:
         PAYMENTS_MODE="simulator",
         SIMULATOR_CONTROL_API="true",
         ADMIN_PASSWORD=ADMIN_PASSWORD,  # the owner's dashboard is on (tests/e2e/test_admin*.py)
+        # Production refuses to start without a way to send email: the tests' own SMTP server.
+        SMTP_URL=mail.url,
+        MAIL_FROM="rxshop <orders@shop.test>",
+        OWNER_EMAIL=OWNER_EMAIL,
+        SUPPORT_EMAIL="help@shop.test",
     )
     subprocess.run(
         [sys.executable, "-m", "rxshop", "migrate"], cwd=REPO, env=env, check=True, capture_output=True

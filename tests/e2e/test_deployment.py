@@ -302,6 +302,14 @@ def test_purchase_through_nginx_and_live_refund_across_workers(
         expect(tab.locator(".order-item")).to_contain_text("Refunded")
     [order] = deployment.orders(visitor)
     assert (order["status"], order["amount_refunded"]) == ("refunded", 5350)
+    # Both workers run a sender on one outbox: the confirmation and the refund went out once each.
+    assert deployment.mail is not None
+    deployment.mail.wait_for(lambda m: order["number"] in str(m["Subject"]) and "refund" in str(m["Subject"]))
+    time.sleep(2.5)  # more than a sender's poll: a second copy would have gone by now
+    about = sorted(
+        str(m["X-Rxshop-Kind"]) for m in deployment.mail.messages if order["number"] in str(m["Subject"])
+    )
+    assert about == ["order_confirmed", "refunded"], about
     context.remove_listener("console", collect)
     assert violations == [], violations  # the whole journey under the policy, nothing blocked
     deployment.timings["journey_s"] = time.monotonic() - started

@@ -104,3 +104,30 @@ def test_without_admin_password_the_dashboard_says_how_to_turn_it_on(page: Page,
     expect(page.locator("#admin-disabled")).to_have_text("The owner's dashboard is turned off.")
     expect(page.get_by_text("set ADMIN_PASSWORD (at least 12 characters)")).to_be_visible()
     expect(page.get_by_label("Password")).to_have_count(0)
+
+
+def test_without_smtp_url_the_mail_goes_to_the_built_in_mailbox(page: Page, dev_shop: RunningShop):
+    """`make run` with no SMTP_URL: every page says where the emails went, and the mailbox shows them."""
+    page.goto(dev_shop.url + "/")
+    visitor_id_of(page)
+    banner = page.get_by_role("note", name="Development mailbox")
+    expect(banner).to_contain_text("Emails are not sent: read them in the built-in mailbox.")
+    mailbox = banner.get_by_role("link", name="built-in mailbox").get_attribute("href")
+    assert mailbox is not None and mailbox.endswith("/dev/mailbox") and not mailbox.startswith(dev_shop.url)
+
+    page.get_by_label("Increase quantity of Morning Mug").click()
+    page.get_by_role("button", name="Buy").click()
+    page.wait_for_url(re.compile(r":\d+/stripe-sim/pay/cs_test_"))
+    pay_on_hosted_page(page)
+    page.wait_for_url(re.compile(re.escape(dev_shop.url) + r"/checkout/success/?\?session_id=cs_test_"))
+    number = page.locator(".order-item[aria-current='true'] .order-number").inner_text()
+
+    page.goto(mailbox)
+    expect(page.get_by_role("heading", name="Development mailbox")).to_be_visible()
+    confirmation = page.get_by_role("link", name=f"Order {number} confirmed · rxshop")
+    expect(confirmation).to_be_visible(timeout=20_000)  # the page reloads itself every 5 s
+    confirmation.click()
+    order_link = page.locator("pre a[href*='/order?key=']").get_attribute("href")  # in the plain text
+    assert order_link is not None and order_link.startswith(dev_shop.url + "/order?key=")
+    page.goto(order_link)  # the order, as another browser would open it
+    expect(page.locator(".order-item .order-number")).to_have_text(number)

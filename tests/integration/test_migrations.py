@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import rxshop.core.models  # noqa: F401  (the tables the migrations must match)
+import rxshop.core.mail_models  # noqa: F401  (the tables the migrations must match)
+import rxshop.core.models  # noqa: F401
 from alembic import command
 from rxshop.core.db import ROOT, alembic_config, get_engine, migrate
 
@@ -27,6 +28,10 @@ TABLES = {
     "stock_reservations",
     "carts",
     "cart_lines",
+    "mail_outbox",
+    "order_links",
+    "email_challenges",
+    "email_grants",
 }
 
 

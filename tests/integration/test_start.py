@@ -13,7 +13,11 @@ from tests.fixtures.servers import REPO
 
 def _start(code: str, **env: str) -> subprocess.CompletedProcess:
     """Import what `reflex run` / granian import first (rxconfig, then the app) in a fresh process."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY", "SMTP_", "MAIL_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -41,7 +45,9 @@ def test_production_without_a_secret_key_refuses_to_start():
 
 def test_a_demo_starts_and_says_its_payments_are_simulated():
     code = "import asyncio, rxshop.rxshop as app; asyncio.run(app.log_payment_mode())"
-    started = _start(code, REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator", SECRET_KEY="s" * 40)
+    started = _start(
+        code, REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator", SECRET_KEY="s" * 40, MAIL_MODE="off"
+    )
     assert started.returncode == 0, started.stderr
     assert "Payments: SIMULATED" in started.stderr and "no real card is charged" in started.stderr
 
@@ -53,8 +59,33 @@ def test_a_refused_value_is_one_line_in_our_words():
         REFLEX_ENV_MODE="prod",
         PAYMENTS_MODE="simulator",
         SECRET_KEY="s" * 40,
+        MAIL_MODE="off",
         SHIP_WITHIN_DAYS="soon",
     )
     [line] = started.stderr.strip().splitlines()
     assert started.returncode != 0 and line.startswith("rxshop cannot start: SHIP_WITHIN_DAYS must be"), line
     assert "pydantic" not in started.stderr.lower() and "validation error" not in started.stderr.lower()
+
+
+@pytest.mark.parametrize("code", ["import rxconfig", "import rxshop.rxshop"])
+def test_production_without_smtp_refuses_to_start_naming_both_settings(code):
+    """A confirmation must never be dropped in silence: no SMTP_URL is a refused start, unless MAIL_MODE=off."""
+    started = _start(code, REFLEX_ENV_MODE="prod", PAYMENTS_MODE="simulator", SECRET_KEY="s" * 40)
+    [line] = started.stderr.strip().splitlines()
+    assert started.returncode != 0 and line.startswith("rxshop cannot start: SMTP_URL is not set"), line
+    assert "MAIL_MODE=off" in line
+
+
+def test_every_start_says_where_email_goes():
+    code = "import asyncio, rxshop.mail.sender as s; asyncio.run(s.send_mail_forever())"
+    started = _start(
+        code,
+        REFLEX_ENV_MODE="prod",
+        PAYMENTS_MODE="simulator",
+        SECRET_KEY="s" * 40,
+        SMTP_URL="smtp://mailer:hunter2secret@mail.example.com",
+        MAIL_FROM="orders@example.com",
+        MAIL_MODE="off",
+    )
+    assert started.returncode == 0, started.stderr
+    assert "Email: OFF (MAIL_MODE=off)" in started.stderr and "hunter2secret" not in started.stderr

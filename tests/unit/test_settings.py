@@ -77,7 +77,11 @@ def test_a_live_key_needs_https_a_webhook_secret_and_stripe_itself(change, named
         parse_settings({**LIVE, **change})
 
 
-PROD = {"REFLEX_ENV_MODE": "prod", "SECRET_KEY": "k" * 40}
+PROD = {
+    "REFLEX_ENV_MODE": "prod",
+    "SECRET_KEY": "k" * 40,
+    "MAIL_MODE": "off",
+}  # email: tests/unit/test_mail.py
 
 
 @pytest.mark.parametrize("key", [None, "", "   "])
@@ -250,6 +254,7 @@ def test_a_refused_value_does_not_hide_what_the_policy_refuses():
         "SHIP_WITHIN_DAYS",
         "STRIPE_SECRET_KEY",
         "SECRET_KEY",
+        "SMTP_URL",
     ]
     with pytest.raises(SettingsError) as misspelled:  # a refused key still counts as a key, never "simulate"
         parse_settings({**PROD, "STRIPE_SECRET_KEY": "sk_tset_abc", "PAYMENTS_MODE": "simulator"})

@@ -1,0 +1,1 @@
+"""Transactional email: the outbox written with each change, its sender, templates, and the dev mailbox."""
