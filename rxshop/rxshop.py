@@ -1,6 +1,7 @@
 """The Reflex app: pages, theme, and the backend routes (Stripe webhook; the offline simulator when no keys)."""
 
 import logging
+import os
 import sys
 
 import reflex as rx
@@ -10,6 +11,7 @@ from starlette.routing import Mount, Route
 
 from rxshop.core import routes
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.core.settings_policy import served_export_build
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
 from rxshop.pages.admin_orders import admin_order, admin_orders
@@ -28,6 +30,7 @@ from rxshop.state.live import start_live_updates
 from rxshop.state.live_admin import start_admin_live_updates
 from rxshop.state.orders import OrdersState
 from rxshop.state.visitor import VisitorState
+from rxshop.web.admin_session import ADMIN_SESSION_ROUTES
 from rxshop.web.visitor import claim_visitor, forget_visitor
 from rxshop.web.webhook import stripe_webhook
 
@@ -57,9 +60,12 @@ def checked_settings() -> Settings:
     production mode, and imports the app after.
     """
     try:
-        return get_settings()
+        settings = get_settings()
+        if problems := served_export_build(settings.export_only, os.environ.get("REFLEX_COMPILE_CONTEXT")):
+            raise SettingsError(problems)
     except SettingsError as err:
         sys.exit(err.one_line())
+    return settings
 
 
 def backend_routes(settings: Settings) -> Starlette:
@@ -68,6 +74,7 @@ def backend_routes(settings: Settings) -> Starlette:
         Route(routes.STRIPE_WEBHOOK, stripe_webhook, methods=["POST"]),
         Route(routes.VISITOR, claim_visitor, methods=["POST"]),
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
+        *ADMIN_SESSION_ROUTES,
     ]
     if settings.mount_simulator:
         from rxshop.stripe_sim import Simulator

@@ -21,6 +21,8 @@ ADMIN_EXCEPTIONS = "/admin/exceptions"
 STRIPE_WEBHOOK = "/stripe/webhook"
 VISITOR = "/visitor"
 VISITOR_FORGET = "/visitor/forget"
+ADMIN_SESSION = "/admin-session"  # the owner's cookie, for a one-time grant (rxshop.web.admin_session)
+ADMIN_SESSION_END = "/admin-session/end"
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="

@@ -55,6 +55,9 @@ class Settings:
     shipping_countries: tuple[str, ...] = DEFAULT_COUNTRIES  # ISO 3166-1 alpha-2
     ship_within_days: int = 3  # a paid order not shipped after this many days is an exception
     admin_password: str | None = None  # None: the owner's dashboard is off
+    export_only: bool = (
+        False  # RXSHOP_EXPORT_ONLY: `make export` builds pages; never set where the app serves
+    )
 
     @property
     def admin_enabled(self) -> bool:
@@ -129,6 +132,7 @@ def _settings_from(env: ShopEnv) -> Settings:
         shipping_countries=env.shipping_countries,
         ship_within_days=env.ship_within_days,
         admin_password=env.admin_password,
+        export_only=env.rxshop_export_only,
     )
 
 

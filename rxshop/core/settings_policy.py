@@ -91,3 +91,19 @@ def _signing_key(env: ShopValues) -> list[str]:
             "SECRET_KEY is not set in production: set it to a long random value, the same for every worker."
         ]
     return []
+
+
+EXPORT_CONTEXT = "export"  # REFLEX_COMPILE_CONTEXT while `reflex export` builds the app (Reflex sets it)
+
+
+def served_export_build(export_only: bool, compile_context: str | None) -> list[str]:
+    """RXSHOP_EXPORT_ONLY waives the production checks for `make export`, which serves nothing. A backend
+    started with it would serve without them, so the app module refuses to load with it anywhere but in
+    `reflex export`. Checked where the app module loads (rxshop.rxshop), not with the rules above: the CLI
+    reads the settings before it says which command it runs."""
+    if export_only and compile_context != EXPORT_CONTEXT:
+        return [
+            "RXSHOP_EXPORT_ONLY=true is for `make export` (building the pages) only: remove it from the "
+            "environment this app is served with."
+        ]
+    return []

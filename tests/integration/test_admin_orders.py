@@ -21,13 +21,13 @@ async def test_only_paid_orders_ship_and_the_buyer_hears_of_it(shop: Shop, owner
     pending = await shop.purchase()
     with pytest.raises(ActionRefused, match="Only paid orders can be shipped"):
         await ship_order(
-            admin=owner.visitor_id, order_id=pending.order_id, carrier="DHL", tracking_number="1"
+            admin=owner.admin, order_id=pending.order_id, carrier="DHL", tracking_number="1"
         )
 
     order = await owner.paid_order()
     heard.clear()
     shipped = await ship_order(
-        admin=owner.visitor_id, order_id=order.id, carrier=" DHL ", tracking_number="JD0142"
+        admin=owner.admin, order_id=order.id, carrier=" DHL ", tracking_number="JD0142"
     )
     await asyncio.sleep(0)  # the listener runs on the loop
 
@@ -57,7 +57,7 @@ async def test_partial_then_full_refund_with_a_double_click(shop: Shop, owner: O
 
     def refund(amount: int, request_key: str):
         return refund_order(
-            admin=owner.visitor_id,
+            admin=owner.admin,
             order_id=order.id,
             amount=amount,
             request_key=request_key,
@@ -104,7 +104,7 @@ async def test_reconcile_repairs_a_lost_refund_webhook(shop: Shop, owner: Owner)
     assert shop.order(purchase.order_id).status == S.PAID
 
     done = await refund_order(
-        admin=owner.visitor_id,
+        admin=owner.admin,
         order_id=purchase.order_id,
         amount=500,
         request_key=new_request_key(),
@@ -142,6 +142,6 @@ async def test_order_table_filters_search_sort_and_pages(shop: Shop, owner: Owne
     second = owner.call(list_orders, page=1, page_size=1)
     assert ([r.id for r in second.rows], second.page_count) == ([small.id], 2)
     assert owner.call(list_orders, page=9, page_size=1).page == 1  # past the end: the last page
-    await ship_order(admin=owner.visitor_id, order_id=small.id, carrier="UPS", tracking_number="1Z")
+    await ship_order(admin=owner.admin, order_id=small.id, carrier="UPS", tracking_number="1Z")
     unshipped = owner.call(list_orders, filters=OrderFilters(fulfillment="unfulfilled"))
     assert [r.id for r in unshipped.rows] == [large.id]
