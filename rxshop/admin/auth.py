@@ -151,14 +151,17 @@ def sign_in(
     return finish_sign_in(session=session, visitor_id=visitor_id, claim=claim, right=right, now=now)
 
 
-async def sign_in_async(*, visitor_id: str, client_ip: object, password: object) -> SignIn:
+async def sign_in_async(
+    *, visitor_id: str, client_ip: object, password: object, now: datetime | None = None
+) -> SignIn:
     """`sign_in` from the event loop: the claim and the grant through `db.in_session`, scrypt in a thread of
     its own (on SQLite the database thread is one per process and must not wait for a hash)."""
     settings = get_settings()
     if (refused := _refusal(settings, visitor_id)) is not None:
         return refused
-    claim = await in_session(claim_attempt, visitor_id=visitor_id, address=client_ip, now=utcnow())
+    now = now or utcnow()
+    claim = await in_session(claim_attempt, visitor_id=visitor_id, address=client_ip, now=now)
     if (throttled := _settled(claim)) is not None:
         return throttled
     right = await asyncio.to_thread(verify_password, password, settings)
-    return await in_session(finish_sign_in, visitor_id=visitor_id, claim=claim, right=right)
+    return await in_session(finish_sign_in, visitor_id=visitor_id, claim=claim, right=right, now=now)
