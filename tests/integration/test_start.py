@@ -13,7 +13,11 @@ from tests.fixtures.servers import REPO
 
 def _start(code: str, **env: str) -> subprocess.CompletedProcess:
     """Import what `reflex run` / granian import first (rxconfig, then the app) in a fresh process."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY", "RXSHOP_EXPORT", "REFLEX_COMPILE"))
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -58,3 +62,30 @@ def test_a_refused_value_is_one_line_in_our_words():
     [line] = started.stderr.strip().splitlines()
     assert started.returncode != 0 and line.startswith("rxshop cannot start: SHIP_WITHIN_DAYS must be"), line
     assert "pydantic" not in started.stderr.lower() and "validation error" not in started.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    "context", [None, "run", "undefined"]
+)  # granian's import, `reflex run`, anything else
+@pytest.mark.parametrize("mode", ["prod", ""])
+def test_an_export_build_setting_refuses_to_serve_with_one_line(context, mode):
+    """RXSHOP_EXPORT_ONLY waives the production checks for `make export`; an app served with it would run
+    without them."""
+    env = {"REFLEX_ENV_MODE": mode, "RXSHOP_EXPORT_ONLY": "true", "PAYMENTS_MODE": "simulator"}
+    if context is not None:
+        env["REFLEX_COMPILE_CONTEXT"] = context
+    started = _start("import rxshop.rxshop", **env)
+    assert started.returncode != 0
+    [line] = started.stderr.strip().splitlines()
+    assert line.startswith("rxshop cannot start: RXSHOP_EXPORT_ONLY=true is for `make export`"), line
+
+
+def test_the_export_build_itself_loads_the_app_with_it():
+    """`reflex export` sets REFLEX_COMPILE_CONTEXT=export before it imports the app to compile the pages."""
+    started = _start(
+        "import rxshop.rxshop",
+        REFLEX_ENV_MODE="prod",
+        RXSHOP_EXPORT_ONLY="true",
+        REFLEX_COMPILE_CONTEXT="export",
+    )
+    assert started.returncode == 0, started.stderr
