@@ -21,7 +21,7 @@ from rxshop.pages.checkout_success import ReturnState, checkout_success
 from rxshop.pages.index import index
 from rxshop.pages.orders import orders_page
 from rxshop.payments.wire import HANDLED_EVENTS
-from rxshop.state.admin import AdminState
+from rxshop.state.admin import AdminState, start_sign_out_pushes
 from rxshop.state.admin_order import AdminOrderState
 from rxshop.state.admin_orders import AdminOrdersState
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
@@ -117,6 +117,7 @@ app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
+app.register_lifespan_task(start_sign_out_pushes)
 
 _visit = [VisitorState.identify]
 app.add_page(

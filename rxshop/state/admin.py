@@ -10,7 +10,8 @@ Signing in: the password is checked here (rxshop.admin.auth, within the attempt 
 one-time grant, trades it for the cookie at POST /admin-session, and reloads so its new connection carries it.
 
 Signed-in tabs are recorded in rxshop.state.live's registry under ADMIN_TOKEN; rxshop.state.live_admin finds them there
-when an order changes and refreshes each one's own view, after checking that tab's sign-in again.
+when an order changes and refreshes each one's own view, after checking that tab's sign-in again; "Sign out
+everywhere" has them check at once (`start_sign_out_pushes` gives this module the running app).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +39,7 @@ from rxshop.state import tabs
 from rxshop.state.visitor import checked_visitor_id
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ADMIN_TOKEN = (
     "admin-dashboard"  # rxshop.state.live's key for the signed-in dashboard tabs (never a visitor id)
@@ -253,8 +256,26 @@ class AdminState(rx.State):
             pass
         async with self:
             done = await self._end(SIGNED_OUT_EVERYWHERE)
-        # Every other dashboard tab re-checks its sign-in now (this one has left the live list).
-        from rxshop.state.live_admin import publish_to_dashboards
-
-        await publish_to_dashboards(visitor_id="", order_id="(signed out everywhere)")
+        await _recheck_open_dashboards()  # this tab has left the live list already
         return done
+
+
+_app: rx.App | None = None
+
+
+def start_sign_out_pushes(app: rx.App) -> None:
+    """Lifespan task of the running app: "Sign out everywhere" empties every open dashboard at once."""
+    global _app
+    _app = app
+
+
+async def _recheck_open_dashboards() -> None:
+    """Every connected dashboard tab (any worker) checks its sign-in again now, and empties if it ended."""
+    if _app is None:
+        return
+    for tab in await tabs.listeners(ADMIN_TOKEN):
+        try:
+            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
+                await (await root.get_state(AdminState))._refresh_live()
+        except Exception:
+            log.exception("Could not tell an open dashboard that every sign-in ended")
