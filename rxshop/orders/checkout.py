@@ -214,7 +214,16 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     if known is None or known.visitor_id != visitor_id:
         return Fulfillment(Outcome.NOT_FOUND, None)
     if known.status in _SETTLED:
-        return Fulfillment(OUTCOME_FOR_STATUS[known.status], known)
+        result = Fulfillment(OUTCOME_FOR_STATUS[known.status], known)
+    else:
+        result = await _confirm_with_stripe(visitor_id, session_id, gateway)
+    if result.order is not None:
+        # Also when nothing moved: this visitor's open tabs may have loaded before the webhook's push.
+        notify.order_changed(visitor_id, result.order.id)
+    return result
+
+
+async def _confirm_with_stripe(visitor_id: str, session_id: str, gateway: CheckoutGateway) -> Fulfillment:
     try:
         checkout = await gateway.retrieve_session(
             session_id, expand_line_items=True, expand_payment_intent=True
@@ -222,8 +231,4 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     except SessionNotFound:
         return Fulfillment(Outcome.NOT_FOUND, None)
 
-    result = await in_session(fulfill_checkout, checkout=checkout, visitor_id=visitor_id)
-    if result.order is not None:
-        # Also when nothing moved: this visitor's open tabs may have loaded before the webhook's push.
-        notify.order_changed(visitor_id, result.order.id)
-    return result
+    return await in_session(fulfill_checkout, checkout=checkout, visitor_id=visitor_id)
