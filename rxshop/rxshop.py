@@ -1,11 +1,11 @@
 """The Reflex app: pages, theme, and the backend routes (Stripe webhook; the offline simulator when no keys)."""
 
 import logging
-import os
 import sys
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex.utils.exec import get_compile_context
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -61,7 +61,7 @@ def checked_settings() -> Settings:
     """
     try:
         settings = get_settings()
-        if problems := served_export_build(settings.export_only, os.environ.get("REFLEX_COMPILE_CONTEXT")):
+        if problems := served_export_build(settings.export_only, get_compile_context().value):
             raise SettingsError(problems)
     except SettingsError as err:
         sys.exit(err.one_line())

@@ -93,7 +93,7 @@ def _signing_key(env: ShopValues) -> list[str]:
     return []
 
 
-EXPORT_CONTEXT = "export"  # REFLEX_COMPILE_CONTEXT while `reflex export` builds the app (Reflex sets it)
+EXPORT_CONTEXT = "export"  # Reflex's compile context while `reflex export` builds the app
 
 
 def served_export_build(export_only: bool, compile_context: str | None) -> list[str]:

@@ -10,13 +10,15 @@ import pytest
 
 from tests.fixtures.servers import REPO
 
+COMPILE_CONTEXT = "__REFLEX_COMPILE_CONTEXT"  # where `reflex run` / `reflex export` say which they are
+
 
 def _start(code: str, **env: str) -> subprocess.CompletedProcess:
     """Import what `reflex run` / granian import first (rxconfig, then the app) in a fresh process."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY", "RXSHOP_EXPORT", "REFLEX_COMPILE"))
+        if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY", "RXSHOP_EXPORT", COMPILE_CONTEXT))
     }
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -73,7 +75,7 @@ def test_an_export_build_setting_refuses_to_serve_with_one_line(context, mode):
     without them."""
     env = {"REFLEX_ENV_MODE": mode, "RXSHOP_EXPORT_ONLY": "true", "PAYMENTS_MODE": "simulator"}
     if context is not None:
-        env["REFLEX_COMPILE_CONTEXT"] = context
+        env[COMPILE_CONTEXT] = context
     started = _start("import rxshop.rxshop", **env)
     assert started.returncode != 0
     [line] = started.stderr.strip().splitlines()
@@ -81,11 +83,12 @@ def test_an_export_build_setting_refuses_to_serve_with_one_line(context, mode):
 
 
 def test_the_export_build_itself_loads_the_app_with_it():
-    """`reflex export` sets REFLEX_COMPILE_CONTEXT=export before it imports the app to compile the pages."""
+    """`reflex export` sets its compile context (an environment variable of Reflex's own) before it imports
+    the app to compile the pages; `reflex run` sets "run", granian sets none."""
     started = _start(
         "import rxshop.rxshop",
         REFLEX_ENV_MODE="prod",
         RXSHOP_EXPORT_ONLY="true",
-        REFLEX_COMPILE_CONTEXT="export",
+        **{COMPILE_CONTEXT: "export"},
     )
     assert started.returncode == 0, started.stderr
