@@ -91,9 +91,10 @@ def sign_in_budget(redis_url: str | None) -> Throttle:
     )
 
 
-def _session_script(url: str, body: dict[str, str] | None, then: str | None) -> str:
-    """POST to an admin-session route with this browser's cookies; then go to `then`, or reload."""
-    go = f"window.location.assign({json.dumps(then)})" if then else "window.location.reload()"
+def _session_script(url: str, body: dict[str, str] | None, *, reload: bool) -> str:
+    """POST to an admin-session route with this browser's cookies; then reload (a new connection carries the
+    cookie just set)."""
+    go = "window.location.reload()" if reload else ""
     return f"""(async () => {{
   const response = await fetch({json.dumps(url)}, {{
     method: "POST", credentials: "include", headers: {{"Content-Type": "application/json"}},
@@ -220,7 +221,9 @@ class AdminState(rx.State):
         self.sign_in_error = ""
         # The grant is good once, for a minute, in this browser only (its visitor cookie): the page trades it
         # for the HttpOnly admin cookie and reloads, so that its next connection carries the cookie.
-        script = _session_script(settings.backend_url + routes.ADMIN_SESSION, {"grant": result.grant}, None)
+        script = _session_script(
+            settings.backend_url + routes.ADMIN_SESSION, {"grant": result.grant}, reload=True
+        )
         return rx.call_script(script, callback=AdminState.session_opened)
 
     @rx.event
@@ -230,11 +233,12 @@ class AdminState(rx.State):
             self.sign_in_error = COOKIE_REFUSED
 
     async def _end(self, message: str = ""):
-        """This tab emptied, its cookie deleted, and the sign-in page loaded afresh."""
+        """This tab emptied, its cookie deleted (its sign-in has ended already), and the overview's sign-in
+        form shown."""
         await self._signed_out()
         self.sign_in_error = message
         url = get_settings().backend_url + routes.ADMIN_SESSION_END
-        return rx.call_script(_session_script(url, None, routes.ADMIN))
+        return [rx.call_script(_session_script(url, None, reload=False)), rx.redirect(routes.ADMIN)]
 
     @rx.event
     async def sign_out(self):
