@@ -5,11 +5,13 @@ import sys
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex.utils.exec import get_compile_context
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from rxshop.core import routes
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
+from rxshop.core.settings_policy import served_export_build
 from rxshop.mail.sender import send_mail_forever
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
@@ -22,7 +24,7 @@ from rxshop.pages.index import index
 from rxshop.pages.order_link import order_link_page
 from rxshop.pages.orders import orders_page
 from rxshop.payments.wire import HANDLED_EVENTS
-from rxshop.state.admin import AdminState
+from rxshop.state.admin import AdminState, start_sign_out_pushes
 from rxshop.state.admin_inventory import AdminInventoryState
 from rxshop.state.admin_messages import AdminMessagesState
 from rxshop.state.admin_order import AdminOrderState
@@ -39,6 +41,7 @@ from rxshop.state.order_link import OrderLinkState
 from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
+from rxshop.web.admin_session import ADMIN_SESSION_ROUTES
 from rxshop.web.health import ready
 from rxshop.web.mailbox import mailbox_index, mailbox_message
 from rxshop.web.visitor import claim_visitor, forget_visitor, visitor_script
@@ -70,9 +73,12 @@ def checked_settings() -> Settings:
     production mode, and imports the app after.
     """
     try:
-        return get_settings()
+        settings = get_settings()
+        if problems := served_export_build(settings.export_only, get_compile_context().value):
+            raise SettingsError(problems)
     except SettingsError as err:
         sys.exit(err.one_line())
+    return settings
 
 
 def backend_routes(settings: Settings) -> Starlette:
@@ -83,6 +89,7 @@ def backend_routes(settings: Settings) -> Starlette:
         Route(routes.VISITOR_SCRIPT, visitor_script, methods=["GET"]),
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
         Route(routes.READY, ready, methods=["GET"]),
+        *ADMIN_SESSION_ROUTES,
     ]
     if settings.mail_mode == "mailbox" and not settings.production:  # development only, never production
         served.append(Route(routes.DEV_MAILBOX, mailbox_index, methods=["GET"]))
@@ -138,6 +145,7 @@ app.register_lifespan_task(watch_stock_forever)
 app.register_lifespan_task(start_cart_sync)
 app.register_lifespan_task(start_mail_pushes)
 app.register_lifespan_task(send_mail_forever)  # the outbox's sender: email leaves here, off the request path
+app.register_lifespan_task(start_sign_out_pushes)
 
 _visit = [VisitorState.identify]
 app.add_page(

@@ -1,7 +1,7 @@
 """mail_outbox, order_links, email_challenges, email_grants
 
 Revision ID: 0007
-Revises: 0009
+Revises: 0005
 Create Date: 2026-12-10 10:00:00
 
 The transactional email outbox (one row per message, written in the transaction of its cause, claimed by
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Stock per product and the reservations of open checkouts
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-08 10:00:00
 
 `stock`: one row per product the owner counts (no row: untracked). `stock_reservations`: what each order
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0004'
+down_revision: str | Sequence[str] | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -31,6 +31,12 @@ from rxshop.orders.views import FulfillmentStatus, OrderView
 from rxshop.payments.gateway import CheckoutGateway, PaymentError, PaymentUnavailable
 
 REFUNDABLE = (S.PAID, S.PARTIALLY_REFUNDED)
+# The owner's words when Stripe does not refund (the gateway's own messages speak to a buyer at checkout).
+REFUND_UNANSWERED = "Stripe did not answer this refund. Press Refund again: it will not refund twice."
+REFUND_FAILED = (
+    "Stripe could not make this refund; nothing was refunded. Open the refund form again to retry."
+)
+REFUND_REFUSED = "Stripe refused this refund; nothing was refunded. The shop's log has Stripe's reason."
 _REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -140,7 +146,14 @@ def _reserve_once(
 ) -> _Reserved:
     with transaction(session):
         require_admin(session, admin, now)
-        order = load_order(session, Order.id == order_id)
+        # The order row is locked until this request is recorded (PostgreSQL: FOR UPDATE; SQLite has one
+        # writer at a time): two refund forms of one order cannot both count the same remaining amount.
+        order = session.exec(
+            select(Order)
+            .where(Order.id == order_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
         if order is None:
             raise ActionRefused("There is no such order.")
         existing = session.exec(select(RefundRequest).where(RefundRequest.request_key == key)).first()
@@ -251,12 +264,12 @@ async def refund_order(
             metadata={"order_id": order_id, "request_key": request_key},
         )
     except PaymentUnavailable as err:
-        raise ActionRefused(f"{err} Press Refund again: it will not refund twice.") from err
+        if err.same_key_may_succeed:  # nothing was stored under the key: the same click may be repeated
+            raise ActionRefused(REFUND_UNANSWERED) from err
+        # Stripe failed and keeps that answer under the key: this request is over, a new form makes a new one.
+        return await _refund_failed(request_key, REFUND_FAILED, amount, err)
     except PaymentError as err:
-        order, request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=str(err))
-        if request.status != RefundStatus.SUCCEEDED:
-            raise ActionRefused(f"Stripe refused this refund: {err}") from err
-        return RefundDone(order, request_key, amount, request.stripe_refund_id or "", repeated=True)
+        return await _refund_failed(request_key, REFUND_REFUSED, amount, err)
     order, _request, moved = await in_session(_finish, key=request_key, refund_id=refund.id, error=None)
     await _restock(order_id, restock)
     notify.order_changed(order.visitor_id, order.id)
@@ -267,6 +280,15 @@ async def _restock(order_id: str, restock: bool) -> None:
     """The owner chose to put the refunded order's units back on sale (once, however often this runs)."""
     if restock and await in_session(stock_sales.restock_order, order_id=order_id) != "":
         notify.stock_changed()
+
+
+async def _refund_failed(key: str, message: str, amount: int, err: PaymentError) -> RefundDone:
+    """Record the request as failed (its amount is free again) and refuse with `message`; unless the other
+    click of the same key succeeded meanwhile."""
+    order, request, _moved = await in_session(_finish, key=key, refund_id=None, error=message)
+    if request.status != RefundStatus.SUCCEEDED:
+        raise ActionRefused(message) from err
+    return RefundDone(order, key, amount, request.stripe_refund_id or "", repeated=True)
 
 
 # --- The exceptions inbox -------------------------------------------------------------------------------------

@@ -1,49 +1,55 @@
-"""The owner's sign-in: one password (ADMIN_PASSWORD), server-side sessions, and a slow-down on failures.
+"""The owner's sign-in: one password (ADMIN_PASSWORD), tried only within the limits, then a one-time grant.
 
-Everything lives in the database, keyed by what the server issued (the visitor id inside the signed,
-HttpOnly credential of rxshop.domain.identity) or saw (the client address): several workers agree, and nothing
-the browser holds can sign anyone in. Every admin service calls `require_admin` itself, so a handler that
-forgets to check still cannot read or change anything.
+`sign_in` claims the attempt in the database first (rxshop.admin.limits: per address, shop-wide), hashes the
+password only if the claim was counted, and on success gives the browser a grant it trades for the admin
+cookie (rxshop.admin.sessions). Every admin service calls `require_admin` itself, so a handler that forgets to
+check still cannot read or change anything. The names the services and states use are re-exported here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from rxshop.core.models import AdminLoginFailure, AdminSession, utcnow
+from rxshop.admin import limits
+from rxshop.admin.limits import Claim, claim_attempt
+from rxshop.admin.sessions import (  # noqa: F401  (re-exported: what the services and the UI use)
+    GRANT_LIFETIME,
+    IDLE_TIMEOUT,
+    SESSION_LIFETIME,
+    NotSignedIn,
+    cookie_name,
+    is_signed_in,
+    issue_grant,
+    redeem_grant,
+    require_admin,
+    sign_out,
+    sign_out_everywhere,
+    token_from_cookies,
+)
+from rxshop.core.db import in_session
+from rxshop.core.models import utcnow
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.identity import is_visitor_id
 from rxshop.orders.records import transaction
 
-IDLE_TIMEOUT = timedelta(hours=8)
-FREE_ATTEMPTS = 5  # failures per client before each further attempt must wait
-MAX_DELAY = timedelta(minutes=15)
-FAILURE_MEMORY = timedelta(hours=24)  # failures older than this are forgotten
+MAX_PASSWORD = 1024  # longer candidates are wrong without being hashed
 # scrypt at n=2**14, r=8: ~16 MiB and tens of milliseconds per guess (Python's stdlib, no dependency).
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
-class NotSignedIn(PermissionError):
-    """The caller is not (or no longer) signed in as the owner; the UI shows the sign-in form."""
-
-    def __init__(self) -> None:
-        super().__init__("Please sign in again.")
-
-
 class SignInStatus(StrEnum):
-    SIGNED_IN = "signed_in"
+    SIGNED_IN = "signed_in"  # `grant` is set: the browser trades it for the admin cookie
     WRONG_PASSWORD = "wrong_password"
-    THROTTLED = "throttled"  # too many failures from this client: wait `retry_after` seconds
+    THROTTLED = "throttled"  # too many attempts: wait `retry_after` seconds
     DISABLED = "disabled"  # ADMIN_PASSWORD is not set: the dashboard does not exist
 
 
@@ -51,13 +57,16 @@ class SignInStatus(StrEnum):
 class SignIn:
     status: SignInStatus
     retry_after: int = 0  # seconds, when throttled
+    grant: str = ""  # when signed in: one-time, for this browser, GRANT_LIFETIME
+    limit: limits.Limit | None = None  # the limit that refused (throttled)
 
     @property
     def message(self) -> str:
+        if self.status == SignInStatus.THROTTLED:
+            return (self.limit or limits.PER_ADDRESS).message.format(seconds=self.retry_after)
         return {
             SignInStatus.SIGNED_IN: "",
             SignInStatus.WRONG_PASSWORD: "That password is not right.",
-            SignInStatus.THROTTLED: f"Too many attempts. Try again in {self.retry_after} seconds.",
             SignInStatus.DISABLED: "The owner's dashboard is turned off (ADMIN_PASSWORD is not set).",
         }[self.status]
 
@@ -86,117 +95,73 @@ def _hash_for(password: str) -> PasswordHash:
 
 def verify_password(candidate: object, settings: Settings | None = None) -> bool:
     settings = settings or get_settings()
-    if not settings.admin_password or not isinstance(candidate, str) or len(candidate) > 1024:
+    if not settings.admin_password or not isinstance(candidate, str) or len(candidate) > MAX_PASSWORD:
         return False
     return _hash_for(settings.admin_password).matches(candidate)
 
 
-def delay_after(failures: int) -> timedelta:
-    """How long a client waits after `failures` failures: nothing for the first few, then doubling."""
-    if failures < FREE_ATTEMPTS:
-        return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - FREE_ATTEMPTS + 1)), MAX_DELAY)
+def _refusal(settings: Settings, visitor_id: str) -> SignIn | None:
+    if not settings.admin_enabled:
+        return SignIn(SignInStatus.DISABLED)
+    if not is_visitor_id(visitor_id):
+        raise NotSignedIn()
+    return None
 
 
-def _upsert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _settled(claim: Claim) -> SignIn | None:
+    return SignIn(SignInStatus.THROTTLED, claim.retry_after, limit=claim.limit) if claim.refused else None
 
 
-def _record_failure(session: Session, client_key: str, now: datetime) -> None:
-    """failures + 1 in one statement (concurrent failures all count), then block for the delay."""
-    stale = col(AdminLoginFailure.last_failure_at) < now - FAILURE_MEMORY
-    session.exec(
-        _upsert(session)(AdminLoginFailure)
-        .values(client_key=client_key, failures=1, last_failure_at=now)
-        .on_conflict_do_update(
-            index_elements=["client_key"],
-            set_={
-                "failures": sa.case((stale, 1), else_=col(AdminLoginFailure.failures) + 1),
-                "last_failure_at": now,
-            },
-        )
-    )
-    row = session.exec(
-        select(AdminLoginFailure)
-        .where(AdminLoginFailure.client_key == client_key)
-        .execution_options(populate_existing=True)
-    ).one()
-    delay = delay_after(row.failures)
-    if delay:
-        row.blocked_until = now + delay
-        session.add(row)
+def finish_sign_in(
+    *, session: Session, visitor_id: str, claim: Claim, right: bool, now: datetime | None = None
+) -> SignIn:
+    """After the hash: a wrong password stays counted; a right one gives its claims back and gets a grant."""
+    if not right:
+        return SignIn(SignInStatus.WRONG_PASSWORD)
+    now = now or utcnow()
+    with transaction(session):
+        limits.give_back(session, claim)
+        limits.remember_browser(session, visitor_id, now)
+        grant = issue_grant(session, visitor_id, now)
+    return SignIn(SignInStatus.SIGNED_IN, grant=grant)
 
 
 def sign_in(
     *,
     session: Session,
     visitor_id: str,
-    client_key: str,
+    client_ip: object,
     password: object,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> SignIn:
-    """Check the password for this visitor (their credential's id) from this client (its address).
+    """Try the password for this browser (its credential's visitor id) from this client address.
 
-    A throttled client is answered before the password is even hashed, so guessing costs time, not CPU.
+    The attempt is counted before the password is hashed; a refused attempt costs one statement, no hash.
+    In one thread (tools, tests); the dashboard calls `sign_in_async`, which hashes off the database thread.
     """
     settings = settings or get_settings()
+    if (refused := _refusal(settings, visitor_id)) is not None:
+        return refused
     now = now or utcnow()
-    if not settings.admin_enabled:
-        return SignIn(SignInStatus.DISABLED)
-    if not is_visitor_id(visitor_id):
-        raise NotSignedIn()
-    client_key = (client_key or "unknown")[:128]
-    with transaction(session):
-        failure = session.exec(
-            select(AdminLoginFailure)
-            .where(AdminLoginFailure.client_key == client_key)
-            .execution_options(populate_existing=True)
-        ).first()
-    if failure is not None and failure.blocked_until is not None and failure.blocked_until > now:
-        return SignIn(SignInStatus.THROTTLED, int((failure.blocked_until - now).total_seconds()) + 1)
-    if not verify_password(password, settings):
-        with transaction(session):
-            _record_failure(session, client_key, now)
-        return SignIn(SignInStatus.WRONG_PASSWORD)
-    with transaction(session):
-        session.exec(sa.delete(AdminLoginFailure).where(col(AdminLoginFailure.client_key) == client_key))
-        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))
-        session.add(AdminSession(visitor_id=visitor_id, signed_in_at=now, last_seen_at=now))
-    return SignIn(SignInStatus.SIGNED_IN)
+    claim = claim_attempt(session=session, visitor_id=visitor_id, address=client_ip, now=now)
+    if (throttled := _settled(claim)) is not None:
+        return throttled
+    right = verify_password(password, settings)
+    return finish_sign_in(session=session, visitor_id=visitor_id, claim=claim, right=right, now=now)
 
 
-def require_admin(session: Session, visitor_id: str, now: datetime | None = None) -> None:
-    """Raise NotSignedIn unless this visitor signed in and was active within IDLE_TIMEOUT; slide the window.
-
-    Runs inside the caller's transaction (every admin service calls it first).
-    """
+async def sign_in_async(
+    *, visitor_id: str, client_ip: object, password: object, now: datetime | None = None
+) -> SignIn:
+    """`sign_in` from the event loop: the claim and the grant through `db.in_session`, scrypt in a thread of
+    its own (on SQLite the database thread is one per process and must not wait for a hash)."""
+    settings = get_settings()
+    if (refused := _refusal(settings, visitor_id)) is not None:
+        return refused
     now = now or utcnow()
-    if not get_settings().admin_enabled or not is_visitor_id(visitor_id):
-        raise NotSignedIn()
-    touched = session.exec(
-        sa.update(AdminSession)
-        .where(
-            col(AdminSession.visitor_id) == visitor_id, col(AdminSession.last_seen_at) > now - IDLE_TIMEOUT
-        )
-        .values(last_seen_at=now)
-    )
-    if touched.rowcount != 1:
-        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))
-        session.commit()  # the expired sign-in is gone even though the caller's work is refused
-        raise NotSignedIn()
-
-
-def is_signed_in(*, session: Session, visitor_id: str, now: datetime | None = None) -> bool:
-    """For the UI's page load: True (and the idle window slides) or False."""
-    try:
-        with transaction(session):
-            require_admin(session, visitor_id, now)
-    except NotSignedIn:
-        return False
-    return True
-
-
-def sign_out(*, session: Session, visitor_id: str) -> None:
-    with transaction(session):
-        session.exec(sa.delete(AdminSession).where(col(AdminSession.visitor_id) == visitor_id))
+    claim = await in_session(claim_attempt, visitor_id=visitor_id, address=client_ip, now=now)
+    if (throttled := _settled(claim)) is not None:
+        return throttled
+    right = await asyncio.to_thread(verify_password, password, settings)
+    return await in_session(finish_sign_in, visitor_id=visitor_id, claim=claim, right=right, now=now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -35,10 +36,20 @@ def _money(amount: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
+# What makes a spreadsheet read a cell as a formula: = + - @ first (after any spaces or quotes), or a tab or
+# carriage return first. A semicolon-locale spreadsheet may split a line on `;` whatever the quoting, so what
+# follows each `;` inside a cell is a cell start too.
+_FORMULA = r"(?:[\t\r]|[\s\"]*[=+\-@])"
+_FORMULA_START = re.compile(_FORMULA)
+_FORMULA_AFTER_SEMICOLON = re.compile(";(?=" + _FORMULA + ")")
+
+
 def _cell(value: object) -> str:
-    """Text a spreadsheet will not run as a formula (buyers choose their names and emails)."""
+    """Text a spreadsheet will not run as a formula (buyers choose their names, emails and addresses): an
+    apostrophe before every start that could be one, at the cell's start and after each `;`."""
     text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    text = _FORMULA_AFTER_SEMICOLON.sub(";'", text)
+    return "'" + text if _FORMULA_START.match(text) else text
 
 
 def _csv_row(v: OrderView) -> list[str]:
@@ -68,7 +79,8 @@ def orders_csv(
 ) -> str:
     """Every order matching `filters` (not only one page), one row each; columns in CSV_COLUMNS."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    # Every cell quoted: a `;` or `,` inside one never splits it in a spreadsheet that honours quotes.
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     with transaction(session):
         require_admin(session, admin, now)

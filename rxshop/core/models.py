@@ -219,17 +219,36 @@ class InboxItem(SQLModel, table=True):
 
 
 class AdminSession(SQLModel, table=True):
-    """The owner's sign-in, server-side, keyed by the visitor id of the server-signed credential."""
+    """The owner's sign-ins, server-side: one row per admin cookie, and per one-time grant that becomes one.
+
+    Only the SHA-256 of each random token is stored, so a copy of the database signs no one in. A `grant`
+    lives a minute and is exchanged once (by the browser it was made for) for a `session`: the HttpOnly
+    admin cookie. Deleting rows signs out; `expires_at` is the absolute end, `last_seen_at` the idle clock.
+    """
 
     __tablename__ = "admin_sessions"
 
-    visitor_id: str = Field(primary_key=True, max_length=64)
-    signed_in_at: datetime = Field(sa_type=UTCDateTime)
+    token_hash: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)  # grant | session
+    visitor_id: str = Field(max_length=64)  # the browser (its visitor credential) it was made for
+    created_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AdminBrowser(SQLModel, table=True):
+    """Browsers (visitor ids) the owner signed in from: a flood of guesses from elsewhere, which the
+    shop-wide sign-in limit slows down, does not hold them up."""
+
+    __tablename__ = "admin_browsers"
+
+    visitor_id: str = Field(primary_key=True, max_length=64)
+    last_signed_in_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AdminLoginFailure(SQLModel, table=True):
-    """Failed sign-ins per client key (address), in the database so the slow-down holds across workers."""
+    """Sign-in attempts not (yet) proven right, per key: a client address (IPv4) or network (IPv6 /64), or
+    "shop" for all of them. Counted before the password is hashed; in the database so every worker agrees."""
 
     __tablename__ = "admin_login_failures"
 

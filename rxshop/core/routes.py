@@ -28,6 +28,8 @@ READY = (
     "/ready"  # readiness: writes to the database and Redis (rxshop.web.health); /ping is Reflex's liveness
 )
 DEV_MAILBOX = "/dev/mailbox"  # development only: the built-in mailbox (MAIL_MODE=mailbox)
+ADMIN_SESSION = "/admin-session"  # the owner's cookie, for a one-time grant (rxshop.web.admin_session)
+ADMIN_SESSION_END = "/admin-session/end"
 
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="

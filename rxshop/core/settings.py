@@ -61,6 +61,9 @@ class Settings:
     mail_from: str = DEVELOPMENT_FROM  # MAIL_FROM (required in production with email on)
     owner_email: str | None = None  # OWNER_EMAIL: each new paid order and exception; None: no owner mail
     support_email: str | None = None  # SUPPORT_EMAIL; None: MAIL_FROM's address
+    export_only: bool = (
+        False  # RXSHOP_EXPORT_ONLY: `make export` builds pages; never set where the app serves
+    )
 
     @property
     def admin_enabled(self) -> bool:
@@ -164,6 +167,7 @@ def _settings_from(env: ShopEnv) -> Settings:
         mail_from=env.mail_from or DEVELOPMENT_FROM,
         owner_email=env.owner_email,
         support_email=env.support_email,
+        export_only=env.rxshop_export_only,
     )
 
 

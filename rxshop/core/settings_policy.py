@@ -112,3 +112,19 @@ def _mail_goes_somewhere(env: ShopValues) -> list[str]:
     if env.production and mode != "off" and url is not None and env.mail_from is None:
         return ["MAIL_FROM is required in production with email on, e.g. MAIL_FROM=orders@example.com."]
     return []
+
+
+EXPORT_CONTEXT = "export"  # Reflex's compile context while `reflex export` builds the app
+
+
+def served_export_build(export_only: bool, compile_context: str | None) -> list[str]:
+    """RXSHOP_EXPORT_ONLY waives the production checks for `make export`, which serves nothing. A backend
+    started with it would serve without them, so the app module refuses to load with it anywhere but in
+    `reflex export`. Checked where the app module loads (rxshop.rxshop), not with the rules above: the CLI
+    reads the settings before it says which command it runs."""
+    if export_only and compile_context != EXPORT_CONTEXT:
+        return [
+            "RXSHOP_EXPORT_ONLY=true is for `make export` (building the pages) only: remove it from the "
+            "environment this app is served with."
+        ]
+    return []

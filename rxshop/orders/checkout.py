@@ -20,9 +20,9 @@ from rxshop.core.settings import Settings
 from rxshop.core.throttle import Throttle, make_throttle
 from rxshop.domain.cart import price_cart
 from rxshop.domain.identity import is_visitor_id
-from rxshop.domain.lifecycle import Outcome
+from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, OrderStatus, Outcome
 from rxshop.domain.shipping import decode_offer
-from rxshop.orders import buy, stock
+from rxshop.orders import buy, records, stock
 from rxshop.orders.fulfillment import Fulfillment, fulfill_checkout
 from rxshop.payments.gateway import (
     UNAVAILABLE_MESSAGE,
@@ -293,14 +293,36 @@ async def _request_session(
     return checkout
 
 
+# Statuses no later answer from Stripe changes for the return page: it answers them from the database.
+_SETTLED = frozenset(
+    {OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED, OrderStatus.FAILED}
+)
+
+
 async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutGateway) -> Fulfillment:
     """Verify a buyer's return from Checkout with Stripe and fulfill the order once.
 
     Anyone can open the success URL with any id: unknown, malformed and other visitors' ids all give a
-    plain not_found and write nothing.
+    plain not_found and write nothing. Only a session one of this visitor's orders holds reaches Stripe
+    (the database is asked first), and not even that once the order is settled: a page script sending
+    made-up ids cannot turn the return page into Stripe requests.
     """
     if not is_visitor_id(visitor_id) or not is_checkout_session_id(session_id):
         return Fulfillment(Outcome.NOT_FOUND, None)
+    known = await in_session(records.find_order_by_session, session_id=session_id)
+    if known is None or known.visitor_id != visitor_id:
+        return Fulfillment(Outcome.NOT_FOUND, None)
+    if known.status in _SETTLED:
+        result = Fulfillment(OUTCOME_FOR_STATUS[known.status], known)
+    else:
+        result = await _confirm_with_stripe(visitor_id, session_id, gateway)
+    if result.order is not None:
+        # Also when nothing moved: this visitor's open tabs may have loaded before the webhook's push.
+        notify.order_changed(visitor_id, result.order.id)
+    return result
+
+
+async def _confirm_with_stripe(visitor_id: str, session_id: str, gateway: CheckoutGateway) -> Fulfillment:
     try:
         checkout = await gateway.retrieve_session(
             session_id, expand_line_items=True, expand_payment_intent=True
@@ -308,8 +330,4 @@ async def confirm_return(*, visitor_id: str, session_id: str, gateway: CheckoutG
     except SessionNotFound:
         return Fulfillment(Outcome.NOT_FOUND, None)
 
-    result = await in_session(fulfill_checkout, checkout=checkout, visitor_id=visitor_id)
-    if result.order is not None:
-        # Also when nothing moved: this visitor's open tabs may have loaded before the webhook's push.
-        notify.order_changed(visitor_id, result.order.id)
-    return result
+    return await in_session(fulfill_checkout, checkout=checkout, visitor_id=visitor_id)

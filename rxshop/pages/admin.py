@@ -1,10 +1,17 @@
 """/admin: the owner's overview (counts that need attention), behind the sign-in."""
 
+from datetime import timedelta
+
 import reflex as rx
 
+from rxshop.admin.sessions import IDLE_TIMEOUT, SESSION_LIFETIME
 from rxshop.components.admin_frame import admin_frame, muted, section
 from rxshop.core import routes
 from rxshop.state.admin import AdminState
+
+
+def _hours(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 3600)
 
 
 def _count(label: str, value: rx.Var, id: str, href: str) -> rx.Component:
@@ -47,6 +54,23 @@ def overview() -> rx.Component:
                 muted("Nothing needs your attention."),
             ),
             id="exception-kinds",
+        ),
+        section(
+            "Your sign-in",
+            muted(
+                f"A sign-in lasts at most {_hours(SESSION_LIFETIME)} hours, and ends after "
+                f"{_hours(IDLE_TIMEOUT)} hours without a click. Lost a laptop, or signed in on a shared "
+                "computer? End every sign-in, on every browser and device (this one too)."
+            ),
+            rx.button(
+                "Sign out everywhere",
+                on_click=AdminState.sign_out_everywhere,
+                variant="soft",
+                color_scheme="red",
+                high_contrast=True,
+                width="fit-content",
+            ),
+            id="admin-sign-in",
         ),
         spacing="5",
         width="100%",

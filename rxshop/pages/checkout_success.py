@@ -1,12 +1,21 @@
-"""The return page: verify the Checkout Session with Stripe, fulfill once, show the order live."""
+"""The return page: verify the Checkout Session with Stripe, fulfill once, show the order live.
 
+`verify` is an event any page script can send, as often as it likes, with any session id: each connection
+gets VERIFY_EVENTS per VERIFY_WINDOW seconds (shared by the workers through Redis when there is one; nginx
+limits only new connections), and confirm_return sends Stripe only a session of this visitor's own orders.
+"""
+
+import functools
 import logging
+import time
 
 import reflex as rx
 
 from rxshop.components.layout import page_frame
 from rxshop.components.order_list import order_list
 from rxshop.core import routes
+from rxshop.core.settings import get_settings
+from rxshop.core.throttle import Throttle, make_throttle
 from rxshop.domain.lifecycle import OrderStatus, Outcome
 from rxshop.orders.checkout import confirm_return
 from rxshop.payments.gateway import PaymentError, get_gateway
@@ -28,6 +37,17 @@ _FOUND = frozenset(
     }
 )
 UNAVAILABLE = "unavailable"  # the payment service could not be asked
+BUSY = "busy"  # this connection checked too often just now
+# A buyer's return, refreshed a few times, stays well within this; a script sending hundreds does not.
+VERIFY_EVENTS, VERIFY_WINDOW = 5, 10
+
+
+@functools.cache
+def verify_budget(redis_url: str | None) -> Throttle:
+    """Per connection (client token); one per worker process, kept (its Redis client is the loop's)."""
+    return make_throttle(
+        "return-verify", limit=VERIFY_EVENTS, window_seconds=VERIFY_WINDOW, redis_url=redis_url
+    )
 
 
 class ReturnState(rx.State):
@@ -42,7 +62,12 @@ class ReturnState(rx.State):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             visitor_id = (await self.get_state(VisitorState))._checked_id()
+            connection = self.router.session.client_token
             self.outcome, self.order_id, self.status, self.number = "", "", "", ""
+        if not await verify_budget(get_settings().redis_url).allow(connection, time.time()):
+            async with self:
+                self.outcome = BUSY
+            return
         try:
             result = await confirm_return(
                 visitor_id=visitor_id, session_id=str(session_id), gateway=get_gateway()
@@ -177,6 +202,14 @@ def checkout_success() -> rx.Component:
                         _message(
                             "We could not reach the payment service",
                             "Your payment is safe. Refresh this page in a moment to see your order.",
+                            color="amber",
+                        ),
+                    ),
+                    (
+                        BUSY,
+                        _message(
+                            "Too many checks from this page",
+                            "Wait a few seconds, then refresh this page to see your order.",
                             color="amber",
                         ),
                     ),

@@ -1,37 +1,58 @@
 """AdminState: the owner's sign-in on this tab, the dashboard's counts, and what every admin state shares.
 
-The sign-in lives in the database (rxshop.admin.auth), keyed by this connection's visitor id, which every
-handler reads again from the HttpOnly credential (`_admin_id`); the browser sees only `signed_in`, a display
-flag nothing trusts. Order data stays in the admin substates' vars only while signed in: sign-out, or a
-handler finding the sign-in expired, empties them all (`_signed_out`).
+The sign-in is the owner's own HttpOnly cookie (rxshop.admin.sessions, set by rxshop.web.admin_session), read
+from this connection's websocket handshake (`admin_token`) and checked in the database by every handler
+(`_admin_token`); the visitor credential only says which browser this is. The browser sees `signed_in`, a
+display flag nothing trusts. Order data stays in the admin substates' vars only while signed in: sign-out,
+or a handler finding the sign-in expired, empties them all (`_signed_out`).
+
+Signing in: the password is checked here (rxshop.admin.auth, within the attempt limits), the page gets a
+one-time grant, trades it for the cookie at POST /admin-session, and reloads so its new connection carries it.
 
 Signed-in tabs are recorded in rxshop.state.live's registry under ADMIN_TOKEN; rxshop.state.live_admin finds them there
-when an order changes and refreshes each one's own view, after checking that tab's sign-in again.
+when an order changes and refreshes each one's own view, after checking that tab's sign-in again; "Sign out
+everywhere" has them check at once (`start_sign_out_pushes` gives this module the running app).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.istate.data import RouterData
 
-from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in, sign_out
+from rxshop.admin import auth
+from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in_async, token_from_cookies
 from rxshop.admin.reports import summary
 from rxshop.core import routes
 from rxshop.core.db import in_session
 from rxshop.core.settings import get_settings
+from rxshop.core.throttle import Throttle, make_throttle
 from rxshop.domain.catalog import format_money
 from rxshop.state import tabs
-from rxshop.state.visitor import VisitorState
+from rxshop.state.visitor import checked_visitor_id
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ADMIN_TOKEN = (
     "admin-dashboard"  # rxshop.state.live's key for the signed-in dashboard tabs (never a visitor id)
 )
 MAX_FIELD = 200  # longest text the admin forms accept (notes: 2000)
+# Sign-in events one connection may send per window (each costs a database write even when refused; the
+# attempt limits themselves are rxshop.admin.limits'), across workers through Redis when there is one.
+SIGN_IN_EVENTS, SIGN_IN_WINDOW = 10, 10
+TOO_FAST = "Too many sign-in attempts from this page. Wait a few seconds and try again."
+COOKIE_REFUSED = (
+    "This browser did not keep the sign-in cookie: allow cookies for this shop and sign in again."
+)
+SIGNED_OUT_EVERYWHERE = "Signed out on every browser and device."
 INBOX_LABELS = {
     "mismatch": "Payment does not match its order",
     "unknown_session": "Payment without an order",
@@ -59,6 +80,34 @@ def form_text(form_data: Any, name: str, limit: int = MAX_FIELD) -> str | None:
     return value.strip()
 
 
+def admin_token(router: RouterData) -> str:
+    """The admin cookie of this connection's websocket handshake ("" without one); checked by the caller."""
+    return token_from_cookies(router.headers.cookie, secure=get_settings().secure_cookies)
+
+
+@functools.cache
+def sign_in_budget(redis_url: str | None) -> Throttle:
+    """Per connection (client token); one per worker process, kept (its Redis client is the loop's)."""
+    return make_throttle(
+        "admin-sign-in", limit=SIGN_IN_EVENTS, window_seconds=SIGN_IN_WINDOW, redis_url=redis_url
+    )
+
+
+def _session_script(url: str, body: dict[str, str] | None, *, reload: bool) -> str:
+    """POST to an admin-session route with this browser's cookies; then reload (a new connection carries the
+    cookie just set)."""
+    go = "window.location.reload()" if reload else ""
+    return f"""(async () => {{
+  const response = await fetch({json.dumps(url)}, {{
+    method: "POST", credentials: "include", headers: {{"Content-Type": "application/json"}},
+    body: JSON.stringify({json.dumps(body or {})}),
+  }});
+  if (!response.ok) return "failed";
+  {go};
+  return "ok";
+}})()"""
+
+
 class AdminState(rx.State):
     enabled: bool = False  # ADMIN_PASSWORD is set
     checked: bool = False  # this tab's sign-in was looked up (the page shows nothing before)
@@ -73,14 +122,16 @@ class AdminState(rx.State):
 
     # --- the sign-in check every handler starts with -----------------------------------------------------
 
-    async def _admin_id(self) -> str:
-        """This connection's visitor id when it is signed in as the owner now, else "" (data cleared)."""
+    async def _admin_token(self, *, touch: bool = True) -> str:
+        """This connection's admin token when it is signed in as the owner now, else "" (data cleared).
+
+        `touch`: the owner acted, so the idle window slides (a live refresh passes False)."""
         self.enabled = get_settings().admin_enabled
         self.checked = True
-        visitor = (await self.get_state(VisitorState))._checked_id()
-        if self.enabled and visitor and await in_session(is_signed_in, visitor_id=visitor):
+        token = admin_token(self.router)
+        if self.enabled and token and await in_session(is_signed_in, admin=token, touch=touch):
             self.signed_in = True
-            return visitor
+            return token
         await self._signed_out()
         return ""
 
@@ -125,7 +176,7 @@ class AdminState(rx.State):
 
     async def _refresh_live(self) -> None:
         """An order changed somewhere: re-check this tab's sign-in, then re-read every view it loaded."""
-        admin = await self._admin_id()
+        admin = await self._admin_token(touch=False)
         if not admin:
             return
         await self._refresh_summary(admin)
@@ -139,45 +190,98 @@ class AdminState(rx.State):
     @rx.event
     async def load(self):
         """On every admin page load: is the dashboard on, is this tab signed in; then the counts."""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if admin:
             await self._join_live()
             await self._refresh_summary(admin)
 
     @rx.event
     async def sign_in(self, form_data: dict):
-        """Check the password on the server (scrypt, throttled per client address)."""
-        password = form_text(form_data, "password", limit=1024)
-        self.enabled = get_settings().admin_enabled
+        """Check the password on the server (within the attempt limits); then the page fetches its cookie."""
+        password = form_text(form_data, "password", limit=auth.MAX_PASSWORD)
+        settings = get_settings()
+        self.enabled = settings.admin_enabled
         if not self.enabled:
             return
         if not password:
             self.sign_in_error = "Enter the password."
             return
-        visitor = (await self.get_state(VisitorState))._checked_id()
+        visitor = checked_visitor_id(self.router)
         if not visitor:
             self.sign_in_error = "This browser has no shop cookie yet: allow cookies and reload the page."
             return
-        result = await in_session(
-            sign_in,
-            visitor_id=visitor,
-            client_key=self.router.session.client_ip or "unknown",
-            password=password,
+        budget = sign_in_budget(settings.redis_url)
+        if not await budget.allow(self.router.session.client_token, time.time()):
+            self.sign_in_error = TOO_FAST
+            return
+        result = await sign_in_async(
+            visitor_id=visitor, client_ip=self.router.session.client_ip, password=password
         )
         if result.status != SignInStatus.SIGNED_IN:
             self.sign_in_error = result.message
             return
         self.sign_in_error = ""
-        self.signed_in = True
-        await self._join_live()
-        await self._refresh_summary(visitor)
+        # The grant is good once, for a minute, in this browser only (its visitor cookie): the page trades it
+        # for the HttpOnly admin cookie and reloads, so that its next connection carries the cookie.
+        script = _session_script(
+            settings.backend_url + routes.ADMIN_SESSION, {"grant": result.grant}, reload=True
+        )
+        return rx.call_script(script, callback=AdminState.session_opened)
+
+    @rx.event
+    def session_opened(self, result: str):
+        """The cookie exchange's answer ("ok": the page reloads signed in)."""
+        if result != "ok":
+            self.sign_in_error = COOKIE_REFUSED
+
+    async def _end(self, message: str = ""):
+        """This tab emptied, its cookie deleted (its sign-in has ended already), and the overview's sign-in
+        form shown."""
+        await self._signed_out()
+        self.sign_in_error = message
+        url = get_settings().backend_url + routes.ADMIN_SESSION_END
+        return [rx.call_script(_session_script(url, None, reload=False)), rx.redirect(routes.ADMIN)]
 
     @rx.event
     async def sign_out(self):
-        """End the sign-in in the database and empty this tab."""
-        visitor = (await self.get_state(VisitorState))._checked_id()
-        if visitor:
-            await in_session(sign_out, visitor_id=visitor)
-        await self._signed_out()
-        self.sign_in_error = ""
-        return rx.redirect(routes.ADMIN)
+        """End this sign-in in the database (a copy of the cookie is then worth nothing) and empty this tab."""
+        if token := admin_token(self.router):
+            await in_session(auth.sign_out, admin=token)
+        return await self._end()
+
+    @rx.event(background=True)
+    async def sign_out_everywhere(self):
+        """End every sign-in of the owner (every browser, this one too); open dashboards empty at once."""
+        async with self:
+            admin = await self._admin_token()
+        if not admin:
+            return
+        try:
+            await in_session(auth.sign_out_everywhere, admin=admin)
+        except NotSignedIn:
+            pass
+        async with self:
+            done = await self._end(SIGNED_OUT_EVERYWHERE)
+        await _recheck_open_dashboards()  # this tab has left the live list already
+        return done
+
+
+_app: rx.App | None = None
+
+
+def start_sign_out_pushes(app: rx.App) -> None:
+    """Lifespan task of the running app: "Sign out everywhere" empties every open dashboard at once."""
+    global _app
+    _app = app
+
+
+async def _recheck_open_dashboards() -> None:
+    """Every connected dashboard tab (any worker) checks its sign-in again now, and empties if it ended."""
+    if _app is None:
+        return
+    for tab in await tabs.listeners(ADMIN_TOKEN):
+        try:
+            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
+                await (await root.get_state(AdminState))._refresh_live()
+        except Exception:
+            log.exception("Could not tell an open dashboard that every sign-in ended")

@@ -20,8 +20,7 @@ from rxshop.admin.queries import OrderDetail, order_detail
 from rxshop.core.db import in_session
 from rxshop.domain.catalog import format_money
 from rxshop.payments.gateway import get_gateway
-from rxshop.state.admin import AdminState, form_text
-from rxshop.state.visitor import VisitorState
+from rxshop.state.admin import AdminState, admin_token, form_text
 
 log = logging.getLogger(__name__)
 ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -148,7 +147,7 @@ class AdminOrderState(AdminState):
         order_id = self.router.url.query_parameters.get("id", "")
         self.ship_message = self.refund_message = ""
         self.refund_open = False
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin:
             return
         if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
@@ -160,7 +159,7 @@ class AdminOrderState(AdminState):
     @rx.event
     async def open_refund(self):
         """Open the refund form: one request key for every click until it is opened again."""
-        if await self._admin_id():
+        if await self._admin_token():
             self._refund_key, self.refund_open, self.refund_message = new_request_key(), True, ""
 
     @rx.event
@@ -168,13 +167,12 @@ class AdminOrderState(AdminState):
         self.refund_open = False
 
     async def _begin(self) -> tuple[str, str, str]:
-        """Inside `async with self`: (visitor id, order id, refund key) for a background action."""
-        visitor = (await self.get_state(VisitorState))._checked_id()
-        return visitor, self.order_id, self._refund_key
+        """Inside `async with self`: (admin token, order id, refund key) for a background action."""
+        return admin_token(self.router), self.order_id, self._refund_key
 
-    async def _still_admin(self, visitor: str) -> bool:
+    async def _still_admin(self, admin: str) -> bool:
         """Outside the state lock: the sign-in checked in the database; if it ended, the tab is emptied."""
-        if visitor and await in_session(is_signed_in, visitor_id=visitor):
+        if admin and await in_session(is_signed_in, admin=admin):
             return True
         async with self:
             await self._signed_out()

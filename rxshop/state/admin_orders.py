@@ -110,13 +110,13 @@ class AdminOrdersState(AdminState):
     @rx.event
     async def load(self):
         """On page load: the table with the filters this tab last used."""
-        if admin := await self._admin_id():
+        if admin := await self._admin_token():
             await self._refresh(admin)
 
     @rx.event
     async def apply_filters(self, form_data: dict):
         """The filter form: status, shipped or not, dates (UTC days), and search text."""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin:
             return
         status = form_text(form_data, "status")
@@ -143,7 +143,7 @@ class AdminOrdersState(AdminState):
 
     @rx.event
     async def clear_filters(self):
-        if admin := await self._admin_id():
+        if admin := await self._admin_token():
             self.status = self.fulfillment = self.date_from = self.date_to = self.search = ""
             self.filter_error, self.page = "", 0
             self.form_key += 1
@@ -152,7 +152,7 @@ class AdminOrdersState(AdminState):
     @rx.event
     async def sort_by(self, key: str):
         """A column header: sort by it; again: reverse."""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin or not isinstance(key, str) or key not in SORTABLE:
             return
         self.descending = not self.descending if key == self.sort else key == SortKey.DATE.value
@@ -161,7 +161,7 @@ class AdminOrdersState(AdminState):
 
     @rx.event
     async def go_to_page(self, page: int):
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin or isinstance(page, bool) or not isinstance(page, int) or not 0 <= page < 10**6:
             return
         self.page = page
@@ -170,7 +170,7 @@ class AdminOrdersState(AdminState):
     @rx.event
     async def download_csv(self):
         """Every order matching the filters (not only this page), as a CSV file."""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin:
             return
         text = await self._service(

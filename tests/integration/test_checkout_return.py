@@ -283,3 +283,47 @@ async def test_webhook_first_then_return_page_is_already_paid(shop: Shop) -> Non
     assert result.outcome == "already_paid" and result.order is not None and result.order.status == S.PAID
     [recorded] = shop.event_rows().values()
     assert recorded.outcome == "fulfilled"
+
+
+class StripeRequests:
+    """How many /v1 requests the simulator answered since it was made: each uses up one step of a queued
+    zero-latency fault (its `remaining` is the simulator's own count, nothing in the app is touched)."""
+
+    QUEUED = 100_000
+
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+        shop.sim.control("faults", {"kind": "latency", "count": self.QUEUED, "latency_ms": 0})
+
+    @property
+    def count(self) -> int:
+        faults = self.shop.sim.control("faults")["faults"]
+        return self.QUEUED - (faults[0]["remaining"] if faults else 0)
+
+
+async def test_only_this_visitors_own_unsettled_sessions_reach_stripe(shop: Shop) -> None:
+    """The return page asks the database first: made-up ids, other visitors' sessions and settled orders cost
+    Stripe nothing (200 made-up ids once made 200 Stripe requests)."""
+    visitor, started, session_id = await _bought(shop)
+    other, _other_started, other_session = await _bought(shop)
+    shop.pay(session_id)
+    requests = StripeRequests(shop)
+    try:
+        before = shop.snapshot()
+        made_up = ["cs_test_" + secrets.token_hex(29) for _ in range(200)]
+        results = await asyncio.gather(*(_confirm(shop, visitor, s) for s in made_up))
+        assert {r.outcome for r in results} == {"not_found"}
+        assert (await _confirm(shop, visitor, other_session)).outcome == "not_found"
+        assert (await _confirm(shop, other, session_id)).outcome == "not_found"
+        assert requests.count == 0 and shop.snapshot() == before
+
+        assert (await _confirm(shop, visitor, session_id)).outcome == "fulfilled"
+        assert requests.count == 1  # its own, still pending: Stripe is asked
+        paid = shop.snapshot()
+        for _ in range(20):  # refreshes of a paid order's return page: answered from the database
+            again = await _confirm(shop, visitor, session_id)
+            assert again.outcome == "already_paid" and again.order is not None
+            assert again.order.id == started.order_id and again.order.status == S.PAID
+        assert requests.count == 1 and shop.snapshot() == paid
+    finally:
+        shop.sim.control("faults", method="DELETE")

@@ -10,13 +10,17 @@ import pytest
 
 from tests.fixtures.servers import REPO
 
+COMPILE_CONTEXT = "__REFLEX_COMPILE_CONTEXT"  # where `reflex run` / `reflex export` say which they are
+
 
 def _start(code: str, **env: str) -> subprocess.CompletedProcess:
     """Import what `reflex run` / granian import first (rxconfig, then the app) in a fresh process."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("STRIPE_", "PAYMENTS_", "SECRET_KEY", "SMTP_", "MAIL_"))
+        if not k.startswith(
+            ("STRIPE_", "PAYMENTS_", "SECRET_KEY", "SMTP_", "MAIL_", "RXSHOP_EXPORT", COMPILE_CONTEXT)
+        )
     }
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -89,3 +93,31 @@ def test_every_start_says_where_email_goes():
     )
     assert started.returncode == 0, started.stderr
     assert "Email: OFF (MAIL_MODE=off)" in started.stderr and "hunter2secret" not in started.stderr
+
+
+@pytest.mark.parametrize(
+    "context", [None, "run", "undefined"]
+)  # granian's import, `reflex run`, anything else
+@pytest.mark.parametrize("mode", ["prod", ""])
+def test_an_export_build_setting_refuses_to_serve_with_one_line(context, mode):
+    """RXSHOP_EXPORT_ONLY waives the production checks for `make export`; an app served with it would run
+    without them."""
+    env = {"REFLEX_ENV_MODE": mode, "RXSHOP_EXPORT_ONLY": "true", "PAYMENTS_MODE": "simulator"}
+    if context is not None:
+        env[COMPILE_CONTEXT] = context
+    started = _start("import rxshop.rxshop", **env)
+    assert started.returncode != 0
+    [line] = started.stderr.strip().splitlines()
+    assert line.startswith("rxshop cannot start: RXSHOP_EXPORT_ONLY=true is for `make export`"), line
+
+
+def test_the_export_build_itself_loads_the_app_with_it():
+    """`reflex export` sets its compile context (an environment variable of Reflex's own) before it imports
+    the app to compile the pages; `reflex run` sets "run", granian sets none."""
+    started = _start(
+        "import rxshop.rxshop",
+        REFLEX_ENV_MODE="prod",
+        RXSHOP_EXPORT_ONLY="true",
+        **{COMPILE_CONTEXT: "export"},
+    )
+    assert started.returncode == 0, started.stderr

@@ -216,3 +216,49 @@ def test_declined_card_through_the_control_api(sim_server: SimServer) -> None:
     assert "nothing was charged" in again["error"]["message"]
     with pytest.raises(stripe.InvalidRequestError):
         sim_server.client().v1.checkout.sessions.expire(session.id)
+
+
+@pytest.mark.parametrize("param", ["success_url", "cancel_url"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://shop.test\\@evil.test/checkout/success",  # browsers read `\` as `/`: the host would be evil.test
+        "http://shop.test/\\\\evil.test/",
+        "http://shop.test/checkout/success\x00",
+        "http://shop.test/check\tout",
+        "http://shop.test/checkout\r\nSet-Cookie: x=1",
+        "http://shop.test/a\x1fb",
+        "http://shop.test/a\x7fb",
+        "http://shop.test/a\x85b",
+        "http://shop.test/a b",
+    ],
+)
+def test_redirect_urls_with_backslashes_or_control_characters_are_refused(
+    sim_server: SimServer, param: str, url: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        sim_server.client().v1.checkout.sessions.create(sim_server.session_params(**{param: url}))
+    assert (refused.value.http_status, refused.value.param, refused.value.code) == (400, param, "url_invalid")
+    assert sim_server.client().v1.checkout.sessions.list().data == []  # nothing was created
+
+
+def test_the_links_the_simulator_writes_are_percent_encoded(sim_server: SimServer) -> None:
+    session = _open_session(
+        sim_server,
+        success_url='http://shop.test/checkout/success?session_id={CHECKOUT_SESSION_ID}&n="><b>é',
+        cancel_url="http://shop.test/checkout/cancel?from='x'<i>ü",
+    )
+    cancel = "http://shop.test/checkout/cancel?from='x'%3Ci%3E%C3%BC"
+    left = httpx.post(f"{session.url}/cancel")
+    assert left.status_code == 303 and left.headers["location"] == cancel
+
+    paid = _pay(session.url)
+    success = f"http://shop.test/checkout/success?session_id={session.id}&n=%22%3E%3Cb%3E%C3%A9"
+    assert paid.status_code == 303 and paid.headers["location"] == success
+    page = httpx.get(session.url).text  # "Payment received", with its link back to the shop
+    assert f'href="{success.replace("&", "&amp;")}"' in page
+    assert "<b>" not in page
+
+    expired = _open_session(sim_server, cancel_url="http://shop.test/back?q=<ü>")
+    sim_server.client().v1.checkout.sessions.expire(expired.id)
+    assert 'href="http://shop.test/back?q=%3C%C3%BC%3E"' in httpx.get(expired.url).text

@@ -14,6 +14,7 @@ from rxshop.stripe_sim.hosted import html
 from rxshop.stripe_sim.hosted.form import payment_form
 from rxshop.stripe_sim.hosted.summary import order_summary
 from rxshop.stripe_sim.money import format_amount
+from rxshop.stripe_sim.params.checkout import link
 
 if TYPE_CHECKING:
     from rxshop.stripe_sim.store import Store
@@ -27,8 +28,13 @@ HEADERS = {
 
 
 def success_redirect(session: dict[str, Any]) -> str:
-    """success_url with Stripe's literal {CHECKOUT_SESSION_ID} template filled in."""
-    return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+    """success_url with Stripe's literal {CHECKOUT_SESSION_ID} template filled in, percent-encoded."""
+    return link(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
+
+
+def cancel_redirect(session: dict[str, Any]) -> str:
+    """cancel_url as written into the page and the redirect (no template, as on Stripe), percent-encoded."""
+    return link(session["cancel_url"] or "")
 
 
 def not_found(session_id: str) -> Response:
@@ -74,9 +80,7 @@ def session_page(
 def _expired(session: dict[str, Any], summary: str) -> tuple[str, str]:
     back = ""
     if session["cancel_url"]:
-        back = (
-            f'<p><a class="button secondary" href="{escape(session["cancel_url"])}">Back to the shop</a></p>'
-        )
+        back = f'<p><a class="button secondary" href="{escape(cancel_redirect(session))}">Back to the shop</a></p>'
     content = f"""
 <h1>This checkout has expired</h1>
 <p class="notice" role="status">The checkout session expired, so nothing can be paid here and nothing was

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from rxshop.stripe_sim import buyer, cards
 from rxshop.stripe_sim.catalog import CodeRefused
-from rxshop.stripe_sim.hosted.render import not_found, session_page, success_redirect
+from rxshop.stripe_sim.hosted.render import cancel_redirect, not_found, session_page, success_redirect
 
 if TYPE_CHECKING:
     from rxshop.stripe_sim.app import Simulator
@@ -149,5 +149,5 @@ class HostedPage:
         if session is None:
             return not_found(request.path_params["id"])
         if session["cancel_url"]:
-            return RedirectResponse(session["cancel_url"], status_code=303)
+            return RedirectResponse(cancel_redirect(session), status_code=303)
         return self._own_page(session)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from stripe.params.checkout._session_create_params import (
     SessionCreateParams,
@@ -43,17 +43,33 @@ _CLOCK_SLACK = 10  # seconds of leeway for a client that computed expires_at a m
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# Browsers read a backslash as a slash (`https://shop\\@evil` goes to evil) and drop tabs and newlines: a
+# redirect URL holding one means something other than it seems, so none is accepted.
+_UNSAFE_IN_URL = re.compile(r"[\\\x00-\x20\x7f-\x9f]")
+# What stays as it is in a link the simulator writes (Starlette's RedirectResponse keeps the same set): the
+# URL's own delimiters and percent-escapes; anything else (non-ASCII, quotes, angle brackets) is escaped.
+_LINK_SAFE = ":/%#?=@[]!$&'()*+,;~"
+
+
 def check_url(value: Any, param: str, *, required: bool = False) -> str | None:
-    """Absolute http(s) URLs only, as Stripe requires ("Not a valid URL")."""
+    """Absolute http(s) URLs only, as Stripe requires ("Not a valid URL"); no backslash, whitespace or
+    control character anywhere in them."""
     url = as_string(value, param, required=required, max_length=5000)
     if url is None:
         if required:
             raise missing_param(param)
         return None
+    if _UNSAFE_IN_URL.search(url) or any(c.isspace() for c in url):
+        raise invalid("Not a valid URL", param=param, code="url_invalid")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise invalid("Not a valid URL", param=param, code="url_invalid")
     return url
+
+
+def link(url: str) -> str:
+    """A redirect URL as the simulator writes it into a page or a Location header: percent-encoded."""
+    return quote(url, safe=_LINK_SAFE)
 
 
 _SESSION_PARAMS = frozenset(
