@@ -1,8 +1,13 @@
 """The cart's quantity controls stop at what is free (this worker's latest count), on the server: a forged
-event cannot put more in the cart than the shop could hold for it. Buy checks exactly (tests/integration)."""
+event cannot put more in the visitor's cart (kept in the database) than the shop could hold for it. Buy
+checks exactly (tests/integration/test_stock.py)."""
+
+import time
 
 import pytest
+from reflex.istate.data import RouterData
 
+from rxshop.domain.identity import COOKIE_NAME, issue_credential, new_visitor_id
 from rxshop.domain.stock import StockLevel
 from rxshop.state import live_stock
 from rxshop.state.cart import CartState
@@ -19,24 +24,36 @@ def counted():
     live_stock._levels.clear()
 
 
+@pytest.fixture
+def cart(app_env) -> CartState:
+    """A tab's CartState whose websocket carries a new visitor's server-issued credential."""
+    settings = app_env()
+    credential = issue_credential(new_visitor_id(), key=settings.signing_key(), now=time.time())
+    state = CartState(_reflex_internal_init=True)
+    state.router = RouterData.from_router_data(
+        {"headers": {"cookie": f"{COOKIE_NAME}={credential}"}, "token": "tab-1"}
+    )
+    return state
+
+
 @pytest.mark.usefixtures("counted")
-def test_typed_and_stepped_quantities_stop_at_what_is_free():
-    cart = CartState(_reflex_internal_init=True)
-    cart.set_quantity("mug", "7")
+async def test_typed_and_stepped_quantities_stop_at_what_is_free(cart: CartState):
+    await cart.set_quantity("mug", "7")
     assert cart.quantities == {"mug": 3} and cart.notice == "Only 3 left of Morning Mug."
-    cart.increment("mug")
+    await cart.increment("mug")
     assert cart.quantities == {"mug": 3} and cart.notice == "Only 3 left of Morning Mug."
-    cart.decrement("mug")
+    await cart.decrement("mug")
     assert cart.quantities == {"mug": 2} and cart.notice == ""
-    cart.increment("tote")
+    await cart.increment("tote")
     assert "tote" not in cart.quantities and cart.notice == "Canvas Tote is sold out."
-    cart.set_quantity("notebook", "20")
+    await cart.set_quantity("notebook", "20")
     assert cart.quantities == {"mug": 2, "notebook": 20} and cart.notice == ""
+    await cart.load()  # what the server holds, as another tab reads it
+    assert cart.quantities == {"mug": 2, "notebook": 20}
 
 
-def test_without_a_count_read_yet_the_cart_keeps_its_own_maximum():
-    cart = CartState(_reflex_internal_init=True)
-    cart.set_quantity("mug", "20")
+async def test_without_a_count_read_yet_the_cart_keeps_its_own_maximum(cart: CartState):
+    await cart.set_quantity("mug", "20")
     assert cart.quantities == {"mug": 20}
 
 
