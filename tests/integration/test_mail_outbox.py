@@ -233,7 +233,7 @@ async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
     charge = shop.sim_session(order.stripe_session_id)["charge"]["id"]
     for count, amount in enumerate((1000, order.amount_total - 1000), start=1):
         await refund_order(
-            admin=owner.visitor_id,
+            admin=owner.admin,
             order_id=order.id,
             amount=amount,
             request_key=new_request_key(),

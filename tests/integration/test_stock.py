@@ -320,8 +320,8 @@ async def test_a_payment_after_its_hold_was_released_is_kept_and_flagged_oversol
     [entry] = [e for e in owner.call(exceptions) if e.kind == InboxKind.OVERSOLD]
     assert entry.order_id == late.order_id and entry.amount == shop.order(late.order_id).amount_total
 
-    done = await refund_oversold(admin=owner.visitor_id, order_id=late.order_id, gateway=shop.gateway)
-    again = refund_oversold(admin=owner.visitor_id, order_id=late.order_id, gateway=shop.gateway)
+    done = await refund_oversold(admin=owner.admin, order_id=late.order_id, gateway=shop.gateway)
+    again = refund_oversold(admin=owner.admin, order_id=late.order_id, gateway=shop.gateway)
     with pytest.raises(ActionRefused, match="not waiting in the inbox"):
         await again
 
@@ -367,7 +367,7 @@ async def test_a_refund_puts_the_items_back_when_the_owner_chooses_it(shop: Shop
     assert level(shop, "mug").quantity == 2
 
     await refund_order(
-        admin=owner.visitor_id,
+        admin=owner.admin,
         order_id=kept.id,
         amount=500,
         request_key=new_request_key(),
@@ -377,7 +377,7 @@ async def test_a_refund_puts_the_items_back_when_the_owner_chooses_it(shop: Shop
     key = new_request_key()
     for _ in range(2):  # a second click: one refund, one restock
         await refund_order(
-            admin=owner.visitor_id,
+            admin=owner.admin,
             order_id=back.id,
             amount=back.amount_total,
             request_key=key,
