@@ -17,6 +17,7 @@ ADMIN_ORDER = "/admin/order"  # one order: ?id=<order id> (see admin_order_link)
 ADMIN_REVENUE = "/admin/revenue"
 ADMIN_EXCEPTIONS = "/admin/exceptions"
 ADMIN_INVENTORY = "/admin/inventory"
+ADMIN_DISCOUNTS = "/admin/discounts"
 
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"
