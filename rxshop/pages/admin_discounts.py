@@ -132,7 +132,7 @@ def discounts() -> rx.Component:
             rx.cond(
                 S.rows.length() > 0,
                 codes_table(),
-                muted(rx.cond(S.loaded, "No promotion codes yet.", "Loading…"), id="no-codes"),
+                rx.cond(S.loaded, muted("No promotion codes yet.", id="no-codes"), rx.spinner()),
             ),
             id="codes",
         ),
