@@ -6,6 +6,7 @@ code off. axe stays clean and nothing scrolls sideways on every page of it."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 
@@ -14,9 +15,24 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.fixtures.admin import order_row, refunds_at_stripe, sign_in
 from tests.fixtures.browser import RETURN_PAGE, axe_problems, choose, open_shop, pay_on_hosted_page, press_buy
-from tests.fixtures.servers import RunningShop
+from tests.fixtures.servers import ARTIFACTS, REPO, RunningShop
 
 UPS = "1Z999AA10123456784"
+# At 1280 px the walk saves the order and Discounts pages; UPDATE_SCREENSHOTS=1 puts them in docs/screenshots
+# (the README's owner section), as tests/e2e/test_layout.py does for the shop's pages.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else ARTIFACTS / "screenshots"
+)
+
+
+def screenshot(page: Page, name: str) -> None:
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / name, full_page=True)
+    assert (SCREENSHOTS / name).stat().st_size < 400_000
 
 
 # Wide tables scroll sideways inside their own named region (.admin-scroll); nothing else may pass the edge.
@@ -154,6 +170,8 @@ def test_the_owners_day(page: Page, browser, shop: RunningShop, width: int) -> N
     expect(timeline).to_contain_text("Note: Buyer asked for gift wrap; done.")
     expect(page.get_by_label("Internal note (the buyer never sees it)")).to_have_value("")
     problems += checked(page, f"order after the day at {width}")
+    if width == 1280:
+        screenshot(page, "admin-order-desktop.png")
 
     # The Discounts page counts the use and what it brought in (net of the refund); then the code goes off.
     page.get_by_role("link", name="Discounts").click()
@@ -161,6 +179,8 @@ def test_the_owners_day(page: Page, browser, shop: RunningShop, width: int) -> N
     expect(row.locator("td").nth(4)).to_have_text("1")  # orders
     expect(row).to_contain_text("$33.70")  # 43.70 paid - 10.00 refunded
     expect(row).to_contain_text("$4.30")  # the discount given
+    if width == 1280:
+        screenshot(page, "admin-discounts-desktop.png")
     row.get_by_role("button", name=f"Turn off {code}").click()
     expect(page.locator("#discount-message")).to_have_text(
         f"Code {code} turned off: buyers can no longer use it."
