@@ -79,7 +79,7 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(row.limit, white_space="nowrap"),
         rx.table.cell(row.expires, white_space="nowrap"),
         rx.table.cell(
-            rx.badge(row.status, color_scheme=rx.cond(row.active, "green", "gray"), high_contrast=True)
+            rx.badge(row.status, color_scheme=rx.cond(row.active, "grass", "gray"), high_contrast=True)
         ),
         rx.table.cell(row.used),
         rx.table.cell(row.revenue, white_space="nowrap"),
