@@ -15,8 +15,10 @@ from rxshop.core.settings_policy import served_export_build
 from rxshop.mail.sender import send_mail_forever
 from rxshop.orders.housekeeping import expire_stale_orders_forever
 from rxshop.pages.admin import admin_overview
+from rxshop.pages.admin_discounts import admin_discounts
 from rxshop.pages.admin_inventory import admin_inventory
-from rxshop.pages.admin_orders import admin_order, admin_orders
+from rxshop.pages.admin_order import admin_order
+from rxshop.pages.admin_orders import admin_orders
 from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
 from rxshop.pages.checkout_cancel import CancelState, checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success
@@ -25,6 +27,7 @@ from rxshop.pages.order_link import order_link_page
 from rxshop.pages.orders import orders_page
 from rxshop.payments.wire import HANDLED_EVENTS
 from rxshop.state.admin import AdminState, start_sign_out_pushes
+from rxshop.state.admin_discounts import AdminDiscountsState
 from rxshop.state.admin_inventory import AdminInventoryState
 from rxshop.state.admin_messages import AdminMessagesState
 from rxshop.state.admin_order import AdminOrderState
@@ -212,4 +215,10 @@ app.add_page(
     route=routes.ADMIN_INVENTORY,
     title="Inventory · Dashboard · rxshop",
     on_load=[*_admin, AdminInventoryState.load],
+)
+app.add_page(
+    admin_discounts,
+    route=routes.ADMIN_DISCOUNTS,
+    title="Discounts · Dashboard · rxshop",
+    on_load=[*_admin, AdminDiscountsState.load],
 )

@@ -1,4 +1,4 @@
-"""What the owner changes: ship an order, refund it (full or part), resolve an inbox item.
+"""What the owner changes: ship an order, refund it (full or part, with a reason), resolve an inbox item.
 
 Each async function is what a dashboard handler calls: it checks the sign-in in the database, settles the
 race in the database (conditional UPDATEs, a unique refund key), and calls `notify.order_changed` so the
@@ -23,6 +23,8 @@ from rxshop.core.models import InboxItem, Order, RefundRequest, utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import SHIPPABLE_STATUSES, RefundStatus, remaining_to_refund
 from rxshop.domain.lifecycle import OrderStatus as S
+from rxshop.domain.refunds import ReasonRefused, RefundReason, check_reason, reason_text
+from rxshop.domain.shipping import TrackingRefused, check_tracking
 from rxshop.mail import outbox
 from rxshop.orders import history, stock_sales
 from rxshop.orders.history import EventKind, InboxKind
@@ -56,25 +58,32 @@ def mark_shipped(
     tracking_number: str,
     now: datetime | None = None,
 ) -> OrderView:
-    """Mark a paid order shipped with its carrier and tracking number (again: corrects them).
+    """Mark a paid, unshipped order shipped with its carrier (from rxshop.domain.shipping.CARRIERS) and a
+    tracking number of that carrier's format.
 
-    Only paid (or partly refunded) orders: one conditional UPDATE, so a refund landing at the same moment
-    either comes first (and the order is refused) or after.
+    One conditional UPDATE (paid or partly refunded, and not shipped yet): a refund landing at the same
+    moment comes first (and the order is refused) or after, and a second "Mark shipped" never replaces a
+    tracking number (that is `order_edits.edit_tracking`, which records the change).
     """
-    carrier, tracking_number = carrier.strip()[:100], tracking_number.strip()[:100]
-    if not carrier or not tracking_number:
-        raise ActionRefused("Enter the carrier and the tracking number.")
+    try:
+        chosen, number = check_tracking(carrier, tracking_number)
+    except TrackingRefused as err:
+        raise ActionRefused(str(err)) from None
     now = now or utcnow()
     with transaction(session):
         require_admin(session, admin, now)
         result = session.exec(
             sa.update(Order)
-            .where(col(Order.id) == order_id, col(Order.status).in_(SHIPPABLE_STATUSES))
+            .where(
+                col(Order.id) == order_id,
+                col(Order.status).in_(SHIPPABLE_STATUSES),
+                col(Order.fulfillment_status) != FulfillmentStatus.SHIPPED,
+            )
             .values(
                 fulfillment_status=FulfillmentStatus.SHIPPED,
-                carrier=carrier,
-                tracking_number=tracking_number,
-                shipped_at=sa.func.coalesce(Order.shipped_at, now),
+                carrier=chosen.name,
+                tracking_number=number,
+                shipped_at=now,
                 updated_at=now,
             )
         )
@@ -82,12 +91,24 @@ def mark_shipped(
         if order is None:
             raise ActionRefused("There is no such order.")
         if result.rowcount != 1:
-            raise ActionRefused(f"Only paid orders can be shipped; this one is {S(order.status).label}.")
+            raise ActionRefused(not_shippable(order))
         history.add_event(
-            session, order_id, EventKind.SHIPPED, f"{carrier} {tracking_number}", actor="owner", at=now
+            session, order_id, EventKind.SHIPPED, f"{chosen.name} {number}", actor="owner", at=now
         )
         outbox.shipped(session.connection(), order_id, carrier, tracking_number, now)  # the buyer's email
         return view_of(session, order)
+
+
+def not_shippable(order: Order) -> str:
+    """Why this order cannot be marked shipped, in the owner's words."""
+    if order.fulfillment_status == FulfillmentStatus.SHIPPED:
+        return (
+            f"This order was already shipped ({order.carrier} {order.tracking_number}); "
+            "use Edit tracking to change it."
+        )
+    if order.status == S.REFUNDED:
+        return "This order was refunded in full: there is nothing to ship."
+    return f"Only paid orders can be shipped; this one is {S(order.status).label}."
 
 
 async def ship_order(
@@ -132,18 +153,27 @@ class _Reserved:
     stripe_refund_id: str | None  # set when this key already succeeded
 
 
-def _reserve(session: Session, admin: str, order_id: str, amount: int, key: str, now: datetime) -> _Reserved:
+@dataclass(frozen=True)
+class _Ask:
+    order_id: str
+    amount: int
+    key: str
+    reason: RefundReason
+    note: str
+    now: datetime
+
+
+def _reserve(session: Session, admin: str, ask: _Ask) -> _Reserved:
     """Record the request under its unique key, or find the one a first click recorded."""
     try:
-        return _reserve_once(session, admin, order_id, amount, key, now)
+        return _reserve_once(session, admin, ask)
     except IntegrityError:
         # Two clicks at the same moment: the other one's row now exists, and this look-up finds it.
-        return _reserve_once(session, admin, order_id, amount, key, now)
+        return _reserve_once(session, admin, ask)
 
 
-def _reserve_once(
-    session: Session, admin: str, order_id: str, amount: int, key: str, now: datetime
-) -> _Reserved:
+def _reserve_once(session: Session, admin: str, ask: _Ask) -> _Reserved:
+    order_id, amount, key, now = ask.order_id, ask.amount, ask.key, ask.now
     with transaction(session):
         require_admin(session, admin, now)
         # The order row is locked until this request is recorded (PostgreSQL: FOR UPDATE; SQLite has one
@@ -183,6 +213,8 @@ def _reserve_once(
                 order_id=order_id,
                 amount=amount,
                 status=RefundStatus.REQUESTED,
+                reason=ask.reason.value,
+                note=ask.note or None,
                 requested_at=now,
                 updated_at=now,
             )
@@ -192,7 +224,7 @@ def _reserve_once(
             session,
             order_id,
             EventKind.REFUND_REQUESTED,
-            f"{format_money(amount, order.currency)} (request {key[:8]})",
+            f"{format_money(amount, order.currency)} — {reason_text(ask.reason, ask.note)} (request {key[:8]})",
             actor="owner",
             at=now,
         )
@@ -235,8 +267,13 @@ async def refund_order(
     gateway: CheckoutGateway,
     now: datetime | None = None,
     restock: bool = False,
+    reason: RefundReason | str = RefundReason.REQUESTED_BY_CUSTOMER,
+    note: str = "",
 ) -> RefundDone:
     """Refund `amount` (minor units) of a paid order through Stripe, once per `request_key`.
+
+    `reason` is Stripe's (duplicate, fraudulent, requested_by_customer) or "other" with a `note`: stored on
+    the request (the timeline, the buyer's email), sent as Stripe's `reason`, the note in its metadata.
 
     Two clicks with one key make one Stripe refund: the database keeps one request per key, and Stripe
     gets the same idempotency key (`rxshop-refund-<key>`) from both. Above what remains → ActionRefused.
@@ -248,10 +285,13 @@ async def refund_order(
         raise ActionRefused("Enter an amount above zero.")
     if not isinstance(request_key, str) or not _REQUEST_KEY.fullmatch(request_key):
         raise ActionRefused("This refund form has expired; open it again.")
+    try:
+        chosen, note = check_reason(reason, note)
+    except ReasonRefused as err:
+        raise ActionRefused(str(err)) from None
     now = now or utcnow()
-    reserved = await in_session(
-        _reserve, admin=admin, order_id=order_id, amount=amount, key=request_key, now=now
-    )
+    ask = _Ask(order_id, amount, request_key, chosen, note, now)
+    reserved = await in_session(_reserve, admin=admin, ask=ask)
     if reserved.stripe_refund_id is not None:  # this key refunded already: answer as the first time
         order, _request, _moved = await in_session(_finish, key=request_key, refund_id=None, error=None)
         await _restock(order_id, restock)
@@ -261,7 +301,8 @@ async def refund_order(
             payment_intent=reserved.payment_intent,
             amount=amount,
             idempotency_key=f"rxshop-refund-{request_key}",
-            metadata={"order_id": order_id, "request_key": request_key},
+            metadata={"order_id": order_id, "request_key": request_key, **({"note": note} if note else {})},
+            reason=chosen.stripe_reason,
         )
     except PaymentUnavailable as err:
         if err.same_key_may_succeed:  # nothing was stored under the key: the same click may be repeated

@@ -14,7 +14,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from rxshop.admin.auth import require_admin
-from rxshop.core.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, RefundRequest, StripeEvent
+from rxshop.admin.timeline import Line, OrderFacts, plain_timeline
+from rxshop.core.models import (
+    ORDER_NUMBER_ALPHABET,
+    DiscountCode,
+    Order,
+    OrderEvent,
+    RefundRequest,
+    StripeEvent,
+)
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.lifecycle import (
     LISTED_STATUSES,
@@ -96,6 +104,8 @@ class RefundRequestView:
     stripe_refund_id: str | None
     error: str | None
     requested_at: datetime
+    reason: str | None = None  # rxshop.domain.refunds.RefundReason
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,14 @@ class OrderDetail:
     timeline: tuple[TimelineEntry, ...]  # oldest first
     refunds: tuple[RefundRequestView, ...]
     stripe_links: dict[str, str] = field(default_factory=dict)  # label -> Stripe Dashboard URL (Stripe mode)
+    promotion_code: str = ""  # the code the buyer used (its id when the shop has not seen its text)
+
+    @property
+    def plain_timeline(self) -> list[Line]:
+        """The timeline in the owner's words (rxshop.admin.timeline)."""
+        o = self.order
+        facts = OrderFacts(o.number, o.currency, o.amount_total, self.promotion_code)
+        return plain_timeline(self.timeline, self.refunds, facts)
 
     @property
     def can_ship(self) -> bool:
@@ -249,11 +267,21 @@ def order_detail(
                     r.stripe_refund_id,
                     r.error,
                     r.requested_at,
+                    r.reason,
+                    r.note,
                 )
                 for r in requests
             ),
             stripe_links=_stripe_links(order, settings),
+            promotion_code=_code_of(session, order),
         )
+
+
+def _code_of(session: Session, order: Order) -> str:
+    if not order.promotion_code_id:
+        return ""
+    known = session.get(DiscountCode, order.promotion_code_id)
+    return known.code if known is not None else order.promotion_code_id
 
 
 __all__ = [

@@ -20,6 +20,7 @@ ADMIN_LINKS = (
     ("Revenue", routes.ADMIN_REVENUE),
     ("Exceptions", routes.ADMIN_EXCEPTIONS),
     ("Inventory", routes.ADMIN_INVENTORY),
+    ("Discounts", routes.ADMIN_DISCOUNTS),
 )
 
 

@@ -1,6 +1,6 @@
 """SQLModel tables: orders and their lines, Stripe events received (de-duplication), the order timeline,
-refund requests, the owner's exceptions inbox, the owner's sign-ins, stock with its reservations, and
-each visitor's cart."""
+refund requests, promotion codes seen, the owner's exceptions inbox, the owner's sign-ins, stock with its
+reservations, and each visitor's cart."""
 
 from __future__ import annotations
 
@@ -131,6 +131,12 @@ class Order(SQLModel, table=True):
     carrier: str | None = Field(default=None, max_length=100)
     tracking_number: str | None = Field(default=None, max_length=100)
     shipped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The owner changed the tracking and ticked "tell the buyer": set here, in the same transaction as the
+    # change; the mail sender tells the buyer of the tracking as it then is, and clears it.
+    tracking_email_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The promotion code (promo_...) and coupon Stripe applied at Checkout, from the session's `discounts`.
+    promotion_code_id: str | None = Field(default=None, max_length=255)
+    coupon_id: str | None = Field(default=None, max_length=255)
 
 
 class OrderLine(SQLModel, table=True):
@@ -174,7 +180,7 @@ class OrderEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: str = Field(max_length=40)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    kind: str = Field(max_length=32)  # status | shipped | refund_requested | refund_failed | note
+    kind: str = Field(max_length=32)  # rxshop.orders.history.EventKind
     detail: str = Field(default="", sa_type=sa.Text)
     actor: str = Field(default="system", max_length=64)  # stripe | system | owner
 
@@ -193,8 +199,24 @@ class RefundRequest(SQLModel, table=True):
     stripe_refund_id: str | None = Field(default=None, max_length=255)
     error: str | None = Field(default=None, max_length=500)
     requested_by: str = Field(default="owner", max_length=64)
+    # Stripe's refund reason (duplicate | fraudulent | requested_by_customer), or "other" with the owner's note
+    # (rxshop.domain.refunds): sent to Stripe, shown on the timeline and said in the buyer's refund email.
+    reason: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=500)
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DiscountCode(SQLModel, table=True):
+    """A Stripe promotion code the shop has seen (made on the Discounts page or listed from Stripe): an order
+    stores only the promotion code's id Stripe reports, and its page shows the code the buyer typed."""
+
+    __tablename__ = "discount_codes"
+
+    id: str = Field(primary_key=True, max_length=255)  # promo_...
+    code: str = Field(max_length=500)
+    coupon_id: str = Field(max_length=255)
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class InboxItem(SQLModel, table=True):

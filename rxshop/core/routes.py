@@ -18,6 +18,7 @@ ADMIN_REVENUE = "/admin/revenue"
 ADMIN_EXCEPTIONS = "/admin/exceptions"
 ADMIN_INVENTORY = "/admin/inventory"
 ORDER_LINK = "/order"  # one order, from the secret link in its emails: ?key=<token> (see order_link_url)
+ADMIN_DISCOUNTS = "/admin/discounts"
 
 # Backend routes (Starlette, beside Reflex's own)
 STRIPE_WEBHOOK = "/stripe/webhook"

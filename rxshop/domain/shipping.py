@@ -1,5 +1,5 @@
 """Shipping rates, defined beside the catalog (integer minor units), what a cart is offered, the cart's
-note about them, and carriers' tracking links (pure).
+note about them, carriers with their tracking number formats, and tracking links (pure).
 
 The server decides every amount: Checkout gets `shipping_rate_data` built from these, and fulfillment checks
 the rate Stripe reports against the offer stored on the order when it was created.
@@ -117,3 +117,63 @@ def tracking_url(carrier: str | None, tracking_number: str | None) -> str:
     if template is None or not _TRACKING_NUMBER.fullmatch(number):
         return ""
     return template.format(quote(number, safe=""))
+
+
+# --- Carriers and their tracking numbers (the owner's "Mark shipped" form) ----------------------------------
+# Lenient where carriers vary: spaces and dashes as printed on labels are dropped, letters are upper-cased,
+# and each carrier accepts every format it currently prints (USPS has 20-22 digit and 13-character S10
+# numbers; FedEx 12, 15, 20 or 22 digits; DHL Express 10 digits, DHL eCommerce/Parcel up to 39 characters
+# starting GM/LX/RX/JJD or 3S). "Other" takes any 4-40 letters and digits: a carrier we do not know.
+
+
+@dataclass(frozen=True)
+class Carrier:
+    id: str  # stored on the order as its name (orders.carrier), so older free-text carriers still read
+    name: str
+    pattern: re.Pattern[str]
+    example: str  # what the owner is told a number looks like
+
+
+_S10 = r"[A-Z]{2}\d{9}[A-Z]{2}"  # the UPU's international format (EMS, registered mail)
+CARRIERS: tuple[Carrier, ...] = (
+    Carrier("ups", "UPS", re.compile(r"1Z[A-Z0-9]{16}"), "1Z followed by 16 letters or digits"),
+    Carrier("usps", "USPS", re.compile(rf"\d{{20,22}}|{_S10}"), "20 to 22 digits (or e.g. EA123456789US)"),
+    Carrier("fedex", "FedEx", re.compile(r"\d{12}|\d{15}|\d{20}|\d{22}"), "12, 15 or 20 digits"),
+    Carrier(
+        "dhl",
+        "DHL",
+        re.compile(r"\d{10}|(?:JJD|GM|LX|RX|3S)[A-Z0-9]{8,37}"),
+        "10 digits (DHL Express), or a DHL Parcel number such as JJD…",
+    ),
+    Carrier("royal mail", "Royal Mail", re.compile(r"[A-Z]{2}\d{9}GB"), "2 letters, 9 digits and GB"),
+    Carrier("other", "Other", re.compile(r"[A-Z0-9]{4,40}"), "4 to 40 letters or digits"),
+)
+CARRIERS_BY_ID = {c.id: c for c in CARRIERS}
+
+
+class TrackingRefused(ValueError):
+    """A carrier or tracking number that cannot be right; the message says what is expected."""
+
+
+def normalize_tracking(text: str) -> str:
+    """'1z 999-aa1 0123456784' -> '1Z999AA10123456784': spaces and dashes dropped, upper case."""
+    return re.sub(r"[\s-]+", "", text or "").upper()
+
+
+def check_tracking(carrier_id: str, tracking_number: str) -> tuple[Carrier, str]:
+    """(the carrier, the number as stored) or TrackingRefused with a message for the owner."""
+    carrier = CARRIERS_BY_ID.get(" ".join(str(carrier_id or "").lower().split()))
+    if carrier is None:
+        raise TrackingRefused("Choose the carrier from the list.")
+    number = normalize_tracking(str(tracking_number or ""))[:100]
+    if not number:
+        raise TrackingRefused("Enter the tracking number.")
+    if not carrier.pattern.fullmatch(number):
+        raise TrackingRefused(f"That is not a {carrier.name} tracking number: expected {carrier.example}.")
+    return carrier, number
+
+
+def carrier_id_of(name: str | None) -> str:
+    """The list's id for a carrier stored on an order ('UPS' -> 'ups'); 'other' for a name not in the list."""
+    key = " ".join((name or "").lower().split())
+    return key if key in CARRIERS_BY_ID else "other"

@@ -51,6 +51,9 @@ class NewOrder:
     carrier: str | None
     tracking_number: str | None
     shipped_at: datetime | None
+    tracking_email_requested_at: datetime | None
+    promotion_code_id: str | None
+    coupon_id: str | None
 
 
 _TABLE = sa.inspect(Order).local_table

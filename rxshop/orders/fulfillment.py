@@ -144,6 +144,8 @@ _DELIVERY = {
     "shipping_rate_id": "COALESCE(:rate_id, shipping_rate_id)",
     "shipping_rate_name": "COALESCE(:rate_name, shipping_rate_name)",
     "phone": "COALESCE(:phone, phone)",
+    "promotion_code_id": "COALESCE(:promotion_code_id, promotion_code_id)",
+    "coupon_id": "COALESCE(:coupon_id, coupon_id)",
     **{c: f"CASE WHEN :has_address THEN :{c} ELSE {c} END" for c in _SHIP_COLUMNS},
 }
 # The status an order takes when paid: a refund reported before the payment is not forgotten.
@@ -201,6 +203,8 @@ def move_params(terms: OrderTerms, checkout: CheckoutSession, now: datetime, bef
         "rate_id": rate.rate_id if rate else None,
         "rate_name": rate.name if rate else None,
         "phone": checkout.phone[:40] if checkout.phone else None,
+        "promotion_code_id": checkout.promotion_code_id and checkout.promotion_code_id[:255],
+        "coupon_id": checkout.coupon_id and checkout.coupon_id[:255],
         "payment_intent": checkout.payment_intent or None,
         "email": checkout.customer_email or None,
         "has_address": address is not None,

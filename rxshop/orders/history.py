@@ -27,6 +27,8 @@ class EventKind(StrEnum):
     REFUND_REQUESTED = "refund_requested"
     REFUND_FAILED = "refund_failed"
     RESTOCKED = "restocked"  # detail: "2 × Morning Mug" put back in stock by the owner
+    TRACKING_CHANGED = "tracking_changed"  # detail: "<carrier> <tracking>" (the new one) [+ " · buyer told"]
+    NOTE = "note"  # detail: the owner's internal note (never shown to the buyer)
 
 
 class InboxKind(StrEnum):

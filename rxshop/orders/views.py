@@ -73,6 +73,7 @@ class OrderView:
     carrier: str | None = None
     tracking_number: str | None = None
     shipped_at: datetime | None = None
+    promotion_code_id: str | None = None  # the promotion code Stripe applied at Checkout (promo_...)
 
     @property
     def fulfillment_label(self) -> str:
@@ -126,6 +127,7 @@ def view(order: Order, lines: list[OrderLineView]) -> OrderView:
         carrier=order.carrier,
         tracking_number=order.tracking_number,
         shipped_at=order.shipped_at,
+        promotion_code_id=order.promotion_code_id,
     )
 
 

@@ -17,7 +17,14 @@ from stripe.params.checkout import SessionListParams, SessionRetrieveParams
 
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.shipping import ShippingOption
-from rxshop.payments.wire import CheckoutSession, Event, checkout_from_stripe, event_from_stripe
+from rxshop.payments.wire import (
+    CheckoutSession,
+    Event,
+    PromotionCode,
+    checkout_from_stripe,
+    event_from_stripe,
+    promotion_code_from_stripe,
+)
 
 
 @dataclass(frozen=True)
@@ -268,11 +275,16 @@ class CheckoutGateway:
         idempotency_key: str,
         amount: int | None = None,
         metadata: Mapping[str, str] | None = None,
+        reason: str | None = None,
     ) -> Refund:
-        """Refund all (amount=None) or part of a payment; the key makes a repeated click harmless."""
+        """Refund all (amount=None) or part of a payment; the key makes a repeated click harmless.
+
+        `reason`: Stripe's duplicate, fraudulent or requested_by_customer (None: no reason given)."""
         params: RefundCreateParams = {"payment_intent": payment_intent}
         if amount is not None:
             params["amount"] = amount
+        if reason is not None:
+            params["reason"] = reason
         if metadata:
             params["metadata"] = dict(metadata)
         try:
@@ -284,6 +296,67 @@ class CheckoutGateway:
         return Refund(
             id=refund.id, payment_intent=payment_intent, amount=refund.amount, status=refund.status or ""
         )
+
+    # --- Promotion codes (the owner's Discounts page) ---------------------------------------------------------
+
+    async def list_promotion_codes(self, *, limit: int = 100) -> list[PromotionCode]:
+        """The account's promotion codes, newest first, each with its coupon's terms (two list calls)."""
+        try:
+            coupons = await self._client.v1.coupons.list_async({"limit": limit})
+            codes = await self._client.v1.promotion_codes.list_async({"limit": limit})
+        except stripe.StripeError as err:
+            raise _translate(err) from err
+        by_id = {c.id: c.to_dict() for c in coupons.data}
+        return [promotion_code_from_stripe(p.to_dict(), by_id) for p in codes.data]
+
+    async def create_promotion_code(
+        self,
+        *,
+        code: str,
+        currency: str,
+        idempotency_key: str,
+        percent_off: float | None = None,
+        amount_off: int | None = None,
+        max_redemptions: int | None = None,
+        expires_at: int | None = None,
+    ) -> PromotionCode:
+        """A coupon (percent or amount off, once) and its customer-facing code; one key makes one of each."""
+        coupon: dict[str, Any] = {"duration": "once", "name": code[:40]}
+        if percent_off is not None:
+            coupon["percent_off"] = percent_off
+        else:
+            coupon.update(amount_off=amount_off, currency=currency)
+        promo: dict[str, Any] = {"code": code}
+        if max_redemptions is not None:
+            promo["max_redemptions"] = max_redemptions
+        if expires_at is not None:
+            promo["expires_at"] = expires_at
+        try:
+            made = await self._client.v1.coupons.create_async(
+                coupon,  # type: ignore[arg-type]
+                options={"idempotency_key": f"{idempotency_key}-coupon"},
+            )
+            promo["promotion"] = {"type": "coupon", "coupon": made.id}
+            created = await self._client.v1.promotion_codes.create_async(
+                promo,  # type: ignore[arg-type]
+                options={"idempotency_key": f"{idempotency_key}-code"},
+            )
+        except stripe.InvalidRequestError as err:
+            if err.code == "resource_already_exists":
+                raise PaymentRejected("A code with that text is already active.") from err
+            _translate(err)  # logged; Stripe's own words are for the owner here, not for a buyer
+            raise PaymentRejected(str(err.user_message or "Stripe refused these terms.")) from err
+        except stripe.StripeError as err:
+            raise _translate(err) from err
+        return promotion_code_from_stripe(created.to_dict(), {made.id: made.to_dict()})
+
+    async def deactivate_promotion_code(self, promotion_code_id: str) -> PromotionCode:
+        """Stop a code from being used (Stripe keeps it, and the orders that used it keep their discount)."""
+        try:
+            updated = await self._client.v1.promotion_codes.update_async(promotion_code_id, {"active": False})
+        except stripe.StripeError as err:
+            raise _translate(err) from err
+        return promotion_code_from_stripe(updated.to_dict(), {})
 
 
 def _shipping_option(option: ShippingOption, currency: str) -> dict[str, Any]:

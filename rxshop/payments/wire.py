@@ -1,5 +1,5 @@
 """Stripe's wire format, read in one place: the plain dataclasses the shop uses for Checkout Sessions,
-charges and events, and the parsers from Stripe's JSON (SDK responses and webhook bodies alike)."""
+charges, events and promotion codes, and the parsers from Stripe's JSON (SDK responses and webhook bodies alike)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,10 @@ class CheckoutSession:
     shipping_options: tuple[tuple[str, int], ...] = ()  # (shr_ id, amount) in the order they were offered
     shipping: ShippingAddress | None = None
     phone: str | None = None
+    # The discount applied (`discounts[0]`; Checkout allows one): ids, and the code when expanded.
+    promotion_code_id: str | None = None
+    coupon_id: str | None = None
+    promotion_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,21 @@ def _shipping_from_stripe(obj: Mapping[str, Any]) -> ShippingAddress | None:
     )
 
 
+def _discount_of(obj: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(promotion code id, coupon id, code) of the session's discount: `discounts[0]`, or the expanded
+    `total_details.breakdown.discounts[0].discount`; each may be an id or the expanded object."""
+    found = obj.get("discounts") or []
+    breakdown = ((obj.get("total_details") or {}).get("breakdown") or {}).get("discounts") or []
+    if not found and breakdown and isinstance(breakdown[0], Mapping):
+        found = [breakdown[0].get("discount") or {}]
+    first = found[0] if found and isinstance(found[0], Mapping) else {}
+    promo, coupon = first.get("promotion_code"), first.get("coupon")
+    if coupon is None and isinstance(first.get("source"), Mapping):  # the newer discount object
+        coupon = first["source"].get("coupon")
+    code = promo.get("code") if isinstance(promo, Mapping) else None
+    return _id_of(promo), _id_of(coupon), str(code) if code else None
+
+
 def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
     """A CheckoutSession from Stripe's JSON for a checkout.session: an SDK response's `to_dict()` or a
     webhook's `data.object` alike (line items and the payment intent's status only when expanded)."""
@@ -226,6 +245,7 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         (str(_id_of(o.get("shipping_rate")) or ""), int(o.get("shipping_amount") or 0))
         for o in obj.get("shipping_options") or ()
     )
+    promo_id, coupon_id, code = _discount_of(obj)
     return CheckoutSession(
         id=str(obj["id"]),
         url=obj.get("url"),
@@ -249,6 +269,51 @@ def checkout_from_stripe(obj: Mapping[str, Any]) -> CheckoutSession:
         shipping_options=options,
         shipping=_shipping_from_stripe(obj),
         phone=_buyer_text_or_none(details.get("phone")),
+        promotion_code_id=promo_id,
+        coupon_id=coupon_id,
+        promotion_code=code,
+    )
+
+
+@dataclass(frozen=True)
+class PromotionCode:
+    """A promotion code and what its coupon takes off (percent_off, or amount_off in `currency`)."""
+
+    id: str
+    code: str
+    active: bool
+    coupon_id: str
+    percent_off: float | None
+    amount_off: int | None
+    currency: str
+    max_redemptions: int | None
+    expires_at: int | None  # unix seconds (the code's, or its coupon's redeem_by if earlier)
+    times_redeemed: int
+    created: int
+
+
+def promotion_code_from_stripe(
+    obj: Mapping[str, Any], coupons: Mapping[str, Mapping[str, Any]]
+) -> PromotionCode:
+    """A PromotionCode from Stripe's JSON, with its coupon found in `coupons` (by id) or expanded in place.
+
+    The coupon sits in `promotion.coupon` since API 2025-09 (`coupon` before)."""
+    raw = (obj.get("promotion") or {}).get("coupon") or obj.get("coupon")
+    coupon = raw if isinstance(raw, Mapping) else coupons.get(str(raw or ""), {})
+    limits = [x for x in (obj.get("expires_at"), coupon.get("redeem_by")) if x]
+    percent = coupon.get("percent_off")
+    return PromotionCode(
+        id=str(obj["id"]),
+        code=str(obj.get("code") or ""),
+        active=bool(obj.get("active")) and coupon.get("valid", True) is not False,
+        coupon_id=str(_id_of(raw) or ""),
+        percent_off=float(percent) if percent is not None else None,
+        amount_off=_int_or_none(coupon.get("amount_off")),
+        currency=str(coupon.get("currency") or "").lower(),
+        max_redemptions=_int_or_none(obj.get("max_redemptions") or coupon.get("max_redemptions")),
+        expires_at=int(min(limits)) if limits else None,
+        times_redeemed=int(obj.get("times_redeemed") or 0),
+        created=int(obj.get("created") or 0),
     )
 
 

@@ -1,7 +1,7 @@
 """AdminInventoryState: the owner's counts per product (Inventory page), and the one-click refund of an
 oversold order (a button on the Exceptions page).
 
-Thin, like every admin state: each handler checks the sign-in (`_admin_id`), validates what the browser sent,
+Thin, like every admin state: each handler checks the sign-in (`_admin_token`), validates what the browser sent,
 and calls one service of rxshop.admin.inventory. The page follows sales and releases live: an order change
 refreshes every loaded admin view (rxshop.state.live_admin), this one included.
 """
@@ -74,13 +74,13 @@ class AdminInventoryState(AdminState):
     @rx.event
     async def load(self):
         self.message = ""
-        if admin := await self._admin_id():
+        if admin := await self._admin_token():
             await self._refresh(admin)
 
     @rx.event
     async def save(self, form_data: dict):
         """One product's form: counted or not, units for sale, low-stock threshold."""
-        if not (admin := await self._admin_id()):
+        if not (admin := await self._admin_token()):
             return
         product_id = form_text(form_data, "product_id") or ""
         try:
@@ -113,7 +113,7 @@ class AdminInventoryState(AdminState):
         if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
             return
         async with self:
-            admin = await self._admin_id()
+            admin = await self._admin_token()
             self.refund_order_id, self.refund_message = order_id, "Refunding…"
         if not admin:
             return

@@ -87,7 +87,7 @@ class AdminMessagesState(AdminState):
         """On the order page's load: the messages of ?id=."""
         order_id = self.router.url.query_parameters.get("id", "")
         self.result = ""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin:
             return
         self.order_id = order_id if isinstance(order_id, str) and ORDER_ID.fullmatch(order_id) else ""
@@ -95,7 +95,7 @@ class AdminMessagesState(AdminState):
 
     async def _act(self, fn, **kwargs):
         """One admin action on this order: its result, or None with the refusal shown."""
-        admin = await self._admin_id()
+        admin = await self._admin_token()
         if not admin or not self.order_id:
             return None, ""
         try:

@@ -1,4 +1,5 @@
-"""AdminOrderState: one order in full (lines, amounts, address, Stripe ids, timeline), shipping and refunds.
+"""AdminOrderState: one order in full (lines, amounts, address, Stripe ids, timeline), shipping (and editing
+the tracking), refunds with a reason, and internal notes.
 
 Ship and refund are background events: they wait on the database and on Stripe, and must not hold this
 tab's state meanwhile (`async with self` only around reading and writing vars). A refund's request key is
@@ -16,9 +17,13 @@ import reflex as rx
 
 from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
 from rxshop.admin.auth import NotSignedIn, is_signed_in
+from rxshop.admin.order_edits import NOTE_MAX, change_tracking, note_order
 from rxshop.admin.queries import OrderDetail, order_detail
 from rxshop.core.db import in_session
 from rxshop.domain.catalog import format_money
+from rxshop.domain.lifecycle import OrderStatus
+from rxshop.domain.refunds import NOTE_MAX as REFUND_NOTE_MAX
+from rxshop.domain.shipping import carrier_id_of, tracking_url
 from rxshop.payments.gateway import get_gateway
 from rxshop.state.admin import AdminState, admin_token, form_text
 
@@ -49,6 +54,20 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
 
+def _checked(form_data: dict, name: str) -> bool:
+    return isinstance(form_data, dict) and form_data.get(name) in ("on", True, "true")
+
+
+def _ship_note(detail: OrderDetail) -> str:
+    """What the Ship section says when there is no form: why this order does not ship (yet)."""
+    status = detail.order.status
+    if status == OrderStatus.REFUNDED:
+        return "Refunded in full before it was shipped: there is nothing to ship."
+    if status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        return "It can be shipped once it is paid."
+    return f"It was not paid ({status.label}): there is nothing to ship."
+
+
 def parse_amount(text: str | None) -> int | None:
     """'12', '12.5', '$12.50' -> minor units; anything else -> None."""
     match = AMOUNT.fullmatch(text or "")
@@ -73,11 +92,23 @@ class AdminOrderState(AdminState):
     timeline: list[EntryRow] = []
     refunds: list[EntryRow] = []
     can_ship: bool = False
+    ship_note: str = ""  # why there is no Ship form (refunded, unpaid...)
+    shipped: bool = False
+    carrier_id: str = ""  # the shipment: carrier (rxshop.domain.shipping.CARRIERS id), number, link, date
+    carrier_name: str = ""
+    tracking_number: str = ""
+    tracking_link: str = ""
+    shipped_on: str = ""
+    tracking_open: bool = False
+    promotion_code: str = ""
     refundable: str = ""
+    refund_default: str = ""  # what remains, pre-filled in the amount field ("31.00")
     can_refund: bool = False
     refund_open: bool = False
     ship_message: str = ""
     refund_message: str = ""
+    note_message: str = ""
+    note_form: int = 0  # bumped after a note is added: the form is drawn again, empty
     _refund_key: str = ""
 
     def _show(self, detail: OrderDetail) -> None:
@@ -97,9 +128,7 @@ class AdminOrderState(AdminState):
                 ("Phone", o.phone or ""),
                 ("Shipping rate", o.shipping_rate_name or ""),
                 ("Fulfillment", o.fulfillment_label),
-                ("Carrier", o.carrier or ""),
-                ("Tracking number", o.tracking_number or ""),
-                ("Shipped", _when(o.shipped_at)),
+                ("Promotion code", detail.promotion_code),
             )
             if text
         ]
@@ -121,15 +150,23 @@ class AdminOrderState(AdminState):
             if value
         ]
         self.stripe_links = [EntryRow("", label, url) for label, url in detail.stripe_links.items()]
-        self.timeline = [EntryRow(_when(e.at), f"{e.kind} · {e.actor}", e.text) for e in detail.timeline]
+        self.timeline = [EntryRow(_when(x.at), x.who, x.text) for x in detail.plain_timeline]
         self.refunds = [
             EntryRow(
                 _when(r.requested_at), r.status, f"{money(r.amount)} {r.stripe_refund_id or r.error or ''}"
             )
             for r in detail.refunds
         ]
-        self.can_ship, self.can_refund = detail.can_ship, detail.refundable > 0
+        self.shipped = o.fulfillment_status == "shipped"
+        self.can_ship = detail.can_ship and not self.shipped
+        self.ship_note = "" if self.shipped or self.can_ship else _ship_note(detail)
+        self.carrier_id, self.carrier_name = carrier_id_of(o.carrier), o.carrier or ""
+        self.tracking_number, self.shipped_on = o.tracking_number or "", _when(o.shipped_at)
+        self.tracking_link = tracking_url(o.carrier, o.tracking_number)
+        self.promotion_code = detail.promotion_code
+        self.can_refund = detail.refundable > 0
         self.refundable = money(detail.refundable)
+        self.refund_default = f"{detail.refundable // 100}.{detail.refundable % 100:02d}"
 
     async def _refresh(self, admin: str) -> None:
         if not self.order_id:
@@ -145,8 +182,8 @@ class AdminOrderState(AdminState):
     async def load(self):
         """On page load: the order named by ?id= in the address."""
         order_id = self.router.url.query_parameters.get("id", "")
-        self.ship_message = self.refund_message = ""
-        self.refund_open = False
+        self.ship_message = self.refund_message = self.note_message = ""
+        self.refund_open = self.tracking_open = False
         admin = await self._admin_token()
         if not admin:
             return
@@ -165,6 +202,14 @@ class AdminOrderState(AdminState):
     @rx.event
     def close_refund(self):
         self.refund_open = False
+
+    @rx.event
+    def open_tracking(self):
+        self.tracking_open, self.ship_message = True, ""
+
+    @rx.event
+    def close_tracking(self):
+        self.tracking_open = False
 
     async def _begin(self) -> tuple[str, str, str]:
         """Inside `async with self`: (admin token, order id, refund key) for a background action."""
@@ -194,7 +239,7 @@ class AdminOrderState(AdminState):
             return
         if not carrier or not tracking:
             async with self:
-                self.ship_message = "Enter the carrier and the tracking number (up to 100 characters each)."
+                self.ship_message = "Choose the carrier and enter the tracking number (up to 100 characters)."
             return
         try:
             shipped = await ship_order(
@@ -217,7 +262,9 @@ class AdminOrderState(AdminState):
     async def refund(self, form_data: dict):
         """Refund part or all of this order through Stripe (the amount in dollars, e.g. 10 or 10.50)."""
         amount = parse_amount(form_text(form_data, "amount", 20))
-        restock = isinstance(form_data, dict) and form_data.get("restock") in ("on", True, "true")
+        restock = _checked(form_data, "restock")
+        reason = form_text(form_data, "reason", 40) or ""
+        note = form_text(form_data, "refund_note", REFUND_NOTE_MAX)
         async with self:
             admin, order_id, key = await self._begin()
         if not await self._still_admin(admin):
@@ -229,6 +276,9 @@ class AdminOrderState(AdminState):
             if not key:
                 self.refund_message = "Open the refund form again."
                 return
+            if note is None:
+                self.refund_message = f"The note is at most {REFUND_NOTE_MAX} characters."
+                return
         try:
             done = await refund_order(
                 admin=admin,
@@ -237,6 +287,8 @@ class AdminOrderState(AdminState):
                 request_key=key,
                 gateway=get_gateway(),
                 restock=restock,
+                reason=reason,
+                note=note or "",
             )
             message = f"Refund of {format_money(done.amount)} made at Stripe ({done.stripe_refund_id})."
             message += " Its items are back in stock." if restock else ""
@@ -254,3 +306,67 @@ class AdminOrderState(AdminState):
             if closed:
                 self.refund_open = False  # a new refund opens the form again (a new key)
             await self._finish(admin, "refund_message", message)
+
+    @rx.event(background=True)
+    async def edit_tracking(self, form_data: dict):
+        """Change this shipped order's carrier and tracking number; optionally have the buyer emailed."""
+        carrier, tracking = form_text(form_data, "carrier", 100), form_text(form_data, "tracking_number", 100)
+        tell = _checked(form_data, "tell_buyer")
+        async with self:
+            admin, order_id, _key = await self._begin()
+        if not await self._still_admin(admin):
+            return
+        if not carrier or not tracking:
+            async with self:
+                self.ship_message = "Choose the carrier and enter the tracking number (up to 100 characters)."
+            return
+        done = False
+        try:
+            order = await change_tracking(
+                admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking, tell_buyer=tell
+            )
+            message, done = f"Tracking changed to {order.carrier} {order.tracking_number}.", True
+            message += " The buyer will be emailed." if tell else ""
+        except ActionRefused as err:
+            message = str(err)
+        except NotSignedIn:
+            async with self:
+                await self._signed_out()
+            return
+        except Exception:
+            log.exception("Editing the tracking of order %s failed", order_id)
+            message = _UNEXPECTED
+        async with self:
+            if done:
+                self.tracking_open = False
+            await self._finish(admin, "ship_message", message)
+
+    @rx.event(background=True)
+    async def add_note(self, form_data: dict):
+        """An internal note on this order's timeline (the buyer never sees it)."""
+        text = form_text(form_data, "note", NOTE_MAX)
+        async with self:
+            admin, order_id, _key = await self._begin()
+        if not await self._still_admin(admin):
+            return
+        if not text:
+            async with self:
+                self.note_message = f"Write the note first (at most {NOTE_MAX} characters)."
+            return
+        done = False
+        try:
+            await note_order(admin=admin, order_id=order_id, text=text)
+            message, done = "Note added.", True
+        except ActionRefused as err:
+            message = str(err)
+        except NotSignedIn:
+            async with self:
+                await self._signed_out()
+            return
+        except Exception:
+            log.exception("Adding a note to order %s failed", order_id)
+            message = _UNEXPECTED
+        async with self:
+            if done:
+                self.note_form += 1
+            await self._finish(admin, "note_message", message)

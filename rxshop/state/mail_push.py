@@ -67,7 +67,7 @@ async def push_order_views(visitor_id: str, order_id: str) -> None:
 
 async def _refresh_messages(state: AdminMessagesState, order_ids: set[str]) -> None:
     if state.loaded and state.order_id in order_ids:
-        admin = await state._admin_id()
+        admin = await state._admin_token(touch=False)
         if admin:
             await state._refresh(admin)
 

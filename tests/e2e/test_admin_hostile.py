@@ -21,6 +21,7 @@ ORDERS = "___admin_orders____admin_orders_state"
 ORDER = "___admin_order____admin_order_state"
 REVENUE = "___admin_reports____admin_revenue_state"
 INBOX = "___admin_reports____admin_inbox_state"
+DISCOUNTS = "___admin_discounts____admin_discounts_state"
 LEAK = re.compile(r"Traceback|File \"|sqlalchemy|/rxshop/")
 
 
@@ -97,6 +98,15 @@ def test_admin_events_without_sign_in_are_refused_and_send_nothing(shop: Running
         (ORDER, "setvar", {"var_name": "order_id", "value": order_id}),
         (ORDER, "ship", {"form_data": {"carrier": "DHL", "tracking_number": "1"}}),
         (ORDER, "refund", {"form_data": {"amount": "5"}}),
+        (ORDER, "refund", {"form_data": {"amount": "5", "reason": "other", "refund_note": "x"}}),
+        (ORDER, "edit_tracking", {"form_data": {"carrier": "dhl", "tracking_number": "1234567890"}}),
+        (ORDER, "add_note", {"form_data": {"note": "hello"}}),
+        (ORDER, "open_tracking", {}),
+        (DISCOUNTS, "load", {}),
+        (DISCOUNTS, "create", {"form_data": {"code": "FREE100", "kind": "percent", "value": "100"}}),
+        (DISCOUNTS, "deactivate", {"promotion_code_id": "promo_123"}),
+        (DISCOUNTS, "set_kind", {"kind": ["x"]}),
+        (DISCOUNTS, "_refresh", {"admin": victim}),
         (ORDER, "_refresh", {"admin": victim}),
         (REVENUE, "load", {}),
         (REVENUE, "set_range", {"form_data": {"start": "2020-01-01", "end": "2030-01-01"}}),

@@ -115,7 +115,14 @@ def test_exceptions_inbox_unprocessable_overdue_and_resolution(session, admin, k
         session=session, event_id="evt_bad", event_type="charge.refunded", created=1, detail="no id"
     )
     now = DAY1 + timedelta(days=4)
-    mark_shipped(session=session, admin=admin, order_id=a.id, carrier="UPS", tracking_number="1Z", now=now)
+    mark_shipped(
+        session=session,
+        admin=admin,
+        order_id=a.id,
+        carrier="UPS",
+        tracking_number="1Z999AA10123456784",
+        now=now,
+    )
 
     open_items = exceptions(session=session, admin=admin, now=now)
     assert {(e.kind, e.reference) for e in open_items} == {

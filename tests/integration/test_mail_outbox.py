@@ -255,6 +255,23 @@ async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
     assert "refunded in full" in text_of(full)
 
 
+@pytest.mark.usefixtures("webhook_shop")
+async def test_an_edited_tracking_number_reaches_the_buyer_only_when_the_owner_asks(owner: Owner, smtp_sink):
+    from rxshop.admin.actions import mark_shipped
+    from rxshop.admin.order_edits import edit_tracking
+
+    shop = owner.shop
+    mail_settings(shop, smtp_sink, ADMIN_PASSWORD=shop.settings.admin_password or "")
+    order = await owner.paid_order()
+    owner.call(mark_shipped, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456784")
+    owner.call(edit_tracking, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456785")
+    owner.call(edit_tracking, order_id=order.id, carrier="DHL", tracking_number="1234567890", tell_buyer=True)
+    await drain(sender(smtp_sink))
+    shipped = [m for m in smtp_sink.to(BUYER) if m["X-Rxshop-Kind"] == Kind.SHIPPED]
+    assert len(shipped) == 2  # the first shipment, then the edit the owner asked to send; not the quiet one
+    assert "1234567890" in text_of(shipped[1]) and "1Z999AA10123456785" not in text_of(shipped[1])
+
+
 async def test_a_new_exception_tells_the_owner_once(mailing: Shop, smtp_sink):
     for _ in range(2):  # Stripe repeats it
         with new_session(mailing.engine) as session:

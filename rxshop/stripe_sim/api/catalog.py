@@ -13,7 +13,7 @@ from rxshop.stripe_sim.api.listing import page_of
 from rxshop.stripe_sim.errors import invalid
 from rxshop.stripe_sim.ids import new_id
 from rxshop.stripe_sim.objects import catalog as shapes
-from rxshop.stripe_sim.params.catalog import coupon_create, promotion_code_create
+from rxshop.stripe_sim.params.catalog import coupon_create, promotion_code_create, promotion_code_update
 from rxshop.stripe_sim.params.forms import as_bool, as_string
 from rxshop.stripe_sim.params.lists import expand_only, list_params
 from rxshop.stripe_sim.params.shipping import shipping_rate_data
@@ -37,6 +37,7 @@ class CatalogOperations:
             ("/v1/promotion_codes", "POST", self.create_promotion_code),
             ("/v1/promotion_codes", "GET", self.list_promotion_codes),
             ("/v1/promotion_codes/{id}", "GET", self.retriever("promotion_code")),
+            ("/v1/promotion_codes/{id}", "POST", self.update_promotion_code),
             ("/v1/shipping_rates", "POST", self.create_shipping_rate),
             ("/v1/shipping_rates", "GET", self.lister("shipping_rate", "/v1/shipping_rates")),
             ("/v1/shipping_rates/{id}", "GET", self.retriever("shipping_rate")),
@@ -100,6 +101,23 @@ class CatalogOperations:
             promo_id=promo_id, now=now, code=code, coupon_id=coupon["id"], data=data
         )
         self.catalog.promotion_codes[promo_id] = promo
+        return 200, copy.deepcopy(promo)
+
+    def update_promotion_code(self, call: Call) -> Result:
+        """Stripe's rules: a code turned on again must not clash with an active code of the same text."""
+        changes, _ = promotion_code_update(call.params)
+        promo = self.catalog.find("promotion_code", call.path["id"])
+        if changes.get("active") and not promo["active"]:
+            clash = self.catalog.promotion_by_code(promo["code"])
+            if clash is not None and clash["active"] and clash["id"] != promo["id"]:
+                raise invalid(
+                    "An active promotion code with `code: " + promo["code"] + "` already exists.",
+                    param="active",
+                    code="resource_already_exists",
+                )
+        if "metadata" in changes:
+            promo["metadata"] = {**promo["metadata"], **changes.pop("metadata")}
+        promo.update(changes)
         return 200, copy.deepcopy(promo)
 
     def list_promotion_codes(self, call: Call) -> Result:

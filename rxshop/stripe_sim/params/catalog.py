@@ -13,6 +13,7 @@ from stripe.params._promotion_code_create_params import (
     PromotionCodeCreateParams,
     PromotionCodeCreateParamsRestrictions,
 )
+from stripe.params._promotion_code_update_params import PromotionCodeUpdateParams
 
 from rxshop.stripe_sim.errors import invalid, missing_param
 from rxshop.stripe_sim.money import MAXIMUM_AMOUNT
@@ -147,3 +148,17 @@ def promotion_code_create(params: dict[str, Any], now: int) -> tuple[dict[str, A
         },
     }
     return data, as_expand(params.get("expand"))
+
+
+def promotion_code_update(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """POST /v1/promotion_codes/{id}: `active` (turn a code off, or on again) and `metadata`."""
+    reject_unknown(
+        params, {"active", "metadata", "expand"}, stripe_knows=stripe_keys(PromotionCodeUpdateParams)
+    )
+    changes: dict[str, Any] = {}
+    active = as_bool(params.get("active"), "active")
+    if active is not None:
+        changes["active"] = active
+    if params.get("metadata") is not None:
+        changes["metadata"] = as_metadata(params.get("metadata"))
+    return changes, as_expand(params.get("expand"))
