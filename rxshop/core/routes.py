@@ -27,5 +27,10 @@ READY = (
     "/ready"  # readiness: writes to the database and Redis (rxshop.web.health); /ping is Reflex's liveness
 )
 
+# The list's tabs (?tab= an rxshop.admin.queries.OrderTab) and the revenue of one day, as the overview links them.
+ADMIN_ORDERS_TAB = ADMIN_ORDERS + "?tab="
+ADMIN_ORDERS_TO_SHIP = ADMIN_ORDERS_TAB + "to_ship"
+ADMIN_REVENUE_TODAY = ADMIN_REVENUE + "?range=today"
+
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="

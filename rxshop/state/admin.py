@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in, sign_out
+from rxshop.admin.inbox import TITLES
 from rxshop.admin.reports import summary
 from rxshop.core import routes
 from rxshop.core.db import in_session
@@ -32,14 +33,7 @@ ADMIN_TOKEN = (
     "admin-dashboard"  # rxshop.state.live's key for the signed-in dashboard tabs (never a visitor id)
 )
 MAX_FIELD = 200  # longest text the admin forms accept (notes: 2000)
-INBOX_LABELS = {
-    "mismatch": "Payment does not match its order",
-    "unknown_session": "Payment without an order",
-    "unprocessable": "Stripe event that could not be applied",
-    "ship_overdue": "Paid, not shipped in time",
-    "oversold": "Paid after its stock ran out",
-    "low_stock": "Low stock",
-}
+INBOX_LABELS: dict[str, str] = dict(TITLES)  # one wording for the inbox and the overview
 
 
 @dataclasses.dataclass(frozen=True)
