@@ -17,7 +17,7 @@ from rxshop.core.models import InboxItem, Order, utcnow
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.orders.history import InboxKind
+from rxshop.orders.history import InboxKind, buyer_in
 from rxshop.orders.records import transaction
 from rxshop.orders.views import FulfillmentStatus
 
@@ -151,7 +151,7 @@ def read_inbox(
             currency=item.currency,
             resolved_at=item.resolved_at,
             resolution_note=item.resolution_note,
-            email=email,
+            email=email or buyer_in(item.detail),
         )
         for item, number, email in stored
         if item.kind != InboxKind.SHIP_OVERDUE  # listed below, while the order is still unshipped

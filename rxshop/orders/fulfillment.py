@@ -228,7 +228,7 @@ def _flag_mismatch(session: Session, order: Order, checkout: CheckoutSession, pr
         session_id=checkout.id,
         amount=checkout.amount_total,
         currency=checkout.currency,
-        detail=f"Buyer: {checkout.customer_email or 'email unknown'}. {problem}",
+        detail=history.buyer_note(checkout.customer_email) + problem,
     )
 
 

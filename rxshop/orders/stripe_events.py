@@ -127,7 +127,7 @@ def _unknown_detail(checkout: CheckoutSession) -> str:
         if named
         else "names no order of this shop"
     )
-    return f"Buyer: {checkout.customer_email or 'email unknown'}. Checkout Session {checkout.id} {which}."
+    return f"{history.buyer_note(checkout.customer_email)}Checkout Session {checkout.id} {which}."
 
 
 def apply_stripe_event(*, session: Session, event: Event, source: str = "webhook") -> EventResult:
