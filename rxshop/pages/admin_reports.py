@@ -54,7 +54,11 @@ def chart() -> rx.Component:
                     label={"value": net_label, "angle": 90, "position": "insideRight", "offset": 0},
                 ),
                 rx.recharts.bar(
-                    data_key="orders", y_axis_id="orders", name="Paid orders", fill=rx.color("accent", 8)
+                    data_key="orders",
+                    y_axis_id="orders",
+                    name="Paid orders",
+                    fill=rx.color("accent", 8),
+                    is_animation_active=False,  # drawn at once: live refreshes redraw without a replay
                 ),
                 rx.recharts.line(
                     data_key="net",
@@ -62,11 +66,12 @@ def chart() -> rx.Component:
                     name=net_label,
                     stroke=rx.color("gray", 12),
                     stroke_width=2,
-                    type_="monotone",
+                    type_="linear",
                     dot=False,
+                    is_animation_active=False,
                 ),
                 rx.recharts.graphing_tooltip(),
-                rx.recharts.legend(vertical_align="top", height=28),
+                rx.recharts.legend(vertical_align="top", align="left", height=28),
                 data=S.points,
                 margin={"top": 5, "right": 5, "bottom": 20, "left": 0},
                 width="100%",
