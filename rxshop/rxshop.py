@@ -18,7 +18,7 @@ from rxshop.pages.admin import admin_overview
 from rxshop.pages.admin_discounts import admin_discounts
 from rxshop.pages.admin_inventory import admin_inventory
 from rxshop.pages.admin_order import admin_order
-from rxshop.pages.admin_orders import admin_orders
+from rxshop.pages.admin_order_list import admin_orders
 from rxshop.pages.admin_reports import admin_exceptions, admin_revenue
 from rxshop.pages.checkout_cancel import CancelState, checkout_cancel
 from rxshop.pages.checkout_success import ReturnState, checkout_success

@@ -38,6 +38,46 @@ from rxshop.orders.views import view as _view
 MAX_PAGE_SIZE = 100
 
 
+class OrderTab(StrEnum):
+    """The list's views, as tabs with counts: each is a set of clauses, counted and listed by the same code."""
+
+    ALL = "all"  # every order a buyer placed (as before: not open or abandoned checkouts)
+    AWAITING = "awaiting"  # checkout still open (pending), or the payment is on its way (processing)
+    TO_SHIP = "to_ship"  # paid, not all refunded, not shipped: what the overview's "Paid, not shipped" counts
+    SHIPPED = "shipped"
+    REFUNDED = "refunded"  # partly or fully
+
+    @property
+    def label(self) -> str:
+        return TAB_LABELS[self]
+
+
+TAB_LABELS = {
+    OrderTab.ALL: "All",
+    OrderTab.AWAITING: "Awaiting payment",
+    OrderTab.TO_SHIP: "To ship",
+    OrderTab.SHIPPED: "Shipped",
+    OrderTab.REFUNDED: "Refunded",
+}
+
+
+def tab_clauses(tab: OrderTab) -> list[Any]:
+    """The one definition of each tab (the overview's to-ship count uses it too)."""
+    status = col(Order.status)
+    if tab == OrderTab.AWAITING:
+        return [status.in_((OrderStatus.PENDING, OrderStatus.PROCESSING))]
+    if tab == OrderTab.TO_SHIP:
+        return [
+            status.in_(tuple(SHIPPABLE_STATUSES)),
+            col(Order.fulfillment_status) == FulfillmentStatus.UNFULFILLED,
+        ]
+    if tab == OrderTab.SHIPPED:
+        return [col(Order.fulfillment_status) == FulfillmentStatus.SHIPPED]
+    if tab == OrderTab.REFUNDED:
+        return [status.in_((OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED))]
+    return [status.in_(tuple(LISTED_STATUSES))]
+
+
 class SortKey(StrEnum):
     DATE = "created_at"
     NUMBER = "number"
@@ -48,12 +88,13 @@ class SortKey(StrEnum):
 
 @dataclass(frozen=True)
 class OrderFilters:
-    """What the table shows. Empty `statuses`: every order a buyer placed (not abandoned checkouts).
+    """What the table shows: the orders of `tab`, narrowed to `statuses` when given.
 
     Dates are UTC days, both ends included. `search` matches an order number (with or without 'RX-'),
     an order id or Checkout Session id exactly, or part of the buyer's email.
     """
 
+    tab: OrderTab = OrderTab.ALL
     statuses: tuple[OrderStatus, ...] = ()
     fulfillment: str | None = None  # FulfillmentStatus.UNFULFILLED / SHIPPED
     date_from: date | None = None
@@ -68,6 +109,8 @@ class AdminOrderRow:
     created_at: datetime
     email: str
     items: str  # "2 × Morning Mug, 1 × Canvas Tote"
+    customer: str  # the name on the shipping address ("" before payment)
+    shipping_method: str  # the rate the buyer chose ("" when none was offered)
     total: int
     currency: str
     status: OrderStatus
@@ -81,6 +124,7 @@ class AdminOrderPage:
     total_count: int
     page: int
     page_size: int
+    problem: str = ""  # why nothing can match (an impossible date range); rows are then empty
 
     @property
     def page_count(self) -> int:
@@ -141,9 +185,23 @@ def _day_start(day: date) -> datetime:
 NO_FILTERS = OrderFilters()  # the whole list
 
 
-def filter_clauses(filters: OrderFilters) -> list[Any]:
-    statuses = filters.statuses or tuple(LISTED_STATUSES)
-    where: list[Any] = [col(Order.status).in_([OrderStatus(s) for s in statuses])]
+def date_problem(filters: OrderFilters) -> str:
+    """What is wrong with the date range, in the owner's words ("" when nothing)."""
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        return (
+            f"“From” ({filters.date_from.isoformat()}) is after “To” ({filters.date_to.isoformat()}): "
+            "no order can match. Swap the dates or clear one."
+        )
+    return ""
+
+
+def filter_clauses(filters: OrderFilters, tab: OrderTab | None = None) -> list[Any]:
+    """The WHERE of the list (and its CSV); `tab` overrides the filters' own (for the tabs' counts)."""
+    tab = filters.tab if tab is None else tab
+    # Under All, chosen statuses replace the tab's (so Pending or Expired can be listed); elsewhere they narrow it.
+    where: list[Any] = [] if filters.statuses and tab == OrderTab.ALL else tab_clauses(tab)
+    if filters.statuses:
+        where.append(col(Order.status).in_([OrderStatus(s) for s in filters.statuses]))
     if filters.fulfillment:
         where.append(Order.fulfillment_status == filters.fulfillment)
     if filters.date_from:
@@ -184,6 +242,8 @@ def list_orders(
     where = filter_clauses(filters)
     with transaction(session):
         require_admin(session, admin, now)
+        if problem := date_problem(filters):
+            return AdminOrderPage((), 0, 0, page_size, problem)
         total = int(session.exec(select(sa.func.count()).select_from(Order).where(*where)).one())
         page = min(max(0, int(page)), max(0, -(-total // page_size) - 1))
         orders = session.exec(
@@ -203,6 +263,8 @@ def list_orders(
             created_at=v.created_at,
             email=v.customer_email or "",
             items=items_text(v.lines),
+            customer=v.shipping.name if v.shipping else "",
+            shipping_method=v.shipping_rate_name or "",
             total=v.amount_total,
             currency=v.currency,
             status=v.status,
@@ -212,6 +274,27 @@ def list_orders(
         for v in views
     )
     return AdminOrderPage(rows, total, page, page_size)
+
+
+def count_tabs(session: Session, filters: OrderFilters = NO_FILTERS) -> dict[OrderTab, int]:
+    """How many orders each tab holds under the other filters (one query; no sign-in check: callers do)."""
+    if date_problem(filters):
+        return dict.fromkeys(OrderTab, 0)
+    counts = [
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*filter_clauses(filters, tab)), 1), else_=0)), 0)
+        for tab in OrderTab
+    ]
+    row = session.connection().execute(sa.select(*counts).select_from(Order)).one()
+    return {tab: int(n) for tab, n in zip(OrderTab, row, strict=True)}
+
+
+def tab_counts(
+    *, session: Session, admin: str, filters: OrderFilters = NO_FILTERS, now: datetime | None = None
+) -> dict[OrderTab, int]:
+    """The count beside each tab of the order list."""
+    with transaction(session):
+        require_admin(session, admin, now)
+        return count_tabs(session, filters)
 
 
 def _timeline(session: Session, order: Order) -> list[TimelineEntry]:
@@ -290,9 +373,13 @@ __all__ = [
     "FulfillmentStatus",
     "OrderDetail",
     "OrderFilters",
+    "OrderTab",
     "RefundRequestView",
     "SortKey",
     "TimelineEntry",
+    "count_tabs",
+    "date_problem",
     "list_orders",
+    "tab_counts",
     "order_detail",
 ]

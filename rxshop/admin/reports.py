@@ -1,7 +1,10 @@
-"""The owner's figures: revenue per day, totals per product, the exceptions inbox and the dashboard counts.
+"""The owner's figures: revenue per day (with the period before for comparison), totals per product and the
+dashboard's counts.
 
-Money is summed as integers in minor units. Revenue counts orders by the UTC day they were paid; refunds and
-discounts are reported beside it (refunds against the day of the payment they return), never netted silently.
+Money is summed as integers in minor units. Revenue counts orders by the UTC day they were paid. Wherever a
+figure is called revenue it is net of refunds (refunds against the day of the payment they return): a fully
+refunded order adds nothing. Gross, refunds and discounts are reported beside it. The inbox is
+rxshop.admin.inbox; the to-ship count is the order list's own tab (rxshop.admin.queries), so the two agree.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from rxshop.admin.auth import require_admin
-from rxshop.core.models import InboxItem, Order, OrderLine, utcnow
+from rxshop.admin.inbox import InboxEntry, exceptions, read_inbox
+from rxshop.admin.queries import OrderTab, count_tabs
+from rxshop.core.models import Order, OrderLine, utcnow
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.catalog import CURRENCY
 from rxshop.domain.lifecycle import PAID_STATUSES
-from rxshop.domain.lifecycle import OrderStatus as S
-from rxshop.orders.history import InboxKind
 from rxshop.orders.records import transaction
-from rxshop.orders.views import FulfillmentStatus
 
 MAX_RANGE_DAYS = 366
 
@@ -33,6 +35,11 @@ class DayRevenue:
     shipping: int
     discounts: int
     refunds: int  # refunded so far of that day's payments
+
+    @property
+    def net(self) -> int:
+        """The day's revenue: what was paid less what was refunded of it."""
+        return self.revenue - self.refunds
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,26 @@ class RevenueReport:
     def net(self) -> int:
         return self.revenue - self.refunds
 
+    @property
+    def average_order_value(self) -> int:
+        """Net revenue per paid order, rounded half up to the minor unit (0 without orders)."""
+        return (2 * self.net + self.orders) // (2 * self.orders) if self.orders else 0
+
+
+@dataclass(frozen=True)
+class RevenueComparison:
+    """A range and the range of the same length just before it."""
+
+    current: RevenueReport
+    previous: RevenueReport
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The days just before `start`..`end`, as many of them (at most a year)."""
+    low, high = _range(start, end)
+    days = (high - low).days
+    return low.date() - timedelta(days=days), low.date() - timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class ProductTotal:
@@ -91,23 +118,36 @@ def revenue(
     *, session: Session, admin: str, start: date, end: date, now: datetime | None = None
 ) -> RevenueReport:
     """Paid revenue and order count per UTC day from `start` to `end` (both included; at most a year)."""
-    low, high = _range(start, end)
     with transaction(session):
         require_admin(session, admin, now)
-        # Core's select: SQLModel's own is typed for up to four columns.
-        rows = (
-            session.connection()
-            .execute(
-                sa.select(
-                    col(Order.paid_at),
-                    col(Order.amount_total),
-                    col(Order.amount_shipping),
-                    col(Order.amount_discount),
-                    col(Order.amount_refunded),
-                ).where(*_paid_in(low, high))
-            )
-            .all()
+        return _report(session, start, end)
+
+
+def compare_revenue(
+    *, session: Session, admin: str, start: date, end: date, now: datetime | None = None
+) -> RevenueComparison:
+    """The range's figures and those of the period of the same length just before it (one snapshot)."""
+    with transaction(session):
+        require_admin(session, admin, now)
+        return RevenueComparison(_report(session, start, end), _report(session, *previous_period(start, end)))
+
+
+def _report(session: Session, start: date, end: date) -> RevenueReport:
+    low, high = _range(start, end)
+    # Core's select: SQLModel's own is typed for up to four columns.
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                col(Order.paid_at),
+                col(Order.amount_total),
+                col(Order.amount_shipping),
+                col(Order.amount_discount),
+                col(Order.amount_refunded),
+            ).where(*_paid_in(low, high))
         )
+        .all()
+    )
     days = {low.date() + timedelta(days=i): [0, 0, 0, 0, 0] for i in range((high - low).days)}
     for paid_at, total, shipping, discount, refunded in rows:
         assert paid_at is not None  # selected by its paid_at
@@ -139,101 +179,12 @@ def product_totals(
     return tuple(sorted(totals, key=lambda t: (-t.amount, t.product_id)))
 
 
-# --- The exceptions inbox -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    kind: str  # history.InboxKind
-    reference: str  # with kind, what resolve_exception takes
-    created_at: datetime  # for an overdue shipment: when it became overdue
-    detail: str
-    order_id: str | None = None
-    order_number: str | None = None
-    session_id: str | None = None
-    event_id: str | None = None
-    amount: int | None = None
-    currency: str | None = None
-    resolved_at: datetime | None = None
-    resolution_note: str | None = None
-
-
-def _overdue_where(cutoff: datetime) -> list:
-    return [
-        col(Order.status).in_((S.PAID, S.PARTIALLY_REFUNDED)),
-        col(Order.fulfillment_status) == FulfillmentStatus.UNFULFILLED,
-        col(Order.paid_at) < cutoff,
-    ]
-
-
-def _inbox(session: Session, include_resolved: bool, now: datetime, settings: Settings) -> list[InboxEntry]:
-    due = timedelta(days=settings.ship_within_days)
-    stored = session.exec(
-        select(InboxItem, Order.number).outerjoin(Order, col(Order.id) == InboxItem.order_id)
-    ).all()
-    entries = [
-        InboxEntry(
-            kind=item.kind,
-            reference=item.reference,
-            created_at=item.created_at,
-            detail=item.detail,
-            order_id=item.order_id,
-            order_number=number,
-            session_id=item.session_id,
-            event_id=item.event_id,
-            amount=item.amount,
-            currency=item.currency,
-            resolved_at=item.resolved_at,
-            resolution_note=item.resolution_note,
-        )
-        for item, number in stored
-        if item.kind != InboxKind.SHIP_OVERDUE  # listed below, while the order is still unshipped
-    ]
-    resolved = {i.reference: i for i, _n in stored if i.kind == InboxKind.SHIP_OVERDUE}
-    overdue = session.exec(select(Order).where(*_overdue_where(now - due))).all()
-    for order in overdue:
-        done = resolved.get(order.id)
-        assert order.paid_at is not None
-        entries.append(
-            InboxEntry(
-                kind=InboxKind.SHIP_OVERDUE,
-                reference=order.id,
-                created_at=order.paid_at + due,
-                detail=f"paid {order.paid_at:%Y-%m-%d}, not shipped within {settings.ship_within_days} days",
-                order_id=order.id,
-                order_number=order.number,
-                amount=order.amount_total,
-                currency=order.currency,
-                resolved_at=done.resolved_at if done else None,
-                resolution_note=done.resolution_note if done else None,
-            )
-        )
-    if not include_resolved:
-        entries = [e for e in entries if e.resolved_at is None]
-    return sorted(entries, key=lambda e: e.created_at, reverse=True)
-
-
-def exceptions(
-    *,
-    session: Session,
-    admin: str,
-    include_resolved: bool = False,
-    now: datetime | None = None,
-    settings: Settings | None = None,
-) -> tuple[InboxEntry, ...]:
-    """The inbox, newest first: recorded items, and paid orders not shipped within SHIP_WITHIN_DAYS."""
-    now = now or utcnow()
-    with transaction(session):
-        require_admin(session, admin, now)
-        return tuple(_inbox(session, include_resolved, now, settings or get_settings()))
-
-
 @dataclass(frozen=True)
 class DashboardSummary:
     open_exceptions: dict[str, int]  # kind -> count of unresolved items
-    to_ship: int  # paid orders not shipped yet
+    to_ship: int  # paid orders not shipped yet (the order list's To ship tab)
     orders_today: int  # paid today (UTC)
-    revenue_today: int
+    revenue_today: int  # what today's payments brought, less what was refunded of them
 
     @property
     def open_exception_count(self) -> int:
@@ -249,15 +200,24 @@ def summary(
     with transaction(session):
         require_admin(session, admin, now)
         counts: dict[str, int] = {}
-        for entry in _inbox(session, False, now, settings):
+        for entry in read_inbox(session, False, now, settings):
             counts[entry.kind] = counts.get(entry.kind, 0) + 1
-        to_ship = session.exec(
-            select(sa.func.count()).select_from(Order).where(*_overdue_where(now + timedelta(days=1)))
-        ).one()
-        low, high = _range(now.date(), now.date())
-        today = session.exec(
-            select(sa.func.count(), sa.func.coalesce(sa.func.sum(Order.amount_total), 0)).where(
-                *_paid_in(low, high)
-            )
-        ).one()
-    return DashboardSummary(counts, int(to_ship), int(today[0]), int(today[1]))
+        to_ship = count_tabs(session)[OrderTab.TO_SHIP]
+        today = _report(session, now.date(), now.date())
+    return DashboardSummary(counts, to_ship, today.orders, today.net)
+
+
+__all__ = [
+    "DashboardSummary",
+    "DayRevenue",
+    "InboxEntry",
+    "ProductTotal",
+    "RevenueComparison",
+    "RevenueReport",
+    "compare_revenue",
+    "exceptions",
+    "previous_period",
+    "product_totals",
+    "revenue",
+    "summary",
+]

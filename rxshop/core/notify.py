@@ -6,6 +6,10 @@ start-up (`rxshop.state.live`) and pushes the change to open tabs. Outside the a
 
 `stock_changed` is its sibling for what no order change tells: a Buy holding units, the owner's count
 (`rxshop.state.live_stock` listens to both, since sales and releases always come with an order change).
+`inbox_changed` is the third: something only the owner's dashboard shows changed without any order
+changing (money for a session the shop has no order for, a Stripe event it could not apply, an item
+resolved in another tab). Without it an open Overview kept "Open exceptions 0" while a newly loaded page
+said "1 open" (rxshop.state.live_admin listens).
 """
 
 from __future__ import annotations
@@ -71,3 +75,27 @@ async def _deliver_stock(listener: Callable[[], Awaitable[None]]) -> None:
         await listener()
     except Exception:
         log.exception("A listener failed on a change of stock")
+
+
+_inbox_listeners: list[Callable[[], Awaitable[None]]] = []
+
+
+def subscribe_inbox(listener: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Hear every `inbox_changed` from now on; returns the function that stops it."""
+    _inbox_listeners.append(listener)
+    return lambda: _inbox_listeners.remove(listener) if listener in _inbox_listeners else None
+
+
+def inbox_changed() -> None:
+    """The owner's inbox changed with no order changing (committed): tell every listener, without waiting."""
+    for listener in list(_inbox_listeners):
+        task = asyncio.get_running_loop().create_task(_deliver_inbox(listener))
+        _deliveries.add(task)
+        task.add_done_callback(_deliveries.discard)
+
+
+async def _deliver_inbox(listener: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await listener()
+    except Exception:
+        log.exception("A listener failed on a change of the owner's inbox")

@@ -32,6 +32,11 @@ DEV_MAILBOX = "/dev/mailbox"  # development only: the built-in mailbox (MAIL_MOD
 ADMIN_SESSION = "/admin-session"  # the owner's cookie, for a one-time grant (rxshop.web.admin_session)
 ADMIN_SESSION_END = "/admin-session/end"
 
+# The list's tabs (?tab= an rxshop.admin.queries.OrderTab) and the revenue of one day, as the overview links them.
+ADMIN_ORDERS_TAB = ADMIN_ORDERS + "?tab="
+ADMIN_ORDERS_TO_SHIP = ADMIN_ORDERS_TAB + "to_ship"
+ADMIN_REVENUE_TODAY = ADMIN_REVENUE + "?range=today"
+
 # The start of one order's dashboard link: append the order id (a plain string or a Reflex Var).
 ADMIN_ORDER_LINK = ADMIN_ORDER + "?id="
 

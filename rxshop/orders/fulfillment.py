@@ -233,7 +233,7 @@ def _flag_mismatch(session: Session, order: Order, checkout: CheckoutSession, pr
         session_id=checkout.id,
         amount=checkout.amount_total,
         currency=checkout.currency,
-        detail=problem,
+        detail=history.buyer_note(checkout.customer_email) + problem,
     )
 
 

@@ -42,6 +42,23 @@ class InboxKind(StrEnum):
     LOW_STOCK = "low_stock"  # a sale took a product to its low-stock threshold (once per restock)
 
 
+BUYER_PREFIX = "Buyer: "  # an inbox detail may start "Buyer: ann@example.com. " (see buyer_note)
+
+
+def buyer_note(email: str | None) -> str:
+    """The start of an inbox item's detail naming who paid, when Stripe said (the table has no email column:
+    the inbox reads it back with `buyer_in`)."""
+    return f"{BUYER_PREFIX}{email}. " if email and " " not in email and "@" in email else ""
+
+
+def buyer_in(detail: str) -> str | None:
+    """The email `buyer_note` put at the start of `detail`, if any."""
+    if not detail.startswith(BUYER_PREFIX):
+        return None
+    email, dot, _rest = detail[len(BUYER_PREFIX) :].partition(". ")
+    return email if dot and "@" in email and " " not in email else None
+
+
 # The timeline row, prebuilt: one statement for every writer (the webhook's fast path included).
 ADD_EVENT = sa.insert(OrderEvent)
 

@@ -24,7 +24,7 @@ from rxshop.orders import history
 from rxshop.orders.fulfillment import apply_checkout
 from rxshop.orders.history import InboxKind
 from rxshop.orders.records import OrderView, load_order, transaction, view_of
-from rxshop.payments.wire import Charge, Event, PaymentStatus
+from rxshop.payments.wire import Charge, CheckoutSession, Event, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +119,19 @@ def _flag_unknown_session(session: Session, event: Event) -> None:
         event_id=event.id,
         amount=checkout.amount_total,
         currency=checkout.currency,
-        detail=f"paid session for order {checkout.client_reference_id or checkout.metadata.get('order_id')!r}, "
-        "which the shop does not have (or which is bound to another session)",
+        detail=_unknown_detail(checkout),
     )
+
+
+def _unknown_detail(checkout: CheckoutSession) -> str:
+    """For Stripe support: who paid, and which order the session named (rxshop.admin.inbox says it plainly)."""
+    named = checkout.client_reference_id or checkout.metadata.get("order_id")
+    which = (
+        f"names order {named}, which this shop does not have (or which waits for another session)"
+        if named
+        else "names no order of this shop"
+    )
+    return f"{history.buyer_note(checkout.customer_email)}Checkout Session {checkout.id} {which}."
 
 
 def apply_stripe_event(*, session: Session, event: Event, source: str = "webhook") -> EventResult:

@@ -30,9 +30,14 @@ def _count(label: str, value: rx.Var, id: str, href: str) -> rx.Component:
 def overview() -> rx.Component:
     return rx.vstack(
         rx.flex(
-            _count("Paid, not shipped", AdminState.to_ship, "count-to-ship", routes.ADMIN_ORDERS),
-            _count("Paid today", AdminState.orders_today, "count-orders-today", routes.ADMIN_ORDERS),
-            _count("Revenue today", AdminState.revenue_today, "count-revenue-today", routes.ADMIN_REVENUE),
+            _count("Paid, not shipped", AdminState.to_ship, "count-to-ship", routes.ADMIN_ORDERS_TO_SHIP),
+            _count("Paid today", AdminState.orders_today, "count-orders-today", routes.ADMIN_REVENUE_TODAY),
+            _count(
+                "Revenue today (net of refunds)",
+                AdminState.revenue_today,
+                "count-revenue-today",
+                routes.ADMIN_REVENUE_TODAY,
+            ),
             _count(
                 "Open exceptions", AdminState.open_exceptions, "count-exceptions", routes.ADMIN_EXCEPTIONS
             ),

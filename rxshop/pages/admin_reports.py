@@ -8,37 +8,86 @@ from rxshop.pages.admin_inventory import oversold_refund
 from rxshop.state.admin_reports import AdminInboxState, AdminRevenueState
 
 
-def _figure(label: str, value: rx.Var, id: str) -> rx.Component:
+def _figure(figure: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
-            muted(label),
-            rx.text(value, size="5", weight="bold", id=id, class_name="admin-break"),
+            muted(figure.label),
+            rx.text(
+                figure.value, size="5", weight="bold", id="figure-" + figure.key, class_name="admin-break"
+            ),
+            muted(
+                "Previous period: ",
+                rx.el.span(figure.previous, id="previous-" + figure.key),
+                rx.cond(figure.change != "", " (" + figure.change + ")", ""),
+                class_name="admin-break",
+            ),
             spacing="1",
         ),
-        flex="1",
-    )
-
-
-def _bar(day: rx.Var) -> rx.Component:
-    return rx.box(
-        rx.box(height=day.height.to_string() + "%", class_name="admin-bar-fill"),
-        class_name="admin-bar",
-        title=day.day + ": " + day.revenue,
+        class_name="revenue-figure",
+        data_key=figure.key,
     )
 
 
 def chart() -> rx.Component:
-    """Bars drawn with CSS (heights from the server): no charting library, and the table below says it all."""
+    """Orders (bars, left axis) and net revenue (line, right axis) per day, with tooltips (recharts)."""
     S = AdminRevenueState
+    net_label = "Net revenue (" + S.currency_name + ")"
     return rx.el.figure(
-        rx.box(rx.foreach(S.days, _bar), class_name="admin-chart", aria_hidden="true"),
+        rx.box(
+            rx.recharts.composed_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+                rx.recharts.x_axis(
+                    data_key="day",
+                    label={"value": "Day (UTC)", "position": "insideBottom", "offset": -10},
+                    min_tick_gap=12,
+                ),
+                rx.recharts.y_axis(
+                    y_axis_id="orders",
+                    allow_decimals=False,
+                    width=40,
+                    label={"value": "Orders", "angle": -90, "position": "insideLeft", "offset": 10},
+                ),
+                rx.recharts.y_axis(
+                    y_axis_id="net",
+                    orientation="right",
+                    width=56,
+                    label={"value": net_label, "angle": 90, "position": "insideRight", "offset": 0},
+                ),
+                rx.recharts.bar(
+                    data_key="orders",
+                    y_axis_id="orders",
+                    name="Paid orders",
+                    fill=rx.color("accent", 8),
+                    is_animation_active=False,  # drawn at once: live refreshes redraw without a replay
+                ),
+                rx.recharts.line(
+                    data_key="net",
+                    y_axis_id="net",
+                    name=net_label,
+                    stroke=rx.color("gray", 12),
+                    stroke_width=2,
+                    type_="linear",
+                    dot=False,
+                    is_animation_active=False,
+                ),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.legend(vertical_align="top", align="left", height=28),
+                data=S.points,
+                margin={"top": 5, "right": 5, "bottom": 20, "left": 0},
+                width="100%",
+                height=300,
+            ),
+            id="revenue-chart",
+            class_name="revenue-chart",
+            width="100%",
+        ),
         rx.el.figcaption(
             muted(
-                "Paid revenue per day, ",
+                "Paid orders and net revenue (paid less refunded) per day, ",
                 S.start,
                 " to ",
                 S.end,
-                " (UTC). The figures are in the table below.",
+                " (UTC). The same figures are in the table below.",
             )
         ),
         margin="0",
@@ -55,7 +104,7 @@ def day_table() -> rx.Component:
                 rx.table.row(
                     *[
                         rx.table.column_header_cell(h)
-                        for h in ("Day", "Orders", "Revenue", "Discounts", "Refunds")
+                        for h in ("Day", "Orders", "Paid", "Discounts", "Refunds", "Net revenue")
                     ]
                 )
             ),
@@ -68,6 +117,7 @@ def day_table() -> rx.Component:
                         rx.table.cell(d.revenue),
                         rx.table.cell(d.discounts),
                         rx.table.cell(d.refunds),
+                        rx.table.cell(d.net),
                         class_name="revenue-day",
                         data_day=d.day,
                     ),
@@ -96,16 +146,23 @@ def revenue_view() -> rx.Component:
             aria_label="Date range",
             key=S.start + S.end,
         ),
-        rx.flex(
-            _figure("Paid orders", S.total_orders, "total-orders"),
-            _figure("Revenue", S.total_revenue, "total-revenue"),
-            _figure("Refunds", S.total_refunds, "total-refunds"),
-            _figure("Discounts", S.total_discounts, "total-discounts"),
-            _figure("Revenue less refunds", S.net, "total-net"),
+        rx.box(
+            rx.foreach(S.figures, _figure),
             class_name="admin-figures",
             width="100%",
             role="status",
             aria_live="polite",
+        ),
+        muted(
+            "Previous period: ",
+            rx.el.span(S.previous_start, id="previous-start"),
+            " to ",
+            rx.el.span(S.previous_end, id="previous-end"),
+            ". Gross paid: ",
+            rx.el.span(S.total_revenue, id="total-revenue"),
+            " in ",
+            rx.el.span(S.total_orders, id="total-orders"),
+            rx.cond(S.total_orders == 1, " order.", " orders."),
         ),
         chart(),
         section("Per day", day_table(), id="per-day"),
@@ -160,17 +217,37 @@ def _item(item: rx.Var) -> rx.Component:
                     wrap="wrap",
                     align="center",
                 ),
-                muted(item.when, " · ", item.kind, " · ", item.reference, class_name="admin-break"),
-                rx.text(item.detail, class_name="admin-break"),
-                rx.cond(item.amount != "", rx.text("Amount: ", item.amount)),
-                rx.cond(
-                    item.order_id != "",
-                    rx.link(
-                        "Order ",
-                        item.order_number,
-                        href=routes.ADMIN_ORDER_LINK + item.order_id,
-                        high_contrast=True,
+                muted(item.when),
+                rx.text(item.summary, class_name="admin-break inbox-summary"),
+                rx.el.dl(
+                    rx.cond(item.email != "", rx.fragment(rx.el.dt("Buyer"), rx.el.dd(item.email))),
+                    rx.cond(item.amount != "", rx.fragment(rx.el.dt("Amount"), rx.el.dd(item.amount))),
+                    class_name="admin-pairs",
+                ),
+                rx.hstack(
+                    rx.cond(
+                        item.order_id != "",
+                        rx.link(
+                            "Open order ",
+                            item.order_number,
+                            href=routes.ADMIN_ORDER_LINK + item.order_id,
+                            high_contrast=True,
+                        ),
                     ),
+                    rx.cond(
+                        item.stripe_url != "",
+                        rx.link(
+                            item.stripe_label, href=item.stripe_url, is_external=True, high_contrast=True
+                        ),
+                    ),
+                    wrap="wrap",
+                    spacing="4",
+                ),
+                rx.el.details(
+                    rx.el.summary("Technical details (for Stripe support)"),
+                    rx.text(item.detail, size="2", class_name="admin-break"),
+                    rx.text(item.reference, size="1", color=rx.color("gray", 11), class_name="admin-break"),
+                    class_name="inbox-technical",
                 ),
                 rx.cond((item.kind == "oversold") & ~item.resolved, oversold_refund(item)),
                 rx.cond(

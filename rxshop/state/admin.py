@@ -29,6 +29,7 @@ from reflex.istate.data import RouterData
 
 from rxshop.admin import auth
 from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in_async, token_from_cookies
+from rxshop.admin.inbox import TITLES
 from rxshop.admin.reports import summary
 from rxshop.core import routes
 from rxshop.core.db import in_session
@@ -53,14 +54,7 @@ COOKIE_REFUSED = (
     "This browser did not keep the sign-in cookie: allow cookies for this shop and sign in again."
 )
 SIGNED_OUT_EVERYWHERE = "Signed out on every browser and device."
-INBOX_LABELS = {
-    "mismatch": "Payment does not match its order",
-    "unknown_session": "Payment without an order",
-    "unprocessable": "Stripe event that could not be applied",
-    "ship_overdue": "Paid, not shipped in time",
-    "oversold": "Paid after its stock ran out",
-    "low_stock": "Low stock",
-}
+INBOX_LABELS: dict[str, str] = dict(TITLES)  # one wording for the inbox and the overview
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""AdminOrdersState: the order table (filters, search, sort, pages) and its CSV, for the signed-in owner.
+"""AdminOrdersState: the order table (tabs with counts, filters, search, sort, pages) and its CSV, for the
+signed-in owner.
 
 Every argument comes from the browser and is checked here: filters are parsed into rxshop.admin.queries'
-OrderFilters, unknown sort keys and statuses are refused, pages are clamped by the service.
+OrderFilters, unknown sort keys, tabs and statuses are refused, pages are clamped by the service. The tab
+comes from the address (?tab=), so the overview's links and the tabs themselves are plain links.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from datetime import date
 import reflex as rx
 
 from rxshop.admin.export import orders_csv
-from rxshop.admin.queries import AdminOrderRow, OrderFilters, SortKey, list_orders
+from rxshop.admin.queries import AdminOrderRow, OrderFilters, OrderTab, SortKey, list_orders, tab_counts
+from rxshop.core import routes
 from rxshop.core.models import utcnow
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import OrderStatus
@@ -32,6 +35,8 @@ class AdminRow:
     number: str
     date: str
     email: str
+    customer: str
+    shipping_method: str
     summary: str
     total: str
     status: str
@@ -46,6 +51,8 @@ class AdminRow:
             number=row.number,
             date=row.created_at.strftime("%Y-%m-%d %H:%M"),
             email=row.email,
+            customer=row.customer,
+            shipping_method=row.shipping_method,
             summary=row.items,
             total=format_money(row.total, row.currency),
             status=row.status.value,
@@ -53,6 +60,18 @@ class AdminRow:
             shipped=row.fulfillment_status == FulfillmentStatus.SHIPPED,
             refunded=format_money(row.refunded, row.currency) if row.refunded else "",
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class TabLink:
+    key: str
+    label: str
+    count: int
+    href: str
+
+
+def orders_text(count: int) -> str:
+    return f"{count} order" if count == 1 else f"{count:,} orders"
 
 
 def parse_day(text: str | None) -> date | None | bool:
@@ -72,8 +91,11 @@ class AdminOrdersState(AdminState):
     page_count: int = 1
     loaded: bool = False
     filter_error: str = ""
+    date_problem: str = ""  # the service's word on an impossible range (shown instead of "0 orders")
     form_key: int = 0
+    tabs: list[TabLink] = []
     # The filters as applied (echoed into the form).
+    tab: str = OrderTab.ALL.value
     status: str = ""
     fulfillment: str = ""
     date_from: str = ""
@@ -84,6 +106,7 @@ class AdminOrdersState(AdminState):
 
     def _filters(self) -> OrderFilters:
         return OrderFilters(
+            tab=OrderTab(self.tab),
             statuses=(OrderStatus(self.status),) if self.status else (),
             fulfillment=self.fulfillment or None,
             date_from=date.fromisoformat(self.date_from) if self.date_from else None,
@@ -101,17 +124,36 @@ class AdminOrdersState(AdminState):
             page=self.page,
             page_size=PAGE_SIZE,
         )
-        if found is None:
+        counts = await self._service(tab_counts, admin, filters=self._filters())
+        if found is None or counts is None:
             return
         self.rows = [AdminRow.of(row) for row in found.rows]
         self.total_count, self.page, self.page_count = found.total_count, found.page, found.page_count
+        self.date_problem = found.problem
+        self.tabs = [
+            TabLink(tab.value, tab.label, counts[tab], routes.ADMIN_ORDERS_TAB + tab.value)
+            for tab in OrderTab
+        ]
         self.loaded = True
+
+    @rx.var
+    def count_text(self) -> str:
+        """ "1 order", "12 orders", or why none can match."""
+        if not self.loaded:
+            return ""
+        return self.date_problem or orders_text(self.total_count)
 
     @rx.event
     async def load(self):
-        """On page load: the table with the filters this tab last used."""
-        if admin := await self._admin_token():
-            await self._refresh(admin)
+        """On page load: the tab the address names (All without one), with the other filters this tab
+        last used."""
+        if not (admin := await self._admin_token()):
+            return
+        wanted = self.router.url.query_parameters.get("tab", "")
+        tab = wanted if wanted in {t.value for t in OrderTab} else OrderTab.ALL.value
+        if tab != self.tab:
+            self.tab, self.page = tab, 0
+        await self._refresh(admin)
 
     @rx.event
     async def apply_filters(self, form_data: dict):
@@ -130,6 +172,8 @@ class AdminOrdersState(AdminState):
             self.filter_error = "Choose shipped or not shipped from the list."
         elif day_from is False or day_to is False:
             self.filter_error = "Dates look like 2025-01-31."
+        elif day_from and day_to and day_from > day_to:
+            self.filter_error = "“From” is after “To”: no order can match. Swap the dates or clear one."
         elif search is None:
             self.filter_error = "The search text is too long."
         else:

@@ -1,7 +1,9 @@
-"""AdminRevenueState and AdminInboxState: paid revenue per day and per product; the exceptions inbox.
+"""AdminRevenueState and AdminInboxState: net revenue per day and per product beside the period before;
+the exceptions inbox in plain words.
 
-Figures are formatted here (integer money from rxshop.admin.reports); bar heights are percentages of the
-range's best day, so the chart needs no charting library in the browser.
+Figures are formatted here (integer money from rxshop.admin.reports). The chart's points carry the net
+revenue in major units as a number: recharts needs numbers to draw; every figure the owner reads in text
+(the table, the cards, the chart's own accessible table) is formatted from the integers.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ import reflex as rx
 
 from rxshop.admin.actions import ActionRefused, resolve
 from rxshop.admin.auth import NotSignedIn
-from rxshop.admin.reports import MAX_RANGE_DAYS, exceptions, product_totals, revenue
+from rxshop.admin.reports import (
+    MAX_RANGE_DAYS,
+    RevenueReport,
+    compare_revenue,
+    exceptions,
+    previous_period,
+    product_totals,
+)
+from rxshop.core import notify
 from rxshop.core.models import utcnow
-from rxshop.domain.catalog import format_money
+from rxshop.domain.catalog import CURRENCY, format_money
 from rxshop.state.admin import INBOX_LABELS, AdminState, form_text
 from rxshop.state.admin_orders import parse_day
 
@@ -27,10 +37,21 @@ REFERENCE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 class DayBar:
     day: str
     orders: int
-    revenue: str
+    revenue: str  # gross: what buyers paid
     refunds: str
     discounts: str
-    height: int  # percent of the best day's revenue (0-100)
+    net: str  # revenue: what was paid less what was refunded of it
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """One headline figure with the previous period's beside it."""
+
+    key: str
+    label: str
+    value: str
+    previous: str
+    change: str  # "+12%", "−5%", "new", "" (no change to speak of)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +67,46 @@ class InboxRow:
     label: str
     reference: str
     when: str
-    detail: str
+    summary: str  # what happened, in plain words
+    detail: str  # the technical detail, for Stripe support
     order_id: str
     order_number: str
+    email: str
     amount: str
+    stripe_url: str
+    stripe_label: str
     resolved: bool
     note: str
+
+
+def _change(now: int, before: int) -> str:
+    if now == before:
+        return "no change"
+    if before <= 0:
+        return "new" if before == 0 else ""
+    percent = round(100 * (now - before) / before)
+    return f"+{percent}%" if percent > 0 else f"−{-percent}%" if percent < 0 else "about the same"
+
+
+def figures(now: RevenueReport, before: RevenueReport) -> list[Figure]:
+    """The cards: net revenue, orders, average order value, refunds, discounts; the period before beside."""
+    pairs = (
+        ("net", "Revenue (net of refunds)", now.net, before.net, True),
+        ("orders", "Paid orders", now.orders, before.orders, False),
+        ("aov", "Average order value", now.average_order_value, before.average_order_value, True),
+        ("refunds", "Refunds", now.refunds, before.refunds, True),
+        ("discounts", "Discounts", now.discounts, before.discounts, True),
+    )
+    return [
+        Figure(
+            key,
+            label,
+            format_money(a) if money else str(a),
+            format_money(b) if money else str(b),
+            _change(a, b),
+        )
+        for key, label, a, b, money in pairs
+    ]
 
 
 class AdminRevenueState(AdminState):
@@ -59,23 +114,25 @@ class AdminRevenueState(AdminState):
     end: str = ""
     loaded: bool = False
     range_error: str = ""
+    previous_start: str = ""
+    previous_end: str = ""
     days: list[DayBar] = []
+    points: list[dict[str, str | int | float]] = []  # the chart's: day, orders, net (major units)
+    figures: list[Figure] = []
     products: list[ProductRow] = []
     total_orders: int = 0
-    total_revenue: str = ""
-    total_refunds: str = ""
-    total_discounts: str = ""
+    total_revenue: str = ""  # gross
     net: str = ""
 
     async def _refresh(self, admin: str) -> None:
         start, end = parse_day(self.start), parse_day(self.end)
         if not start or not end:
             return
-        report = await self._service(revenue, admin, start=start, end=end)
+        both = await self._service(compare_revenue, admin, start=start, end=end)
         totals = await self._service(product_totals, admin, start=start, end=end)
-        if report is None or totals is None:
+        if both is None or totals is None:
             return
-        best = max((d.revenue for d in report.days), default=0) or 1
+        report = both.current
         self.days = [
             DayBar(
                 d.day.isoformat(),
@@ -83,23 +140,35 @@ class AdminRevenueState(AdminState):
                 format_money(d.revenue),
                 format_money(d.refunds),
                 format_money(d.discounts),
-                round(100 * d.revenue / best),
+                format_money(d.net),
             )
             for d in report.days
         ]
+        self.points = [
+            {"day": f"{d.day:%b} {d.day.day}", "orders": d.orders, "net": d.net / 100} for d in report.days
+        ]
+        self.figures = figures(report, both.previous)
+        low, high = previous_period(start, end)
+        self.previous_start, self.previous_end = low.isoformat(), high.isoformat()
         self.products = [ProductRow(t.name, t.quantity, format_money(t.amount)) for t in totals]
         self.total_orders = report.orders
-        self.total_revenue, self.total_refunds = format_money(report.revenue), format_money(report.refunds)
-        self.total_discounts, self.net = format_money(report.discounts), format_money(report.net)
+        self.total_revenue, self.net = format_money(report.revenue), format_money(report.net)
         self.loaded = True
+
+    @rx.var
+    def currency_name(self) -> str:
+        return CURRENCY.upper()
 
     @rx.event
     async def load(self):
-        """On page load: the last 14 days, unless this tab chose a range."""
+        """On page load: today with ?range=today (the overview's link); else the last 14 days, unless this
+        tab chose a range."""
         if not (admin := await self._admin_token()):
             return
-        if not self.start:
-            today = utcnow().date()
+        today = utcnow().date()
+        if self.router.url.query_parameters.get("range", "") == "today":
+            self.start = self.end = today.isoformat()
+        elif not self.start:
             self.start, self.end = (today - timedelta(days=13)).isoformat(), today.isoformat()
         await self._refresh(admin)
 
@@ -131,13 +200,17 @@ class AdminInboxState(AdminState):
         self.inbox = [
             InboxRow(
                 kind=e.kind,
-                label=INBOX_LABELS.get(e.kind, e.kind),
+                label=e.title,
                 reference=e.reference,
                 when=e.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                summary=e.summary,
                 detail=e.detail,
                 order_id=e.order_id or "",
                 order_number=e.order_number or "",
+                email=e.email or "",
                 amount=format_money(e.amount, e.currency or "usd") if e.amount is not None else "",
+                stripe_url=e.stripe_url or "",
+                stripe_label=e.stripe_label,
                 resolved=e.resolved_at is not None,
                 note=e.resolution_note or "",
             )
@@ -172,6 +245,7 @@ class AdminInboxState(AdminState):
             try:
                 await resolve(admin=admin, kind=kind, reference=reference, note=note)
                 self.message = "Marked resolved."
+                notify.inbox_changed()  # the owner's other tabs count one less
             except ActionRefused as err:
                 self.message = str(err)
             except NotSignedIn:

@@ -27,6 +27,7 @@ def start_admin_live_updates(app: rx.App) -> None:
     global _app
     if _app is None:
         notify.subscribe(publish_to_dashboards)
+        notify.subscribe_inbox(publish_inbox_to_dashboards)
     tabs.attach(app)
     _app = app
 
@@ -36,6 +37,11 @@ async def publish_to_dashboards(visitor_id: str, order_id: str) -> None:
     waiting refresh for all dashboards: each reads every view anew)."""
     if not await _deliver(ADMIN_TOKEN, order_id, quiet=False):
         resync.retry_later(_deliver, ADMIN_TOKEN, order_id)
+
+
+async def publish_inbox_to_dashboards() -> None:
+    """The inbox changed with no order: the same refresh (every count and view is read anew)."""
+    await publish_to_dashboards("", "(none: the inbox)")
 
 
 async def _deliver(_key: str, order_id: str, quiet: bool = True) -> bool:

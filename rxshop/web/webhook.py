@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 # What a healthy shop sees for nearly every event; anything else is worth a line in the log.
+OWNER_OUTCOMES = frozenset({Outcome.UNKNOWN_SESSION, Outcome.UNPROCESSABLE})
 ROUTINE_OUTCOMES = frozenset({Outcome.FULFILLED, Outcome.ALREADY_PAID, Outcome.DUPLICATE, Outcome.IGNORED})
 
 
@@ -96,6 +97,8 @@ async def receive_event(request: Request) -> JSONResponse:
     )
     if result.visitor_id and result.order_id:  # duplicates and strangers carry none
         notify.order_changed(result.visitor_id, result.order_id)
+    elif result.outcome in OWNER_OUTCOMES:  # the inbox got an item no order change announces
+        notify.inbox_changed()
     return JSONResponse({"received": True, "outcome": result.outcome})
 
 
@@ -115,4 +118,6 @@ async def _unprocessable(event_id: str, event_type: str, created: int, detail: s
     log.error(
         "Webhook event=%s type=%s is unprocessable (%s); recorded for the owner", event_id, event_type, detail
     )
+    if outcome == Outcome.UNPROCESSABLE:
+        notify.inbox_changed()
     return JSONResponse({"received": True, "outcome": outcome})

@@ -68,7 +68,7 @@ def test_sign_in_wrong_slowed_down_right_and_sign_out(page: Page, shop: RunningS
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(SIGNED_IN)).to_be_visible()
     expect(page.get_by_role("heading", name="Orders", level=1)).to_be_visible()
-    expect(page.locator("#orders-count")).to_contain_text("orders")
+    expect(page.locator("#orders-count")).to_contain_text("order")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -91,7 +91,7 @@ def test_the_sign_in_ends_after_2_idle_hours_and_12_hours_in_all(page: Page, sho
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.locator(".admin-order-row")).to_have_count(0)
     sign_in(page, shop, "/admin/orders")  # signing in again works
-    expect(page.locator("#orders-count")).to_contain_text("orders")
+    expect(page.locator("#orders-count")).to_contain_text("order")
     # Active all along, but signed in 12 hours ago: the password again.
     execute(
         shop,
@@ -194,7 +194,7 @@ def test_a_mismatched_payment_lands_in_the_inbox_and_is_resolved_with_a_note(
         pay_with_address(buyer)
 
         item = page.locator(f".inbox-item[data-kind='mismatch'][data-reference='{pending.session_id}']")
-        expect(item).to_contain_text("Payment does not match its order")  # live, without a reload
+        expect(item).to_contain_text("A payment does not match its order")  # live, without a reload
         expect(item).to_contain_text(pending.number)
         assert order_row(shop, pending.session_id)["status"] != "paid"
         item.get_by_label("What was done about it").fill("Refunded the difference by hand.")
@@ -231,7 +231,7 @@ def test_revenue_and_csv_match_the_orders(page: Page, browser: Browser, shop: Ru
     page.get_by_role("link", name="Orders", exact=True).click()
     page.get_by_label("Search: order number, email or Stripe session id").fill(order.session_id)
     page.get_by_role("button", name="Apply").click()
-    expect(page.locator("#orders-count")).to_have_text("1 orders")
+    expect(page.locator("#orders-count")).to_have_text("1 order")
     expect(page.locator(".admin-order-row")).to_have_count(1)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()

@@ -1,15 +1,9 @@
-"""/admin/orders: the table (filters, search, sort, pages, CSV). One order is rxshop.pages.admin_order."""
+"""/admin/orders: the order table (tabs with counts, filters, search, sort, pages, CSV); one order is
+rxshop.pages.admin_orders."""
 
 import reflex as rx
 
-from rxshop.components.admin_frame import (
-    admin_frame,
-    field,
-    message,
-    scroll_region,
-    status_badge,
-    text_input,
-)
+from rxshop.components.admin_frame import admin_frame, field, message, scroll_region, status_badge, text_input
 from rxshop.core import routes
 from rxshop.domain.lifecycle import OrderStatus
 from rxshop.state.admin_orders import AdminOrdersState
@@ -17,8 +11,9 @@ from rxshop.state.admin_orders import AdminOrdersState
 COLUMNS = (  # label, sort key ("" = not sortable)
     ("Order", "number"),
     ("Date", "created_at"),
-    ("Email", "customer_email"),
+    ("Customer", "customer_email"),
     ("Items", ""),
+    ("Shipping", ""),
     ("Total", "amount_total"),
     ("Status", "status"),
 )
@@ -50,7 +45,7 @@ def filters() -> rx.Component:
                 rx.cond(S.status == "", "all", S.status),
             ),
             _select(
-                "Shipping",
+                "Shipped",
                 "fulfillment",
                 "filter-fulfillment",
                 [("all", "Any"), ("unfulfilled", "Not shipped"), ("shipped", "Shipped")],
@@ -89,33 +84,43 @@ def filters() -> rx.Component:
 
 
 def _header(label: str, key: str) -> rx.Component:
+    """Every header looks alike; the sortable ones are buttons inside (with aria-sort on the cell)."""
     S = AdminOrdersState
     if not key:
-        return rx.table.column_header_cell(label)
+        return rx.table.column_header_cell(rx.text(label, class_name="admin-th"))
     active = S.sort == key
     arrow = rx.cond(active, rx.cond(S.descending, " ↓", " ↑"), "")
     return rx.table.column_header_cell(
-        rx.button(
+        rx.el.button(
             label,
             arrow,
-            variant="ghost",
-            high_contrast=True,
-            size="1",
+            type="button",
             on_click=S.sort_by(key),
             aria_label=f"Sort by {label}",
+            class_name="admin-th admin-th-sort",
         ),
         aria_sort=rx.cond(active, rx.cond(S.descending, "descending", "ascending"), "none"),
     )
 
 
 def _row(row: rx.Var) -> rx.Component:
+    """The whole row opens the order: the number is a real link whose area covers the row (CSS)."""
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.link(row.number, href=routes.ADMIN_ORDER_LINK + row.id, high_contrast=True)
+            rx.link(
+                row.number, href=routes.ADMIN_ORDER_LINK + row.id, high_contrast=True, class_name="row-link"
+            ),
+            white_space="nowrap",
         ),
         rx.table.cell(row.date, white_space="nowrap"),
-        rx.table.cell(row.email),
-        rx.table.cell(row.summary),
+        rx.table.cell(
+            rx.cond(row.customer != "", rx.text(row.customer, weight="medium")),
+            rx.text(row.email, size="1", color=rx.color("gray", 11)),
+            class_name="admin-break",
+            min_width="10em",
+        ),
+        rx.table.cell(row.summary, min_width="10em"),
+        rx.table.cell(rx.cond(row.shipping_method != "", row.shipping_method, "—")),
         rx.table.cell(row.total, white_space="nowrap"),
         rx.table.cell(
             rx.hstack(
@@ -133,19 +138,45 @@ def _row(row: rx.Var) -> rx.Component:
     )
 
 
+def _tab(tab: rx.Var) -> rx.Component:
+    S = AdminOrdersState
+    current = S.tab == tab.key
+    return rx.el.li(
+        rx.el.a(
+            tab.label,
+            rx.el.span(tab.count, class_name="order-tab-count"),
+            href=tab.href,
+            aria_current=rx.cond(current, "page", "false"),
+            class_name="order-tab",
+            data_tab=tab.key,
+        )
+    )
+
+
+def tabs() -> rx.Component:
+    """All / Awaiting payment / To ship / Shipped / Refunded, each with its count (links: ?tab=)."""
+    return rx.el.nav(
+        rx.el.ul(rx.foreach(AdminOrdersState.tabs, _tab), class_name="order-tabs"),
+        aria_label="Order views",
+        width="100%",
+    )
+
+
 def orders_table() -> rx.Component:
     S = AdminOrdersState
     return rx.vstack(
+        tabs(),
         filters(),
-        message(rx.cond(S.loaded, S.total_count.to_string() + " orders", ""), "orders-count"),
+        message(S.count_text, "orders-count"),
         scroll_region(
-            "Orders table",
+            "Orders table (scrolls sideways)",
             rx.table.root(
                 rx.table.header(rx.table.row(*[_header(label, key) for label, key in COLUMNS])),
                 rx.table.body(rx.foreach(S.rows, _row)),
                 variant="surface",
                 size="1",
                 width="100%",
+                class_name="orders-table",
             ),
         ),
         rx.hstack(
