@@ -96,8 +96,10 @@ class CartState(rx.State):
         _tell_tabs(visitor_id, but=self.router.session.client_token)
 
     async def _cap_to_stock(self, visitor_id: str, product_id: str):
-        """Never more than is free, by this worker's latest count (Buy then checks it exactly)."""
-        limit = live_stock.orderable(product_id)
+        """Never more than is free, by the count as it is now (Buy's hold then checks it exactly)."""
+        if self.quantities.get(product_id, 0) == 0:
+            return
+        limit = await live_stock.orderable_now(product_id)
         if self.quantities.get(product_id, 0) > limit:
             self.quantities = await in_session(
                 carts.set_quantity, visitor_id=visitor_id, product_id=product_id, quantity=limit

@@ -47,6 +47,15 @@ def orderable(product_id: str) -> int:
     return level.orderable if level is not None else MAX_QUANTITY
 
 
+async def orderable_now(product_id: str) -> int:
+    """`orderable` from a count read now, for a cart that grows: another worker may have sold the last unit
+    a moment ago (this worker re-reads only every POLL_SECONDS). Nothing to read for an uncounted product."""
+    level = _levels.get(product_id)
+    if level is None or level.tracked:
+        _remember(await in_session(stock.levels))
+    return orderable(product_id)
+
+
 def _remember(levels: tuple[StockLevel, ...]) -> None:
     _levels.update({level.product_id: level for level in levels})
 

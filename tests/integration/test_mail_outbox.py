@@ -223,13 +223,14 @@ async def test_a_failed_delayed_payment_tells_the_buyer(mailing: Shop, smtp_sink
 
 @pytest.mark.usefixtures("webhook_shop")
 async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
-    from rxshop.admin.actions import mark_shipped, new_request_key, refund_order
+    from rxshop.admin.actions import ActionRefused, mark_shipped, new_request_key, refund_order
 
     shop = owner.shop
     mail_settings(shop, smtp_sink, ADMIN_PASSWORD=shop.settings.admin_password or "")
     order = await owner.paid_order()
     owner.call(mark_shipped, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456784")
-    owner.call(mark_shipped, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456784")  # again
+    with pytest.raises(ActionRefused, match="already shipped"):  # again: refused, so no second email either
+        owner.call(mark_shipped, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456784")
     charge = shop.sim_session(order.stripe_session_id)["charge"]["id"]
     for count, amount in enumerate((1000, order.amount_total - 1000), start=1):
         await refund_order(

@@ -166,7 +166,7 @@ def _terms(code: str, **fields: str):
 async def test_promotion_codes_are_made_used_counted_and_turned_off_at_stripe(
     shop: Shop, owner: Owner
 ) -> None:
-    admin, gateway = owner.visitor_id, shop.gateway
+    admin, gateway = owner.admin, shop.gateway
     key = new_request_key()
     ten = await create_discount(admin=admin, gateway=gateway, terms=_terms("spring10"), form_key=key)
     again = await create_discount(admin=admin, gateway=gateway, terms=_terms("spring10"), form_key=key)

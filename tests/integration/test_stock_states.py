@@ -1,4 +1,4 @@
-"""The cart's quantity controls stop at what is free (this worker's latest count), on the server: a forged
+"""The cart's quantity controls stop at what is free (the count read when the cart grows), on the server: a forged
 event cannot put more in the visitor's cart (kept in the database) than the shop could hold for it. Buy
 checks exactly (tests/integration/test_stock.py)."""
 
@@ -7,19 +7,22 @@ import time
 import pytest
 from reflex.istate.data import RouterData
 
+from rxshop.core.db import new_session
 from rxshop.domain.identity import COOKIE_NAME, issue_credential, new_visitor_id
 from rxshop.domain.stock import StockLevel
+from rxshop.orders import stock
 from rxshop.state import live_stock
 from rxshop.state.cart import CartState
 from rxshop.state.live_stock import StockState
 
 
 @pytest.fixture
-def counted():
-    """This worker's latest count: 3 mugs free of 5 (2 held), totes sold out, notebooks not counted."""
-    live_stock._remember(
-        (StockLevel("mug", True, 5, 2, 3), StockLevel("tote", True, 1, 1, 3), StockLevel("notebook"))
-    )
+def counted(app_env):
+    """The shop's counts: 3 mugs for sale, totes sold out, notebooks not counted."""
+    app_env()
+    with new_session() as session:
+        stock.set_stock(session=session, product_id="mug", tracked=True, quantity=3)
+        stock.set_stock(session=session, product_id="tote", tracked=True, quantity=0)
     yield
     live_stock._levels.clear()
 
