@@ -16,13 +16,15 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, cast
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from rxshop.core import routes
 from rxshop.core.mail_settings import SHOP_NAME
-from rxshop.core.models import Order
+from rxshop.core.models import Order, RefundRequest
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.catalog import discount_text, format_money, shipping_amount_text
+from rxshop.domain.lifecycle import RefundStatus
+from rxshop.domain.refunds import reason_text
 from rxshop.domain.shipping import tracking_url
 from rxshop.mail.outbox import Claimed, Kind
 from rxshop.mail.render import Rendered, render
@@ -115,6 +117,21 @@ def _kind_values(claimed: Claimed, order: OrderView | None, settings: Settings) 
     return {}
 
 
+def _refund_reason(session: Session, order_id: str, amount: int) -> str:
+    """Why the owner refunded this amount ('requested by customer', the note for "other"), from the newest
+    refund request of that amount that did not fail; '' for a refund made outside the dashboard."""
+    request = session.exec(
+        select(RefundRequest)
+        .where(
+            col(RefundRequest.order_id) == order_id,
+            col(RefundRequest.amount) == amount,
+            col(RefundRequest.status) != RefundStatus.FAILED,  # Stripe's event may beat the success
+        )
+        .order_by(col(RefundRequest.requested_at).desc())
+    ).first()
+    return reason_text(request.reason, request.note) if request is not None else ""
+
+
 def _compose(session: Session, claimed: Claimed, settings: Settings, now: datetime) -> Composed:
     order: OrderView | None = None
     if claimed.order_id is not None:
@@ -133,6 +150,8 @@ def _compose(session: Session, claimed: Claimed, settings: Settings, now: dateti
             "params": claimed.params,
             **_kind_values(claimed, order, settings),
         }
+        if claimed.kind == Kind.REFUNDED and order is not None:
+            context["reason"] = _refund_reason(session, order.id, int(claimed.params["amount"]))
         if claimed.kind in LINKED and order is not None:
             context["link"] = links.link_url(links.issue(session, order.id, now))
         message = build_message(claimed, recipient, render(claimed.kind, context), settings, now)

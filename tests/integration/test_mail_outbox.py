@@ -232,13 +232,18 @@ async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
     with pytest.raises(ActionRefused, match="already shipped"):  # again: refused, so no second email either
         owner.call(mark_shipped, order_id=order.id, carrier="UPS", tracking_number="1Z999AA10123456784")
     charge = shop.sim_session(order.stripe_session_id)["charge"]["id"]
-    for count, amount in enumerate((1000, order.amount_total - 1000), start=1):
+    reasons = (("other", "a mug arrived chipped"), ("requested_by_customer", ""))
+    for count, (amount, (reason, note)) in enumerate(
+        zip((1000, order.amount_total - 1000), reasons), start=1
+    ):
         await refund_order(
             admin=owner.admin,
             order_id=order.id,
             amount=amount,
             request_key=new_request_key(),
             gateway=shop.gateway,
+            reason=reason,
+            note=note,
         )
         events = shop.events("charge.refunded", charge)
         assert len(events) == count
@@ -252,6 +257,10 @@ async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
     assert 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in html_of(shipped)
     partial, full = buyer[Kind.REFUNDED]
     assert "refund of $10.00" in partial["Subject"] and "partial refund" in text_of(partial)
+    assert "Reason: a mug arrived chipped." in text_of(partial) and "a mug arrived chipped" in html_of(
+        partial
+    )
+    assert "Reason: requested by customer." in text_of(full)
     assert f"refund of ${(order.amount_total - 1000) // 100}.00" in full["Subject"]
     assert "refunded in full" in text_of(full)
 
