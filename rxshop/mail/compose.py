@@ -100,6 +100,7 @@ def _kind_values(claimed: Claimed, order: OrderView | None, settings: Settings) 
             "amount": format_money(int(params["amount"]), currency),
             "refunded_total": format_money(total, currency),
             "full": total >= order.amount_total,
+            "reason": "",  # why, when the owner said (read from the refund request in _compose)
         }
     if claimed.kind == Kind.SIGN_IN_CODE:
         return {"minutes": int(CODE_LIFETIME.total_seconds() // 60)}

@@ -234,7 +234,7 @@ async def test_shipping_and_refunds_reach_the_buyer(owner: Owner, smtp_sink):
     charge = shop.sim_session(order.stripe_session_id)["charge"]["id"]
     reasons = (("other", "a mug arrived chipped"), ("requested_by_customer", ""))
     for count, (amount, (reason, note)) in enumerate(
-        zip((1000, order.amount_total - 1000), reasons), start=1
+        zip((1000, order.amount_total - 1000), reasons, strict=True), start=1
     ):
         await refund_order(
             admin=owner.admin,
