@@ -275,7 +275,6 @@ async def _recheck_open_dashboards() -> None:
         return
     for tab in await tabs.listeners(ADMIN_TOKEN):
         try:
-            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
-                await (await root.get_state(AdminState))._refresh_live()
+            await tabs.push_to(_app, tab, AdminState, lambda state: state._refresh_live())
         except Exception:
             log.exception("Could not tell an open dashboard that every sign-in ended")

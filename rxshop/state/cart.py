@@ -199,7 +199,6 @@ async def _push_to_tabs(visitor_id: str, but: str) -> None:
         if token == but:
             continue
         try:
-            async with _app.modify_state(rx.BaseStateToken(ident=token, cls=CartState)) as root:
-                await (await root.get_state(CartState))._push(visitor_id)
+            await tabs.push_to(_app, token, CartState, lambda state: state._push(visitor_id))
         except Exception:
             log.exception("Could not push a cart change to an open tab")

@@ -55,8 +55,7 @@ async def _deliver(visitor_id: str, order_id: str, quiet: bool = True) -> bool:
     delivered = True
     for tab in tabs_now:
         try:
-            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=OrdersState)) as root:
-                await (await root.get_state(OrdersState))._push(visitor_id)
+            await tabs.push_to(_app, tab, OrdersState, lambda state: state._push(visitor_id))
         except Exception:
             report("Could not push the change of order %s to an open tab", order_id, exc_info=True)
             delivered = False

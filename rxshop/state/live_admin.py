@@ -58,8 +58,7 @@ async def _deliver(_key: str, order_id: str, quiet: bool = True) -> bool:
     delivered = True
     for tab in connected:
         try:
-            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=AdminState)) as root:
-                await (await root.get_state(AdminState))._refresh_live()
+            await tabs.push_to(_app, tab, AdminState, lambda state: state._refresh_live())
         except Exception:
             report("Could not push the change of order %s to an open dashboard", order_id, exc_info=True)
             delivered = False

@@ -155,7 +155,6 @@ async def _push(picture: tuple) -> None:
         return
     for tab in listening:
         try:
-            async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=StockState)) as root:
-                (await root.get_state(StockState))._show(picture)
+            await tabs.push_to(_app, tab, StockState, lambda state: state._show(picture))
         except Exception:
             log.exception("Could not push a change of stock to an open tab")

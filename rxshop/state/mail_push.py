@@ -41,8 +41,7 @@ def start_mail_pushes(app: rx.App) -> None:
 async def _modify(tab: str, cls: type[rx.State], what: str, push) -> None:
     assert _app is not None
     try:
-        async with _app.modify_state(rx.BaseStateToken(ident=tab, cls=cls)) as root:
-            await push(await root.get_state(cls))
+        await tabs.push_to(_app, tab, cls, push)
     except Exception:
         log.exception("Could not push %s to an open tab", what)
 

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -278,3 +280,12 @@ async def restore_after_redis_loss(app: rx.App) -> int:
     for token in tokens:
         await namespace.emit_update(StateUpdate(events=[_reload_event()]), token)
     return len(tokens)
+
+
+async def push_to(app: rx.App, tab: str, cls: type[rx.State], push: Callable[[Any], object]) -> None:
+    """Run `push` on this tab's state of `cls`, as an event of that tab would (on any worker: Reflex routes
+    the change through Redis); `push` may be a coroutine function. Raises what it raises."""
+    async with app.modify_state(rx.BaseStateToken(ident=tab, cls=cls)) as root:
+        done = push(await root.get_state(cls))
+        if inspect.isawaitable(done):
+            await done
