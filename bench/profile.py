@@ -72,16 +72,26 @@ AREAS = [
     ("asyncio / selectors themselves (innermost frame)", r"\((asyncio|selectors)/|\(selectors\.py", "self"),
     ("JSON", r"\(json/", "incl"),
     ("signature check (hmac)", r"hmac|verify_header|compute_signature", "incl"),
-    ("rxshop.orders.checkout (start_checkout)", r"\(rxshop/checkout\.py", "incl"),
-    ("rxshop.web.webhook (_record, stripe_webhook)", r"\(rxshop/webhooks\.py", "incl"),
-    ("rxshop.orders.records (order service)", r"\(rxshop/orders\.py", "incl"),
-    ("rxshop.state.live (push to My Orders after a webhook: modify_state)", r"\(rxshop/live\.py", "incl"),
+    ("rxshop.orders.checkout (start_checkout)", r"\(rxshop/orders/checkout\.py", "incl"),
+    ("rxshop.web.webhook (_record, stripe_webhook)", r"\(rxshop/web/webhook\.py", "incl"),
+    ("rxshop.orders.records (order service)", r"\(rxshop/orders/records\.py", "incl"),
+    (
+        "rxshop.state.live (push to My Orders after a webhook: modify_state)",
+        r"\(rxshop/state/live\.py",
+        "incl",
+    ),
     (
         "rxshop.state.orders._read (the push's re-read of My Orders)",
         r"_read \(rxshop/state/orders\.py",
         "incl",
     ),
     ("rxshop.state.checkout (CheckoutState.buy)", r"\(rxshop/state/checkout\.py", "incl"),
+    ("rxshop.orders.carts (the server-side cart)", r"\(rxshop/orders/carts\.py", "incl"),
+    ("rxshop.orders.stock (holds at Buy)", r"\(rxshop/orders/stock", "incl"),
+    ("rxshop.core.throttle (Buy's per-address limit)", r"\(rxshop/core/throttle\.py", "incl"),
+    ("rxshop.core.db + db_deadline (sessions, deadline threads)", r"\(rxshop/core/db", "incl"),
+    ("rxshop.mail (outbox sender)", r"\(rxshop/mail/", "incl"),
+    ("redis client", r"\(redis/", "incl"),
     ("bare app code", r"\(bare/", "incl"),
 ]
 
@@ -100,6 +110,12 @@ def worker_pid(group: int) -> int:
     """The busiest process of the backend's group after warm-up: granian's worker, not its supervisor."""
     pids = [p for p in group_pids(group) if p != group]
     return max(pids or [group], key=lambda p: cpu_seconds_of(p))
+
+
+def worker_pids(group: int, n: int) -> list[int]:
+    """The n busiest processes of the backend's group: granian's workers."""
+    pids = [p for p in group_pids(group) if p != group]
+    return sorted(pids or [group], key=cpu_seconds_of, reverse=True)[:n]
 
 
 def cpu_seconds_of(pid: int) -> int:
@@ -198,23 +214,27 @@ def summarise(paths: list[Path], top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def profile_buy(procs, app: str, sim: str, bursts: int, tabs: int) -> list[Path]:
+def profile_buy(procs, app: str, sim: str, bursts: int, tabs: int, mode: str = "sqlite") -> list[Path]:
+    """py-spy on the worker (sqlite) or on each of the two workers (postgres: PostgreSQL + Redis)."""
     from buy_burst import press_buy, ready_tabs
     from reflex_client import close_tabs
 
-    backend = start_backend(procs, app, sim_url=sim, database=new_database("sqlite", app))
+    pg = mode == "postgres"
+    backend = start_backend(
+        procs, app, sim_url=sim, database=new_database(mode, app), workers=2 if pg else 1, use_redis=pg
+    )
     paths = []
     try:
 
         async def burst(i: int, record: bool) -> None:
             tab_list = await ready_tabs(app, backend.url, tabs)
-            recorder = Recorder(worker_pid(backend.group), f"buy-{app}-{i}") if record else None
+            pids = worker_pids(backend.group, 2 if pg else 1) if record else []
+            recorders = [Recorder(pid, f"buy-{app}-{mode}-{i}-{n}") for n, pid in enumerate(pids)]
             cpu = cpu_seconds(backend.group)
             try:
                 latencies = await press_buy(app, tab_list)
             finally:
-                if recorder:
-                    paths.append(recorder.stop())
+                paths.extend(recorder.stop() for recorder in recorders)
                 await close_tabs(tab_list)
             print(
                 f"  burst {i}: p95 {sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms,"
@@ -323,6 +343,7 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--latency-ms", type=int, default=200)
+    parser.add_argument("--mode", choices=("sqlite", "postgres"), default="sqlite", help="buy scenario")
     parser.add_argument("--summarise", nargs="+", type=Path, help="only summarise these raw py-spy files")
     args = parser.parse_args()
     if args.summarise:
@@ -337,7 +358,7 @@ def main() -> None:
             print(report)
             return
         if args.scenario == "buy":
-            paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs)
+            paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs, args.mode)
         else:
             paths = profile_webhook(procs, args.app, sim, args.seconds)
     report = summarise(paths)

@@ -31,7 +31,9 @@ T = TypeVar("T")
 CALL_TIMEOUT_SECONDS = 15.0  # one database call from async code (a service function, its transaction)
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: a new connection
 STATEMENT_TIMEOUT_MS = 10_000  # PostgreSQL: one statement, ended by the server (a lock wait, a bad plan)
-POOL_SIZE, MAX_OVERFLOW = 5, 10  # SQLAlchemy's defaults, named: THREADS matches them
+# Every pooled connection is kept (no overflow): a burst that needs more than a handful would otherwise open
+# and close PostgreSQL connections (a server process each) on every burst (bench/buy_burst.py --mode postgres).
+POOL_SIZE, MAX_OVERFLOW = 15, 0
 POOL_TIMEOUT_SECONDS = 5  # waiting for a pooled connection
 THREADS = POOL_SIZE + MAX_OVERFLOW  # one call holds one connection: no thread ever waits for the pool
 

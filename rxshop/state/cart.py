@@ -107,7 +107,7 @@ class CartState(rx.State):
             self.notice = cart_limit_notice(product_id, limit)
 
     async def _read(self):
-        self.quantities = await in_session(carts.read_cart, visitor_id=self._visitor_id)
+        self.quantities = await carts.fetch_cart(self._visitor_id)
 
     async def _push(self, visitor_id: str):
         """The visitor's cart changed elsewhere (another tab, a payment): read it again, if this tab still

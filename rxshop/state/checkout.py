@@ -9,7 +9,6 @@ import logging
 
 import reflex as rx
 
-from rxshop.core.db import in_session
 from rxshop.core.settings import get_settings
 from rxshop.domain.cart import InvalidQuantity
 from rxshop.domain.catalog import UnknownProduct
@@ -48,7 +47,7 @@ class CheckoutState(rx.State):
         quantities: dict[str, int] = {}
         try:
             if is_visitor_id(visitor_id):  # else start_checkout refuses with the right words
-                quantities = await in_session(carts.read_cart, visitor_id=visitor_id)
+                quantities = await carts.fetch_cart(visitor_id)
             started = await start_checkout(
                 visitor_id=visitor_id,
                 quantities=quantities,

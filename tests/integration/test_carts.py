@@ -2,6 +2,7 @@
 the shop, one cart per visitor, changes from several tabs at once all counted, and emptied only when the
 order made from it is paid (through the real fulfillment), never by anything else."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -171,3 +172,32 @@ def test_a_cart_untouched_for_its_lifetime_is_forgotten(session, visitor):
     assert carts.read_cart(session=session, visitor_id=visitor) == {}
     assert carts.read_cart(session=session, visitor_id=fresh) == {"mug": 1}
     assert session.exec(sa.text("SELECT count(*) FROM cart_lines")).one()[0] == 1
+
+
+def test_reads_of_several_carts_in_one_session_answer_each_visitor_alone(session, visitor):
+    """read_carts (a burst of Buys and page loads in one session): each visitor gets their own cart, a
+    bought cart is emptied as read_cart would, and a bad credential fails for its caller only."""
+    bought, empty = new_visitor_id(), new_visitor_id()
+    carts.set_quantity(session=session, visitor_id=visitor, product_id="mug", quantity=3)
+    carts.set_quantity(session=session, visitor_id=bought, product_id="tote", quantity=1)
+    _buy(session, bought, {"tote": 1})
+    results = carts.read_carts(
+        session=session, visitor_ids=[visitor, "not-a-visitor", bought, empty, visitor]
+    )
+    assert results[0] == results[4] == {"mug": 3}
+    assert isinstance(results[1], carts.NoVisitor)
+    assert results[2] == results[3] == {}
+    assert session.exec(sa.text("SELECT count(*) FROM carts")).one()[0] == 1  # the bought one went
+
+
+async def test_fetch_cart_groups_the_reads_of_one_moment(app_env, session):
+    """fetch_cart from async code (the app's database, as Buy reads it): 30 visitors' reads at once each
+    get their own cart back."""
+    app_env()
+    visitors = [new_visitor_id() for _ in range(30)]
+    for n, visitor in enumerate(visitors):
+        carts.set_quantity(session=session, visitor_id=visitor, product_id="notebook", quantity=n % 5)
+    got = await asyncio.gather(*(carts.fetch_cart(visitor) for visitor in visitors))
+    assert got == [{"notebook": n % 5} if n % 5 else {} for n in range(30)]
+    with pytest.raises(carts.NoVisitor):
+        await carts.fetch_cart("not-a-visitor")
