@@ -151,12 +151,20 @@ def memory_md(r: dict) -> list[str]:
 def page_md(r: dict) -> list[str]:
     first = r["rounds"][0]
     fcps = ", ".join(f"{x['fcp_ms']:.0f}" for x in r["rounds"])
+    documents = ", ".join(str(x["documents"]) for x in r["rounds"])
+    served = r.get("served_by", "a static server imitating deploy/nginx.conf")
+    split = (
+        f" ({r['body_kib']:.0f} KiB gzip bodies + {r['kib'] - r['body_kib']:.0f} KiB headers)"
+        if "body_kib" in r
+        else ""
+    )
     out = [
-        "## Page `/` of the export (`bench/page_weight.py`)",
+        "## Page `/` on a cold first visit (`bench/page_weight.py`)",
         "",
-        f"{first['requests']} requests, **{r['kib']:.0f} KiB** on the wire (gzip where the export ships a .gz), "
-        f"first contentful paint median **{r['fcp_ms']:.0f} ms** (rounds: "
-        f"{fcps} ms; cold cache, loopback, chromium). Largest files:",
+        f"Served by {served}, the backend behind it. {first['requests']} requests, **{r['kib']:.0f} KiB** on "
+        f"the wire{split}, first contentful paint median **{r['fcp_ms']:.0f} ms** (rounds: {fcps} ms), "
+        f"ready (Buy can be pressed) median {r.get('ready_ms', 0):.0f} ms, document loads per round: "
+        f"{documents} (cold cache, loopback, chromium). Largest responses (bytes on the wire):",
         "",
         *[f"- {size / 1024:.1f} KiB {'gzip' if gz else 'raw'} `{name}`" for name, size, gz in first["files"]],
         "",
