@@ -19,7 +19,7 @@ the page loads once: the round counts document loads and the time until the page
 carries the credential: Buy can be pressed) and checks that it hydrated over the websocket. FCP from the
 Paint Timing API. A first round warms the servers (not counted).
 
-Targets: <= 300 KiB for `/` on the wire, FCP < 1 s, one document load (median of the rounds).
+Targets: <= 300 KiB gzip for `/` (the response bodies; the bytes on the wire with headers are reported too), FCP < 1 s, one document load (median of the rounds).
 
     python bench/page_weight.py [--rounds 3]
     python bench/page_weight.py --quick      # one round
