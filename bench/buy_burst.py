@@ -12,7 +12,8 @@ the median of 5 alternating rounds (at least 3; per-round ratios scatter by ±0.
 
     python bench/buy_burst.py [--rounds 5] [--tabs 100] [--latency-ms 200] [--mode sqlite|postgres|both]
     python bench/buy_burst.py --quick       # one round, 30 tabs, SQLite only
-    python bench/buy_burst.py --stock 1000000   # rxshop counts the cart's products: every Buy holds units
+    python bench/buy_burst.py --stock 0     # products untracked (by default each is counted, 1,000,000
+                                            # units: every Buy holds units, as a shop with stock does)
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import time
 
 from _support import (
     BIN,
+    LOGS,
     RXSHOP_DIR,
     abba,
     base_env,
     check,
     cpu_seconds,
     finish,
+    group_pids,
     loadavg,
     new_database,
     percentile,
@@ -125,6 +128,18 @@ async def press_buy(app: str, tabs: list[Tab], timeout: float = 90) -> list[floa
     return list(await asyncio.wait_for(asyncio.gather(*(one(t) for t in tabs)), timeout + 30))
 
 
+def dump_stacks(app: str, group: int) -> None:
+    """A Buy that never answered: every process of the backend's stacks (py-spy dump) into the bench logs,
+    so that the hang can be read afterwards (the backend log alone shows nothing)."""
+    out = LOGS / f"{app}-hang-{time.strftime('%H%M%S')}.txt"
+    with out.open("w") as f:
+        for pid in group_pids(group):
+            f.write(f"===== pid {pid}\n")
+            f.flush()
+            subprocess.run([str(BIN / "py-spy"), "dump", "--locals", "--pid", str(pid)], stdout=f, stderr=f)
+    print(f"  {app}: a Buy did not answer; stacks in {out}", flush=True)
+
+
 async def burst(app: str, url: str, n: int, group: int) -> dict:
     tabs = await ready_tabs(app, url, n)
     try:
@@ -132,7 +147,11 @@ async def burst(app: str, url: str, n: int, group: int) -> dict:
         load = loadavg()
         cpu_before = cpu_seconds(group)
         started = time.perf_counter()
-        latencies = await press_buy(app, tabs)
+        try:
+            latencies = await press_buy(app, tabs)
+        except TimeoutError:
+            dump_stacks(app, group)
+            raise
         wall = time.perf_counter() - started
         cpu = cpu_seconds(group) - cpu_before
     finally:
@@ -230,13 +249,18 @@ def main() -> None:
     parser.add_argument("--mode", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="one round, 30 tabs, SQLite only")
     parser.add_argument(
-        "--stock", type=int, default=None, help="rxshop counts the cart's products with this many units each"
+        "--stock",
+        type=int,
+        default=1_000_000,
+        help="rxshop counts the cart's products with this many units each: every Buy holds units (issue 22:"
+        " Buy with stock reservations in place); 0 leaves them untracked",
     )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.tabs, args.mode = 1, 30, "sqlite"
     modes = ("sqlite", "postgres") if args.mode == "both" else (args.mode,)
-    results = {mode: run_mode(mode, args.rounds, args.tabs, args.latency_ms, args.stock) for mode in modes}
+    stock = args.stock or None
+    results = {mode: run_mode(mode, args.rounds, args.tabs, args.latency_ms, stock) for mode in modes}
     targets = [
         check(f"buy burst p95 rxshop / bare ({mode})", result["p95_ratio"], 1.2)
         for mode, result in results.items()

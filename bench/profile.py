@@ -135,6 +135,7 @@ class Recorder:
                 "--pid",
                 str(pid),
                 "--threads",
+                "--gil",
                 "--rate",
                 "250",
                 "--format",
@@ -214,7 +215,9 @@ def summarise(paths: list[Path], top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def profile_buy(procs, app: str, sim: str, bursts: int, tabs: int, mode: str = "sqlite") -> list[Path]:
+def profile_buy(
+    procs, app: str, sim: str, bursts: int, tabs: int, mode: str = "sqlite", stock: int = 0
+) -> list[Path]:
     """py-spy on the worker (sqlite) or on each of the two workers (postgres: PostgreSQL + Redis)."""
     from buy_burst import press_buy, ready_tabs
     from reflex_client import close_tabs
@@ -223,6 +226,10 @@ def profile_buy(procs, app: str, sim: str, bursts: int, tabs: int, mode: str = "
     backend = start_backend(
         procs, app, sim_url=sim, database=new_database(mode, app), workers=2 if pg else 1, use_redis=pg
     )
+    if app == "rxshop" and stock:
+        from buy_burst import count_stock
+
+        count_stock(backend.database.url, stock)
     paths = []
     try:
 
@@ -344,6 +351,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--mode", choices=("sqlite", "postgres"), default="sqlite", help="buy scenario")
+    parser.add_argument("--stock", type=int, default=0, help="buy scenario: units counted per product")
     parser.add_argument("--summarise", nargs="+", type=Path, help="only summarise these raw py-spy files")
     args = parser.parse_args()
     if args.summarise:
@@ -358,7 +366,7 @@ def main() -> None:
             print(report)
             return
         if args.scenario == "buy":
-            paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs, args.mode)
+            paths = profile_buy(procs, args.app, sim, args.bursts, args.tabs, args.mode, args.stock)
         else:
             paths = profile_webhook(procs, args.app, sim, args.seconds)
     report = summarise(paths)

@@ -66,7 +66,9 @@ def buy_md(r: dict) -> list[str]:
     for mode, m in r["modes"].items():
         lat = m["latency_ms"] / 1000
         out += [
-            f"**{mode}**: {m['tabs']} tabs, {m['workers']} worker(s) each, L = {m['latency_ms']} ms; "
+            f"**{mode}**: {m['tabs']} tabs, {m['workers']} worker(s) each, L = {m['latency_ms']} ms, "
+            f"{'stock counted (' + format(m['stock'], ',') + ' units each: every Buy holds units)' if m.get('stock') else 'stock untracked'}"
+            ", email on (the outbox's sender delivering to an SMTP sink); "
             f"median p95 rxshop {ms(m['rxshop_p95_median'])} ({m['rxshop_p95_median'] / lat:.1f} × L), bare "
             f"{ms(m['bare_p95_median'])} ({m['bare_p95_median'] / lat:.1f} × L): **rxshop / bare = "
             f"{m['p95_ratio']:.2f}** (per round: {', '.join(f'{x:.2f}' for x in m['p95_ratio_per_round'])}). "
