@@ -11,21 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from rxshop.admin.auth import require_admin
 from rxshop.admin.queries import NO_FILTERS, OrderFilters, OrderTab, SortKey, filter_clauses, sort_clauses
-from rxshop.core.models import Order
+from rxshop.core.models import Order, OrderLine
 from rxshop.domain.lifecycle import OrderStatus
-from rxshop.orders.records import lines_of
-from rxshop.orders.views import FulfillmentStatus, OrderLineView, items_text
+from rxshop.orders.views import FulfillmentStatus
 
 CSV_COLUMNS = (
     "number", "order_id", "created_at", "paid_at", "status", "fulfillment_status", "email", "phone",
@@ -54,7 +53,9 @@ _FORMULA_AFTER_SEMICOLON = re.compile(";(?=" + _FORMULA + ")")
 def _cell(value: object) -> str:
     """Text a spreadsheet will not run as a formula (buyers choose their names, emails and addresses): an
     apostrophe before every start that could be one, at the cell's start and after each `;`."""
-    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
     # The `in` tests first: most cells have no `;` and start with a letter or digit (~2 million cells per
     # export of 100,000 orders).
     if ";" in text:
@@ -82,20 +83,43 @@ _COLUMNS = tuple(
 )  # fmt: skip
 
 
-def _csv_row(row: Sequence[Any], lines: list[OrderLineView]) -> list[str]:
-    """One order's cells. Text anyone could have typed goes through `_cell`; numbers, dates and amounts
-    (never negative) cannot start a formula, and skip it: this runs for every order of the export."""
+def _csv_row(row: Sequence[Any]) -> list[str]:
+    """One order's cells. Text anyone could have typed goes through `_cell` (inlined for the common case: a
+    letter or digit first and no `;`); numbers, dates and amounts (never negative) cannot start a formula.
+    This runs for every order of the export."""
     (number, order_id, created_at, paid_at, status, fulfillment, email, phone, currency, subtotal, discount,
-     shipping, total, refunded, rate, *address, carrier, tracking, shipped_at, session_id, intent) = row  # fmt: skip
+     shipping, total, refunded, rate, *address, carrier, tracking, shipped_at, session_id, intent, items,
+     count) = row  # fmt: skip
     if not (address[0] or address[1]):  # no address: every part empty (as the order page shows none)
         address = [None] * 7
+    typed = [email, phone, items, rate, *address, carrier, tracking, session_id, intent]
+    safe = [t if t and t[:1].isalnum() and ";" not in t else _cell(t) for t in typed]
     return [
         _cell(number or ""), order_id, _stamp(created_at), _stamp(paid_at), status, fulfillment,
-        _cell(email), _cell(phone), _cell(items_text(lines, plain=True)), str(sum(x.quantity for x in lines)),
-        currency.upper(), _amount(subtotal), _amount(discount), _amount(shipping), _amount(total),
-        _amount(refunded), _cell(rate), *map(_cell, address), _cell(carrier), _cell(tracking),
-        _stamp(shipped_at), _cell(session_id), _cell(intent),
+        *safe[:3], str(count), currency.upper(), _amount(subtotal), _amount(discount), _amount(shipping),
+        _amount(total), _amount(refunded), *safe[3:13], _stamp(shipped_at), *safe[13:],
     ]  # fmt: skip
+
+
+def _items_columns() -> tuple[Any, Any]:
+    """Each order's items as `items_text(lines, plain=True)` writes them ('2 x Morning Mug; 1 x Canvas Tote',
+    in line order) and its item count, made by the database beside the order's row (correlated subqueries
+    on the lines' order_id index): reading ~170,000 lines into Python took a third of the export."""
+    text = (sa.cast(col(OrderLine.quantity), sa.String) + " x " + col(OrderLine.name)).label("text")
+    ordered = (
+        sa.select(text)
+        .where(col(OrderLine.order_id) == col(Order.id))
+        .order_by(col(OrderLine.id))  # the aggregate keeps its input's order (SQLite, PostgreSQL)
+        .correlate(Order)
+        .subquery()
+    )
+    items = sa.select(sa.func.aggregate_strings(ordered.c.text, "; ")).scalar_subquery()
+    count = (
+        sa.select(sa.func.coalesce(sa.func.sum(col(OrderLine.quantity)), 0))
+        .where(col(OrderLine.order_id) == col(Order.id))
+        .scalar_subquery()
+    )
+    return items, count
 
 
 def _amount(amount: int) -> str:
@@ -121,7 +145,7 @@ def csv_pieces(
     sort: SortKey = SortKey.DATE,
     descending: bool = True,
     now: datetime | None = None,
-) -> Iterator[str]:
+) -> Generator[str]:
     """The CSV of every order matching `filters` (not only one page), in pieces: the header first (once the
     sign-in is checked: NotSignedIn comes from the first `next`), then EXPORT_CHUNK orders per piece.
 
@@ -133,14 +157,13 @@ def csv_pieces(
     yield _text([list(CSV_COLUMNS)])
     # Columns, not Order objects (a third of the time at 100,000 orders).
     statement = (
-        sa.select(*_COLUMNS)
+        sa.select(*_COLUMNS, *_items_columns())
         .where(*filter_clauses(filters))
         .order_by(*sort_clauses(sort, descending))
         .execution_options(yield_per=EXPORT_CHUNK)
     )
     for chunk in session.connection().execute(statement).partitions():
-        lines = lines_of(session, [row[1] for row in chunk])
-        yield _text([_csv_row(row, lines[row[1]]) for row in chunk])
+        yield _text([_csv_row(row) for row in chunk])
     session.rollback()  # read only: end the transaction (the caller's session stays usable)
 
 

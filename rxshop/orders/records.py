@@ -64,14 +64,23 @@ def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine
     if not order_ids:
         return lines
     # Columns, not OrderLine objects: the owner's CSV reads ~200,000 lines, and ORM instances cost 3x.
-    fields = (OrderLine.product_id, OrderLine.name, OrderLine.unit_amount, OrderLine.quantity)
-    rows = session.connection().execute(
-        sa.select(col(OrderLine.order_id), *fields)
-        .where(col(OrderLine.order_id).in_(order_ids))
-        .order_by(col(OrderLine.id))
-    ).all()
-    for order_id, *line in rows:
-        lines[order_id].append(OrderLineView(*line))
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                col(OrderLine.order_id),
+                col(OrderLine.product_id),
+                col(OrderLine.name),
+                col(OrderLine.unit_amount),
+                col(OrderLine.quantity),
+            )
+            .where(col(OrderLine.order_id).in_(order_ids))
+            .order_by(col(OrderLine.id))
+        )
+        .all()
+    )
+    for order_id, product_id, name, unit_amount, quantity in rows:
+        lines[order_id].append(OrderLineView(product_id, name, unit_amount, quantity))
     return lines
 
 

@@ -15,7 +15,7 @@ from datetime import date
 import reflex as rx
 
 from rxshop.admin.export import ExportRequest, export_query
-from rxshop.admin.queries import AdminOrderRow, OrderFilters, OrderTab, SortKey, list_orders, tab_counts
+from rxshop.admin.queries import AdminOrderRow, OrderFilters, OrderTab, SortKey, list_orders
 from rxshop.core import routes
 from rxshop.core.settings import get_settings
 from rxshop.domain.catalog import format_money
@@ -125,9 +125,9 @@ class AdminOrdersState(AdminState):
             page=self.page,
             page_size=PAGE_SIZE,
         )
-        counts = await self._service(tab_counts, admin, filters=self._filters())
-        if found is None or counts is None:
+        if found is None:
             return
+        counts = found.tab_counts  # read with the page (one grouped query gives the total and every tab)
         self.rows = [AdminRow.of(row) for row in found.rows]
         self.total_count, self.page, self.page_count = found.total_count, found.page, found.page_count
         self.date_problem = found.problem

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 
 from sqlmodel import Session
 from starlette.requests import Request
@@ -33,12 +33,12 @@ def _refusal(text: str, status_code: int) -> Response:
     return PlainTextResponse(text, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _close(pieces: Iterator[str], session: Session) -> None:
+def _close(pieces: Generator[str], session: Session) -> None:
     pieces.close()
     session.close()
 
 
-async def _stream(first: str, pieces: Iterator[str], session: Session) -> AsyncIterator[str]:
+async def _stream(first: str, pieces: Generator[str], session: Session) -> AsyncIterator[str]:
     """The pieces after the first, each read in a database thread; the session is closed however it ends."""
     try:
         yield first
