@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 MARKDOWN = HERE / "RESULTS.md"
-BENCHMARKS = ("buy_burst", "webhooks", "my_orders", "memory_tabs", "page_weight")
+BENCHMARKS = ("buy_burst", "webhooks", "my_orders", "memory_tabs", "page_weight", "admin_scale")
 GENERATED_END = "<!-- end of the generated part: everything below is kept by bench/run_all.py -->"
 HISTORY_HEAD = (
     "| date | commit | buy p95 ratio SQLite | buy p95 ratio PG+Redis | webhooks ratio new / dup30 |"
@@ -174,12 +174,36 @@ def page_md(r: dict) -> list[str]:
     return out + targets_md(r) + [""]
 
 
+def admin_md(r: dict) -> list[str]:
+    page, rev, small, full = r["orders_page"], r["revenue"], r["csv"]["small"], r["csv"]["full"]
+    out = [
+        f"## Admin at scale (`bench/admin_scale.py`): {r['orders']:,} orders ({r['per_day']:,} a day), {r['db']}",
+        "",
+        f"Orders page (websocket round trip per event, median of {r['reads']}; worst: **{r['worst']}**). Revenue "
+        f"over 90 days: report **{rev['median_ms']:.0f} ms** (backend CPU {rev['cpu_ms']:.0f} ms), with product totals {rev['with_products_median_ms']:.0f} ms, "
+        f"{rev['queries']} queries. CSV of every order: **{full['rows']:,} rows, {full['mib']:.1f} MiB in "
+        f"{full['seconds']:.2f} s**, backend RSS +{full['rss_growth_mib']:.1f} MiB (20 days, {small['rows']:,} rows: "
+        f"{small['seconds']:.2f} s, +{small['rss_growth_mib']:.1f} MiB). Load avg {', '.join(map(str, r['loadavg']))}.",
+        "",
+        "| event | median round trip | max | backend CPU | queries | orders |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *[
+            f"| {s['name']} | {s['median_ms']:.1f} ms | {s['max_ms']:.1f} ms | {s['cpu_ms']:.1f} ms | {s['queries']} "
+            f"| {s['rows_total']:,} |"
+            for s in page["scenarios"]
+        ],
+        "",
+    ]
+    return out + targets_md(r) + [""]
+
+
 RENDER = {
     "buy_burst": buy_md,
     "webhooks": webhooks_md,
     "my_orders": my_orders_md,
     "memory_tabs": memory_md,
     "page_weight": page_md,
+    "admin_scale": admin_md,
 }
 
 

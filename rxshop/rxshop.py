@@ -44,6 +44,7 @@ from rxshop.state.order_link import OrderLinkState
 from rxshop.state.orders import OrdersState
 from rxshop.state.resync import keep_live_updates
 from rxshop.state.visitor import VisitorState
+from rxshop.web.admin_export import ADMIN_EXPORT_ROUTES
 from rxshop.web.admin_session import ADMIN_SESSION_ROUTES
 from rxshop.web.health import ready
 from rxshop.web.mailbox import mailbox_index, mailbox_message
@@ -93,6 +94,7 @@ def backend_routes(settings: Settings) -> Starlette:
         Route(routes.VISITOR_FORGET, forget_visitor, methods=["POST"]),
         Route(routes.READY, ready, methods=["GET"]),
         *ADMIN_SESSION_ROUTES,
+        *ADMIN_EXPORT_ROUTES,
     ]
     if settings.mail_mode == "mailbox" and not settings.production:  # development only, never production
         served.append(Route(routes.DEV_MAILBOX, mailbox_index, methods=["GET"]))

@@ -67,11 +67,29 @@ class Order(SQLModel, table=True):
         sa.Index("ix_orders_status_session_expires_at", "status", "session_expires_at"),
         # The cap on open checkouts per client address.
         sa.Index("ix_orders_client_ip_status", "client_ip", "status"),
-        # The owner's order table: newest first, by number, by buyer; revenue by day of payment.
         sa.Index("uq_orders_number", "number", unique=True),
-        sa.Index("ix_orders_created_at", "created_at"),
-        sa.Index("ix_orders_paid_at", "paid_at"),
-        sa.Index("ix_orders_customer_email", "customer_email"),
+        # The owner's order table (rxshop.admin.queries.sort_clauses): per sort, its ORDER BY then the columns
+        # the list filters on, so a page and the tab counts are read from an index alone; revenue per day of
+        # payment, with the amounts it sums and the id product totals join on (migration 0012).
+        sa.Index("ix_orders_list_created_at", "created_at", "id", "status", "fulfillment_status"),
+        sa.Index(
+            "ix_orders_list_email", "customer_email", "created_at", "id", "status", "fulfillment_status"
+        ),
+        sa.Index("ix_orders_list_total", "amount_total", "created_at", "id", "status", "fulfillment_status"),
+        sa.Index("ix_orders_list_number", "number", "id", "status", "fulfillment_status", "created_at"),
+        sa.Index("ix_orders_list_status", "status", "fulfillment_status", "created_at", "id"),
+        sa.Index(
+            "ix_orders_revenue",
+            *(
+                "paid_at",
+                "status",
+                "id",
+                "amount_total",
+                "amount_shipping",
+                "amount_discount",
+                "amount_refunded",
+            ),
+        ),
         # At most one pending order per visitor and cart still waiting for its Checkout Session: two tabs
         # pressing Buy at once share one order, hence one idempotency key, hence one session.
         sa.Index(

@@ -31,6 +31,7 @@ READY = (
 DEV_MAILBOX = "/dev/mailbox"  # development only: the built-in mailbox (MAIL_MODE=mailbox)
 ADMIN_SESSION = "/admin-session"  # the owner's cookie, for a one-time grant (rxshop.web.admin_session)
 ADMIN_SESSION_END = "/admin-session/end"
+ADMIN_ORDERS_CSV = "/admin/orders.csv"  # GET: the CSV of the order list's filters (rxshop.web.admin_export)
 
 # The list's tabs (?tab= an rxshop.admin.queries.OrderTab) and the revenue of one day, as the overview links them.
 ADMIN_ORDERS_TAB = ADMIN_ORDERS + "?tab="

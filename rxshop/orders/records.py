@@ -63,11 +63,24 @@ def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine
     lines: dict[str, list[OrderLineView]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return lines
-    rows = session.exec(
-        select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)).order_by(col(OrderLine.id))
+    # Columns, not OrderLine objects: the owner's CSV reads ~200,000 lines, and ORM instances cost 3x.
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                col(OrderLine.order_id),
+                col(OrderLine.product_id),
+                col(OrderLine.name),
+                col(OrderLine.unit_amount),
+                col(OrderLine.quantity),
+            )
+            .where(col(OrderLine.order_id).in_(order_ids))
+            .order_by(col(OrderLine.id))
+        )
+        .all()
     )
-    for row in rows:
-        lines[row.order_id].append(OrderLineView(row.product_id, row.name, row.unit_amount, row.quantity))
+    for order_id, product_id, name, unit_amount, quantity in rows:
+        lines[order_id].append(OrderLineView(product_id, name, unit_amount, quantity))
     return lines
 
 

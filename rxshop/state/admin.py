@@ -53,6 +53,8 @@ TOO_FAST = "Too many sign-in attempts from this page. Wait a few seconds and try
 COOKIE_REFUSED = (
     "This browser did not keep the sign-in cookie: allow cookies for this shop and sign in again."
 )
+# The idle window (rxshop.admin.sessions.IDLE_TIMEOUT, 2 hours) slides at most this often per tab.
+TOUCH_EVERY_SECONDS = 60
 SIGNED_OUT_EVERYWHERE = "Signed out on every browser and device."
 INBOX_LABELS: dict[str, str] = dict(TITLES)  # one wording for the inbox and the overview
 
@@ -113,18 +115,26 @@ class AdminState(rx.State):
     revenue_today: str = ""
     open_exceptions: int = 0
     exception_counts: list[CountRow] = []
+    # When this tab last slid the sign-in's idle window (time.time(): the state may move between workers).
+    _touched_at: float = 0.0
 
     # --- the sign-in check every handler starts with -----------------------------------------------------
 
     async def _admin_token(self, *, touch: bool = True) -> str:
         """This connection's admin token when it is signed in as the owner now, else "" (data cleared).
 
-        `touch`: the owner acted, so the idle window slides (a live refresh passes False)."""
+        `touch`: the owner acted, so the idle window slides (a live refresh passes False). At most once per
+        TOUCH_EVERY_SECONDS per tab: the slide is a write, and a write's COMMIT waits for the disk (SQLite's
+        synchronous=FULL); per click it put a disk sync in every page turn of the order list (up to ~100 ms
+        on a busy disk, bench/admin_scale.py). The sign-in itself is read every time."""
         self.enabled = get_settings().admin_enabled
         self.checked = True
         token = admin_token(self.router)
-        if self.enabled and token and await in_session(is_signed_in, admin=token, touch=touch):
+        slide = touch and abs(time.time() - self._touched_at) >= TOUCH_EVERY_SECONDS
+        if self.enabled and token and await in_session(is_signed_in, admin=token, touch=slide):
             self.signed_in = True
+            if slide:
+                self._touched_at = time.time()
             return token
         await self._signed_out()
         return ""

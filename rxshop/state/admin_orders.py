@@ -9,14 +9,15 @@ comes from the address (?tab=), so the overview's links and the tabs themselves 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 
 import reflex as rx
 
-from rxshop.admin.export import orders_csv
-from rxshop.admin.queries import AdminOrderRow, OrderFilters, OrderTab, SortKey, list_orders, tab_counts
+from rxshop.admin.export import ExportRequest, export_query
+from rxshop.admin.queries import AdminOrderRow, OrderFilters, OrderTab, SortKey, list_orders
 from rxshop.core import routes
-from rxshop.core.models import utcnow
+from rxshop.core.settings import get_settings
 from rxshop.domain.catalog import format_money
 from rxshop.domain.lifecycle import OrderStatus
 from rxshop.orders.views import FulfillmentStatus
@@ -124,9 +125,9 @@ class AdminOrdersState(AdminState):
             page=self.page,
             page_size=PAGE_SIZE,
         )
-        counts = await self._service(tab_counts, admin, filters=self._filters())
-        if found is None or counts is None:
+        if found is None:
             return
+        counts = found.tab_counts  # read with the page (one grouped query gives the total and every tab)
         self.rows = [AdminRow.of(row) for row in found.rows]
         self.total_count, self.page, self.page_count = found.total_count, found.page, found.page_count
         self.date_problem = found.problem
@@ -213,13 +214,11 @@ class AdminOrdersState(AdminState):
 
     @rx.event
     async def download_csv(self):
-        """Every order matching the filters (not only this page), as a CSV file."""
-        admin = await self._admin_token()
-        if not admin:
+        """Every order matching the filters (not only this page), as a CSV file: the browser fetches it from
+        GET /admin/orders.csv with its admin cookie (streamed, rxshop.web.admin_export); this event only
+        builds the address from the filters as applied."""
+        if not await self._admin_token():
             return
-        text = await self._service(
-            orders_csv, admin, filters=self._filters(), sort=SortKey(self.sort), descending=self.descending
-        )
-        if text is None:
-            return
-        return rx.download(data=text, filename=f"orders-{utcnow():%Y%m%d-%H%M}.csv", mime_type="text/csv")
+        wanted = ExportRequest(self._filters(), SortKey(self.sort), self.descending)
+        url = get_settings().backend_url + routes.ADMIN_ORDERS_CSV + "?" + export_query(wanted)
+        return rx.call_script(f"window.location.assign({json.dumps(url)})")
