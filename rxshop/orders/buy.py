@@ -120,7 +120,8 @@ def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled
     own path failed gets its exception (CheckoutLimitReached included). Returns after the COMMIT.
 
     The common case: the planned order is new, under the caps, with no older open session of its cart:
-    INSERT it bound (ON CONFLICT (id) DO NOTHING), one SELECT of the counts around it, its lines. Anything
+    INSERT them bound (ON CONFLICT (id) DO NOTHING; one multi-row INSERT for the batch), one SELECT of the
+    counts around each, the batch's lines (one executemany). Anything
     else is undone within the transaction (the new row deleted) and decided by settle_checkout. If the
     shared transaction fails (a taken order number, a lock), it is rolled back and every answer takes
     settle_checkout.
@@ -131,8 +132,16 @@ def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled
             connection = session.connection()
             # In order id order: two workers' batches take their rows' locks in one order (on PostgreSQL a
             # deadlock would fail a whole batch, which then settles each answer alone).
-            for i in sorted(range(len(answers)), key=lambda i: answers[i].planned.order.id):
-                fast[i] = _settle_new(connection, answers[i])
+            ordered = sorted(range(len(answers)), key=lambda i: answers[i].planned.order.id)
+            written = _insert_new(connection, [answers[i] for i in ordered])
+            # Decided last first: an order over a cap (or with an older session of its cart) only because
+            # of a later one of the batch sees it deleted already, as if the batch were written one by one.
+            # An id twice in the batch (the same cart pressed twice): one of them here, the other after.
+            for i in reversed(ordered):
+                if answers[i].planned.order.id in written:
+                    written.discard(answers[i].planned.order.id)
+                    fast[i] = _settle_new(connection, answers[i])
+            _insert_lines(connection, *(answers[i].planned for i in ordered if fast[i] is not None))
     except Exception:  # noqa: BLE001 (each answer is decided again on its own below)
         logger.warning(
             "group settle of %d checkouts failed; settling each alone", len(answers), exc_info=True
@@ -157,17 +166,29 @@ def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled
     return results
 
 
+def _insert_new(connection: sa.Connection, answers: list[Answer]) -> set[str]:
+    """Every answer's planned order as a new row, bound to its session, in one multi-row INSERT that skips
+    an id written before (bind, hand back or burn it: settle_checkout); the ids it wrote."""
+    rows = []
+    for answer in answers:
+        values = {name: getattr(answer.planned.order, name) for name in ORDER_COLUMNS}
+        values.update(
+            stripe_session_id=answer.session_id,
+            checkout_url=answer.url,
+            session_expires_at=as_utc(answer.expires_at),
+        )
+        rows.append(values)
+    statement = sql.INSERT_NEW_ORDERS[connection.dialect.name]
+    return {row.id for row in connection.execute(statement, rows)} if rows else set()
+
+
 def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
-    """settle_checkout's common case in the caller's transaction, or None (nothing written) for the rest."""
+    """settle_checkout's common case for an order `_insert_new` just wrote, in the caller's transaction (its
+    lines follow for the whole batch), or None (the row deleted again) for the rest.
+
+    The counts see the batch's rows not deleted yet (settle_checkouts decides the last first), so the
+    outcome is that of writing the batch one answer at a time."""
     order = answer.planned.order
-    values = {name: getattr(order, name) for name in ORDER_COLUMNS}
-    values.update(
-        stripe_session_id=answer.session_id,
-        checkout_url=answer.url,
-        session_expires_at=as_utc(answer.expires_at),
-    )
-    if connection.execute(sql.INSERT_NEW_ORDER, values).rowcount != 1:
-        return None  # written before: bind, hand back or burn it (settle_checkout)
     around = connection.execute(
         sql.AROUND_NEW,
         {
@@ -186,7 +207,6 @@ def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
         return None
     if around.unattached:
         _expire_other_unattached(connection, order, answer.now)
-    _insert_lines(connection, answer.planned)
     return Settled(order.id, answer.url)
 
 
@@ -366,17 +386,18 @@ def _insert_planned(connection: sa.Connection, planned: PlannedOrder, **bound: A
     _insert_lines(connection, planned)
 
 
-def _insert_lines(connection: sa.Connection, planned: PlannedOrder) -> None:
-    connection.execute(
-        sql.INSERT_LINE,
-        [
-            {
-                "order_id": planned.order.id,
-                "product_id": x.product_id,
-                "name": x.name,
-                "unit_amount": x.unit_amount,
-                "quantity": x.quantity,
-            }
-            for x in planned.lines
-        ],
-    )
+def _insert_lines(connection: sa.Connection, *orders: PlannedOrder) -> None:
+    """The lines of these planned orders, in one executemany (psycopg pipelines it: one round trip)."""
+    rows = [
+        {
+            "order_id": planned.order.id,
+            "product_id": x.product_id,
+            "name": x.name,
+            "unit_amount": x.unit_amount,
+            "quantity": x.quantity,
+        }
+        for planned in orders
+        for x in planned.lines
+    ]
+    if rows:
+        connection.execute(sql.INSERT_LINE, rows)

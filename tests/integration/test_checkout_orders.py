@@ -278,6 +278,23 @@ def test_the_caps_count_the_orders_of_the_same_batch(session):
     assert _snapshot(session).total == MAX_OPEN_CHECKOUTS_PER_VISITOR
 
 
+def test_the_same_order_twice_in_one_batch_is_written_once(session):
+    """The same cart pressed twice in one instant (two tabs): one order, its lines once, both sent to the
+    same session; the others of the batch settle beside it."""
+    same = _planned("ord_" + "3" * 24, cart=price_cart({"mug": 2, "tote": 1}))
+    other = _planned("ord_" + "4" * 24, visitor="visitor-4")
+    results = settle_checkouts(
+        session=session, answers=[_answer(same, "cs_3"), _answer(other, "cs_4"), _answer(same, "cs_3")]
+    )
+
+    assert [r.order_id for r in results] == [same.order.id, other.order.id, same.order.id]
+    assert {r.url for r in results[::2]} == {"https://pay.example/cs_3"}
+    stored = stored_order(session, same.order.id)
+    assert [(line.product_id, line.quantity) for line in stored.lines] == [("mug", 2), ("tote", 1)]
+    assert _snapshot(session).total == 1  # this visitor's: the one order
+    assert stored_order(session, other.order.id).stripe_session_id == "cs_4"
+
+
 def test_a_failed_batch_is_rolled_back_and_each_answer_settled_alone(session):
     first = _planned("ord_" + "1" * 24, visitor="visitor-1")
     second = _planned("ord_" + "2" * 24, visitor="visitor-2")
