@@ -134,9 +134,7 @@ def settle_checkouts(*, session: Session, answers: list[Answer]) -> list[Settled
             # deadlock would fail a whole batch, which then settles each answer alone).
             ordered = sorted(range(len(answers)), key=lambda i: answers[i].planned.order.id)
             written = _insert_new(connection, [answers[i] for i in ordered])
-            # Decided last first: an order over a cap (or with an older session of its cart) only because
-            # of a later one of the batch sees it deleted already, as if the batch were written one by one.
-            # An id twice in the batch (the same cart pressed twice): one of them here, the other after.
+            # Last first: counts as if written one by one (see _settle_new). An id twice: one of them here.
             for i in reversed(ordered):
                 if answers[i].planned.order.id in written:
                     written.discard(answers[i].planned.order.id)
@@ -178,8 +176,8 @@ def _insert_new(connection: sa.Connection, answers: list[Answer]) -> set[str]:
             session_expires_at=as_utc(answer.expires_at),
         )
         rows.append(values)
-    statement = sql.INSERT_NEW_ORDERS[connection.dialect.name]
-    return {row.id for row in connection.execute(statement, rows)} if rows else set()
+    written = connection.execute(sql.INSERT_NEW_ORDERS[connection.dialect.name], rows) if rows else ()
+    return {row.id for row in written}
 
 
 def _settle_new(connection: sa.Connection, answer: Answer) -> Settled | None:
@@ -388,14 +386,9 @@ def _insert_planned(connection: sa.Connection, planned: PlannedOrder, **bound: A
 
 def _insert_lines(connection: sa.Connection, *orders: PlannedOrder) -> None:
     """The lines of these planned orders, in one executemany (psycopg pipelines it: one round trip)."""
+    fields = ("product_id", "name", "unit_amount", "quantity")
     rows = [
-        {
-            "order_id": planned.order.id,
-            "product_id": x.product_id,
-            "name": x.name,
-            "unit_amount": x.unit_amount,
-            "quantity": x.quantity,
-        }
+        {"order_id": planned.order.id, **{f: getattr(x, f) for f in fields}}
         for planned in orders
         for x in planned.lines
     ]
