@@ -242,3 +242,19 @@ def test_a_mixed_batch_sells_and_gives_back_each_once(session, full_path, twins)
     assert picture(session, paid.id)[4] == ["sold"] and picture(session, gone.id)[4] == ["released"]
     level = next(x for x in stock.levels(session=session) if x.product_id == "mug")
     assert (level.quantity, level.reserved) == (98, 0)
+
+
+@pytest.mark.parametrize("count", [100, 3], ids=["enough left", "the owner lowered the count"])
+def test_a_batch_of_payments_sells_each_hold_once(session, twins, count):
+    stock.set_stock(session=session, product_id="mug", quantity=count)
+    results = apply_webhook_events(session=session, events=[checkout_event(o) for o in twins])
+
+    assert [r.outcome for r in results] == [Outcome.FULFILLED] * 2
+    holds = sorted(picture(session, o.id)[4][0] for o in twins)
+    level = next(x for x in stock.levels(session=session) if x.product_id == "mug")
+    if count == 100:  # one UPDATE for both
+        assert holds == ["sold", "sold"] and (level.quantity, level.reserved) == (96, 0)
+    else:  # line by line: the first sale takes 2 of 3, the second finds 1: oversold, for the owner
+        assert holds == ["oversold", "sold"] and (level.quantity, level.reserved) == (1, 0)
+        kinds = session.exec(sa.text("SELECT kind FROM exceptions_inbox")).all()
+        assert ("oversold",) in [tuple(k) for k in kinds]
