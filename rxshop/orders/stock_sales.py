@@ -95,9 +95,11 @@ def _mark_sold(connection: sa.Connection, rows: list[Any], now: datetime) -> set
 
 
 # MARK_SOLD for every held line of a batch's orders (held lines of products no longer counted included).
+# `status || ''`: found by the key (order, product), never by the status index, which SQLite's planner
+# would otherwise pick and walk every open checkout's hold.
 _MARK_ALL_SOLD = sa.text(
-    f"UPDATE stock_reservations SET status = '{R.SOLD}', updated_at = :now"
-    f" WHERE order_id IN :ids AND product_id IN :products AND status = '{R.HELD}' RETURNING order_id, product_id"
+    f"UPDATE stock_reservations SET status = '{R.SOLD}', updated_at = :now WHERE order_id IN :ids"
+    f" AND product_id IN :products AND status || '' = '{R.HELD}' RETURNING order_id, product_id"
 ).bindparams(
     sa.bindparam("ids", expanding=True),
     sa.bindparam("products", expanding=True),
