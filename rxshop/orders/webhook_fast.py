@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from rxshop.core.models import Order, UTCDateTime, utcnow
 from rxshop.domain.lifecycle import OUTCOME_FOR_STATUS, Outcome, sources_of
@@ -167,7 +168,7 @@ def _refund_step(connection: sa.Connection, event: Event, source: str) -> EventR
     status = row.status
     if row.amount_refunded < charge.amount_refunded:
         moved = connection.execute(
-            refund_update(charge, row.id, row.status, False, now).returning(Order.status)
+            refund_update(charge, row.id, row.status, False, now).returning(col(Order.status))
         ).first()
         if moved is None:  # moved meanwhile: the full path reads it again and decides
             return None
