@@ -152,7 +152,7 @@ def _hold(conn: sa.Connection, line_rows: list[dict[str, Any]], status: str, now
             line["quantity"] if status == "held" else 0
         )
     for product, quantity in held.items():
-        values = {"p": product, "q": quantity, "now": now, "big": 10**9}
+        values = {"p": product, "q": quantity, "now": now, "big": 10**8}
         if conn.execute(sa.text("SELECT 1 FROM stock WHERE product_id = :p"), values).first() is None:
             conn.execute(
                 sa.text(
@@ -164,7 +164,8 @@ def _hold(conn: sa.Connection, line_rows: list[dict[str, Any]], status: str, now
         else:
             conn.execute(
                 sa.text(
-                    "UPDATE stock SET tracked = true, quantity = quantity + :big, reserved = reserved + :q"
+                    "UPDATE stock SET tracked = true, reserved = reserved + :q,"
+                    " quantity = CASE WHEN quantity < :big THEN :big ELSE quantity END + :q"
                     " WHERE product_id = :p"
                 ),
                 values,
