@@ -74,8 +74,11 @@ def rxshop_orders(
     status: str | None = None,
     spread_days: float = 0,
     batch: int = 5000,
+    hold: bool = False,
 ) -> list[dict[str, Any]]:
-    """`n` clones of a real pending order (new ids, visitors, session ids); their order rows."""
+    """`n` clones of a real pending order (new ids, visitors, session ids); their order rows, each with the
+    `payment_intent` its payment has (`status="paid"`: paid by the return page, so the order has it too).
+    `hold`: its units held, as Buy holds them for a counted product (sold if paid), the products counted."""
     template, lines = _template(url)
     eng = engine(url)
     meta = sa.MetaData()
@@ -95,8 +98,11 @@ def rxshop_orders(
         }
         if "number" in row:  # unique since migration 0004 (order numbers)
             row["number"] = "BN-" + secrets.token_hex(6).upper()
+        row["payment_intent"] = "pi_" + secrets.token_hex(12)
         if status:
             row["status"] = status
+        if status == "paid":
+            row.update(payment_intent_id=row["payment_intent"], paid_at=now)
         if spread_days:
             row["created_at"] = row["updated_at"] = now - timedelta(days=spread_days * i / max(n, 1))
         rows.append(row)
@@ -105,9 +111,11 @@ def rxshop_orders(
         ]
     with eng.begin() as conn:
         for start in range(0, len(rows), batch):
-            conn.execute(table_orders.insert(), rows[start : start + batch])
+            conn.execute(table_orders.insert(), [_columns(r) for r in rows[start : start + batch]])
         for start in range(0, len(line_rows), batch):
             conn.execute(table_lines.insert(), line_rows[start : start + batch])
+        if hold:
+            _hold(conn, line_rows, "sold" if status == "paid" else "held", now)
     if eng.dialect.name == "postgresql":  # planner statistics, as autovacuum keeps them on a live database
         with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE orders")
@@ -116,7 +124,55 @@ def rxshop_orders(
     return rows
 
 
-def bare_orders(url: str, n: int) -> list[dict[str, Any]]:
+def _columns(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "payment_intent"}
+
+
+def _hold(conn: sa.Connection, line_rows: list[dict[str, Any]], status: str, now: datetime) -> None:
+    """The reservations of these lines, and the products counted with plenty for sale (held ones reserved)."""
+    expires = now + timedelta(minutes=30)
+    conn.execute(
+        sa.text(
+            "INSERT INTO stock_reservations (order_id, product_id, quantity, status, expires_at, created_at,"
+            " updated_at) VALUES (:order_id, :product_id, :quantity, :status, :expires, :now, :now)"
+        ),
+        [
+            {
+                **{k: line[k] for k in ("order_id", "product_id", "quantity")},
+                "status": status,
+                "expires": expires,
+                "now": now,
+            }
+            for line in line_rows
+        ],
+    )
+    held: dict[str, int] = {}
+    for line in line_rows:
+        held[line["product_id"]] = held.get(line["product_id"], 0) + (
+            line["quantity"] if status == "held" else 0
+        )
+    for product, quantity in held.items():
+        values = {"p": product, "q": quantity, "now": now, "big": 10**8}
+        if conn.execute(sa.text("SELECT 1 FROM stock WHERE product_id = :p"), values).first() is None:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stock (product_id, tracked, quantity, reserved, low_threshold, generation,"
+                    " updated_at) VALUES (:p, true, :big, :q, 3, 0, :now)"
+                ),
+                values,
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "UPDATE stock SET tracked = true, reserved = reserved + :q,"
+                    " quantity = CASE WHEN quantity < :big THEN :big ELSE quantity END + :q"
+                    " WHERE product_id = :p"
+                ),
+                values,
+            )
+
+
+def bare_orders(url: str, n: int, status: str = "pending") -> list[dict[str, Any]]:
     """`n` pending orders in the bare app's table, with the amount rxshop's template order has."""
     from bare.schema import SCHEMA
 
@@ -125,7 +181,7 @@ def bare_orders(url: str, n: int) -> list[dict[str, Any]]:
         {
             "id": secrets.token_hex(16),
             "session_id": "cs_test_" + secrets.token_hex(20),
-            "status": "pending",
+            "status": status,
             "amount_total": 4850,
             "created_at": time.time(),
         }
@@ -142,7 +198,10 @@ def bare_orders(url: str, n: int) -> list[dict[str, Any]]:
             rows,
         )
     eng.dispose()
-    return [{**r, "stripe_session_id": r["session_id"], "currency": "usd"} for r in rows]
+    return [
+        {**r, "stripe_session_id": r["session_id"], "currency": "usd", "payment_intent": "pi_" + r["id"][:24]}
+        for r in rows
+    ]
 
 
 def count_paid(app: str, url: str) -> int:

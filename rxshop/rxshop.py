@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from rxshop.core import routes
+from rxshop.core.heap import freeze_startup_heap
 from rxshop.core.settings import SIMULATOR_MOUNT, Settings, SettingsError, get_settings
 from rxshop.core.settings_policy import served_export_build
 from rxshop.mail.sender import send_mail_forever
@@ -151,6 +152,7 @@ app.register_lifespan_task(start_cart_sync)
 app.register_lifespan_task(start_mail_pushes)
 app.register_lifespan_task(send_mail_forever)  # the outbox's sender: email leaves here, off the request path
 app.register_lifespan_task(start_sign_out_pushes)
+app.register_lifespan_task(freeze_startup_heap)  # no full GC pass walks the start-up heap (p95)
 
 _visit = [VisitorState.identify]
 app.add_page(

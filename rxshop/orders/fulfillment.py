@@ -237,8 +237,9 @@ def _flag_mismatch(session: Session, order: Order, checkout: CheckoutSession, pr
     )
 
 
-def _target(checkout: CheckoutSession, failed: bool) -> OrderStatus | None:
-    """The status the session asks for; None: still open and unpaid (nothing to write)."""
+def target_of(checkout: CheckoutSession, failed: bool) -> OrderStatus | None:
+    """The status the session asks for; None: still open and unpaid (nothing to write). Shared with the
+    webhook's fast path (rxshop.orders.webhook_fast), so both decide alike."""
     # Decide on payment_status, not status: a complete session may still be waiting for the money.
     if failed:
         return S.FAILED
@@ -278,7 +279,7 @@ def apply_checkout(
         _flag_mismatch(session, order, checkout, problem)
         return Fulfillment(Outcome.MISMATCH, view_of(session, order))
 
-    target = _target(checkout, failed)
+    target = target_of(checkout, failed)
     if target is None:
         return Fulfillment(Outcome.NOT_PAID, view_of(session, order))
     now = utcnow()

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from rxshop.core.models import InboxItem, utcnow
+from rxshop.core.models import InboxItem, UTCDateTime, utcnow
 from rxshop.domain.catalog import get_product
 from rxshop.domain.stock import ReservationStatus as R
 from rxshop.domain.stock import crossed_low
@@ -49,12 +49,20 @@ def sell_orders(connection: sa.Connection, order_ids: Sequence[str], now: dateti
         return False
     rows = connection.execute(sql.TO_SELL, {"ids": list(order_ids)}).all()
     sale = _Sale()
-    for row in sorted(rows, key=lambda r: (r.product_id, r.order_id)):
-        values = line_values(row.order_id, row.product_id, row.quantity, now)
-        if row.held == R.HELD and connection.execute(sql.MARK_SOLD, values).rowcount == 1:
-            _sell_held(connection, values, sale)
-        elif row.held in (None, R.RELEASED, R.HELD):  # (HELD: released by someone else meanwhile)
-            _sell_unheld(connection, values, sale)
+    held = _mark_sold(connection, [r for r in rows if r.held == R.HELD], now)
+    by_product: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_product[row.product_id].append(row)
+    for product in sorted(by_product):  # one lock order for every writer
+        lines = sorted(by_product[product], key=lambda r: r.order_id)
+        marked = [
+            line_values(r.order_id, product, r.quantity, now) for r in lines if (r.order_id, product) in held
+        ]
+        _sell_marked(connection, product, marked, now, sale)
+        for row in lines:
+            if (row.order_id, product) not in held and row.held in (None, R.RELEASED, R.HELD):
+                # (HELD: released by someone else meanwhile)
+                _sell_unheld(connection, line_values(row.order_id, product, row.quantity, now), sale)
     for order_id, lines in sale.oversold.items():
         _flag_oversold(connection, order_id, lines, now)
     for product, left, threshold, generation in sale.low:
@@ -67,6 +75,53 @@ def sell_orders(connection: sa.Connection, order_ids: Sequence[str], now: dateti
             at=now,
         )
     return sale.changed
+
+
+def _mark_sold(connection: sa.Connection, rows: list[Any], now: datetime) -> set[tuple[str, str]]:
+    """Every held line of these rows becomes sold (one statement: a batch of paid orders is one UPDATE);
+    the (order, product) lines that were still held."""
+    if not rows:
+        return set()
+    if len(rows) == 1:
+        values = line_values(rows[0].order_id, rows[0].product_id, rows[0].quantity, now)
+        return (
+            {(rows[0].order_id, rows[0].product_id)}
+            if connection.execute(sql.MARK_SOLD, values).rowcount
+            else set()
+        )
+    ids, products = sorted({r.order_id for r in rows}), sorted({r.product_id for r in rows})
+    marked = connection.execute(_MARK_ALL_SOLD, {"ids": ids, "products": products, "now": now}).all()
+    return {(r.order_id, r.product_id) for r in marked}
+
+
+# MARK_SOLD for every held line of a batch's orders (held lines of products no longer counted included).
+# `status || ''`: found by the key (order, product), never by the status index, which SQLite's planner
+# would otherwise pick and walk every open checkout's hold.
+_MARK_ALL_SOLD = sa.text(
+    f"UPDATE stock_reservations SET status = '{R.SOLD}', updated_at = :now WHERE order_id IN :ids"
+    f" AND product_id IN :products AND status || '' = '{R.HELD}' RETURNING order_id, product_id"
+).bindparams(
+    sa.bindparam("ids", expanding=True),
+    sa.bindparam("products", expanding=True),
+    sa.bindparam("now", type_=UTCDateTime()),
+)
+
+
+def _sell_marked(
+    connection: sa.Connection, product: str, lines: list[dict[str, Any]], now: datetime, sale: _Sale
+) -> None:
+    """The held units of one product's lines become sales: one UPDATE for them all when enough is left,
+    else line by line (the ones that no unit is left for are oversold)."""
+    if len(lines) > 1:
+        values = line_values("", product, sum(v["quantity"] for v in lines), now)
+        after = connection.execute(sql.SELL_HELD, values).first()
+        if after is not None:
+            sale.changed = True
+            if after.tracked:
+                _note_low(values, after, sale)
+            return
+    for values in lines:
+        _sell_held(connection, values, sale)
 
 
 def _sell_held(connection: sa.Connection, values: dict[str, Any], sale: _Sale) -> None:

@@ -37,9 +37,11 @@ PUT_BACK = sa.text(
     "UPDATE stock SET reserved = CASE WHEN reserved > :quantity THEN reserved - :quantity ELSE 0 END,"
     " updated_at = :now WHERE product_id = :product_id"
 ).bindparams(_NOW)
+# `status || ''`: by the key (order id), never by the status index (SQLite's planner picked it and walked
+# every open checkout's hold for each expired one).
 RELEASE = sa.text(
     f"UPDATE stock_reservations SET status = '{R.RELEASED}', updated_at = :now"
-    f" WHERE order_id IN :ids AND status = '{R.HELD}' RETURNING product_id, quantity"
+    f" WHERE order_id IN :ids AND status || '' = '{R.HELD}' RETURNING product_id, quantity"
 ).bindparams(_NOW, _IDS)
 OPEN_ORDER = sa.text("SELECT status FROM orders WHERE id = :order_id")
 # Holds nobody can pay any more: their order was given up, failed, expired, or paid without them (they are

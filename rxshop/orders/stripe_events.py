@@ -61,16 +61,8 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
     current = order
     for _attempt in range(len(S)):
         before, refunded_before = current.status, current.amount_refunded
-        values = _refund_values(charge, current, now)
-        moved = session.connection().execute(
-            sa.update(Order)
-            .where(
-                col(Order.id) == order.id,
-                col(Order.amount_refunded) < charge.amount_refunded,
-                col(Order.status) == before,
-            )
-            .values(**values)
-        )
+        bind_intent = order.payment_intent_id is None
+        moved = session.connection().execute(refund_update(charge, order.id, before, bind_intent, now))
         found = load_order(session, Order.id == order.id)
         assert found is not None
         current = found
@@ -82,12 +74,29 @@ def _apply_refund(session: Session, charge: Charge, now: datetime) -> tuple[Outc
             break
         if current.status == before or current.amount_refunded >= charge.amount_refunded:
             break  # nothing moved it: a refund already recorded as large
-    if current.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
-        return Outcome(current.status), current
-    return Outcome.REFUND_RECORDED, current
+    return refund_outcome(current.status), current
 
 
-def _refund_values(charge: Charge, order: Order, now: datetime) -> dict[str, Any]:
+def refund_update(charge: Charge, order_id: str, before: str, bind_intent: bool, now: datetime) -> sa.Update:
+    """The compare-and-set UPDATE recording a refund on an order still in status `before` (shared with
+    the webhook's fast path, rxshop.orders.webhook_fast); `bind_intent`: the order has no payment intent yet."""
+    return (
+        sa.update(Order)
+        .where(
+            col(Order.id) == order_id,
+            col(Order.amount_refunded) < charge.amount_refunded,
+            col(Order.status) == before,
+        )
+        .values(**_refund_values(charge, bind_intent, now))
+    )
+
+
+def refund_outcome(status: str) -> Outcome:
+    """A refund event's outcome from the order's status after it (both paths)."""
+    return Outcome(status) if status in (S.REFUNDED, S.PARTIALLY_REFUNDED) else Outcome.REFUND_RECORDED
+
+
+def _refund_values(charge: Charge, bind_intent: bool, now: datetime) -> dict[str, Any]:
     """The SET of a refund's UPDATE: the largest amount reported wins (events come out of order)."""
     reported = charge.amount_refunded
     already, status = col(Order.amount_refunded), col(Order.status)
@@ -102,7 +111,7 @@ def _refund_values(charge: Charge, order: Order, now: datetime) -> dict[str, Any
         ),
         "updated_at": now,
     }
-    if charge.payment_intent and order.payment_intent_id is None:
+    if charge.payment_intent and bind_intent:
         values["payment_intent_id"] = charge.payment_intent
     return values
 

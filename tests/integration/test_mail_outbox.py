@@ -21,10 +21,11 @@ from rxshop.domain.lifecycle import OrderStatus
 from rxshop.mail.outbox import Kind, Status
 from rxshop.mail.sender import Backoff, Sender
 from rxshop.mail.transport import SmtpTransport
-from rxshop.orders import webhook_batch
+from rxshop.orders import webhook_batch, webhook_fast
 from rxshop.orders.fulfillment import apply_checkout
 from rxshop.orders.records import transaction
 from rxshop.orders.stripe_events import record_unprocessable
+from rxshop.orders.webhook_fast import Followups
 from rxshop.payments.wire import event_from_json
 from tests.fixtures.db import checkout_for
 from tests.fixtures.shop import DELAYED_CARD, Owner, Shop
@@ -147,7 +148,10 @@ async def test_a_rolled_back_payment_leaves_no_message(mailing: Shop):
                     apply_checkout(session, checkout, visitor_id=None)
                 else:
                     event = event_from_json(_event_json(checkout))
-                    assert webhook_batch._fast_step(session.connection(), event, "webhook") is not None
+                    assert (
+                        webhook_fast.fast_step(session.connection(), event, "webhook", Followups())
+                        is not None
+                    )
                 assert session.exec(select(sa.func.count()).select_from(OutboxMessage)).one() == 2
                 raise RuntimeError("the rest of the transaction failed")
         assert mailing.order(order.id).status == OrderStatus.PENDING

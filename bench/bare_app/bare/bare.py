@@ -6,8 +6,9 @@ driver with the same SQLite pragmas (WAL, synchronous=FULL, busy_timeout), the s
 
 - Buy: one background event reads the cart under `async with self`, makes one Checkout Session with an
   idempotency key, inserts one order row in `asyncio.to_thread`, and answers with `rx.call_script`.
-- POST /stripe/webhook: verify the signature, `INSERT ... ON CONFLICT DO NOTHING` the event id, update one
-  order row (pending -> paid, amount checked), in `asyncio.to_thread`.
+- POST /stripe/webhook: verify the signature, parse the JSON, `INSERT ... ON CONFLICT DO NOTHING` the event id,
+  update one order row (the status the event type asks for, from the statuses it may come from; a payment's
+  amount checked), in `asyncio.to_thread`. Nothing more: no emails, no stock, no timeline.
 
 Settings come from the environment: DATABASE_URL, STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
 APP_URL, REDIS_URL (rxconfig.py).
@@ -144,21 +145,37 @@ class BuyState(rx.State):
         return rx.call_script(f"window.location.assign({json.dumps(session.url)})")
 
 
-def _record(event_id: str, session_id: str, amount: int | None) -> str:
+# (event type, payment_status or None for any) -> (the status it moves an order to, from which statuses)
+_MOVES = {
+    ("checkout.session.completed", "paid"): ("paid", ("pending",)),
+    ("checkout.session.completed", "unpaid"): ("processing", ("pending",)),
+    ("checkout.session.async_payment_succeeded", None): ("paid", ("pending", "processing")),
+    ("checkout.session.async_payment_failed", None): ("failed", ("pending", "processing")),
+    ("checkout.session.expired", None): ("expired", ("pending",)),
+    ("charge.refunded", None): ("refunded", ("paid",)),
+}
+_UPDATE = "UPDATE bare_orders SET status = :to WHERE id = :order_id AND status IN :sources"
+_SOURCES = sa.bindparam("sources", expanding=True)
+_UPDATES = {  # a payment must pay the order's amount
+    True: sa.text(_UPDATE + " AND amount_total = :amount").bindparams(_SOURCES),
+    False: sa.text(_UPDATE).bindparams(_SOURCES),
+}
+
+
+def _record(event_id: str, event_type: str, obj: dict) -> str:
+    move = _MOVES.get((event_type, obj.get("payment_status"))) or _MOVES.get((event_type, None))
+    order_id = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("order_id")
     with engine().begin() as conn:
         inserted = conn.execute(
             sa.text("INSERT INTO bare_events (id) VALUES (:id) ON CONFLICT DO NOTHING"), {"id": event_id}
         ).rowcount
         if not inserted:
             return "duplicate"
-        updated = conn.execute(
-            sa.text(
-                "UPDATE bare_orders SET status = 'paid' WHERE session_id = :sid AND status = 'pending'"
-                " AND amount_total = :amount"
-            ),
-            {"sid": session_id, "amount": amount},
-        ).rowcount
-        return "fulfilled" if updated else "unknown_session"
+        if move is None or not order_id:
+            return "ignored"
+        to, sources = move
+        values = {"to": to, "order_id": order_id, "sources": list(sources), "amount": obj.get("amount_total")}
+        return to if conn.execute(_UPDATES[to == "paid"], values).rowcount else "unchanged"
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
@@ -175,7 +192,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError):
         return JSONResponse({"error": "bad request"}, status_code=400)
     try:
-        outcome = await asyncio.to_thread(_record, event["id"], obj["id"], obj.get("amount_total"))
+        outcome = await asyncio.to_thread(_record, event["id"], event["type"], obj)
     except Exception:
         return JSONResponse({"error": "retry"}, status_code=500)
     return JSONResponse({"received": True, "outcome": outcome})

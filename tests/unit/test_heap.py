@@ -1,0 +1,22 @@
+"""The start-up heap is frozen: full collections no longer walk it (rxshop.core.heap)."""
+
+import asyncio
+import gc
+
+from rxshop.core.heap import freeze_startup_heap
+
+
+def test_the_startup_heap_is_frozen_and_later_cycles_are_still_collected():
+    try:
+        asyncio.run(freeze_startup_heap())
+        assert gc.get_freeze_count() > 0
+
+        class Cycle:
+            pass
+
+        a, b = Cycle(), Cycle()
+        a.other, b.other = b, a
+        del a, b
+        assert gc.collect() >= 2
+    finally:
+        gc.unfreeze()
