@@ -203,8 +203,11 @@ def run_mode(mode: str, rounds: int, n: int, latency_ms: int, stock: int | None 
         if stock is not None:
             count_stock(backends["rxshop"].database.url, stock)
         try:
-            for app, backend in backends.items():  # warm-up: imports, pools, first sessions; not timed
-                asyncio.run(burst(app, backend.url, 10, backend.group))
+            # Warm-up, not timed: imports, first sessions, and every pool (database, Redis, HTTP) grown to
+            # the burst's size, as in a server that has run for a while (a first burst of 100 opens ~50
+            # Redis and database connections per worker: a one-off cost, not the steady one).
+            for app, backend in backends.items():
+                asyncio.run(burst(app, backend.url, n, backend.group))
             for r, app in abba(rounds):
                 backend = backends[app]
                 result = asyncio.run(burst(app, backend.url, n, backend.group))

@@ -43,27 +43,28 @@ class MemoryThrottle:
 
 
 class RedisThrottle:
-    """Counts in Redis (every worker): one INCR per attempt on `<prefix>:<window>:<key>`, which expires
-    once its window is over.
+    """Counts in Redis (every worker): one atomic script per attempt on `<prefix>:<window>:<key>`, which
+    counts the attempt and, on the window's first one, sets the key to expire once its window is over.
 
+    One command (EVALSHA) instead of MULTI / INCR / EXPIRE / EXEC: a burst of Buys is a burst of these.
     If Redis cannot be reached the attempt is allowed (and logged): the throttle bounds a script's calls,
     it must not stop every buyer while Redis is down.
     """
+
+    # From the first attempt: outlives the window (the window is part of the name).
+    _COUNT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 
     def __init__(self, client: redis.asyncio.Redis, prefix: str, limit: int, window_seconds: int) -> None:
         self.client = client
         self.prefix = prefix
         self.limit = limit
         self.window_seconds = window_seconds
+        self._count = client.register_script(self._COUNT)  # EVALSHA, loaded again if Redis forgot it
 
     async def allow(self, key: str, now: float) -> bool:
         name = f"{self.prefix}:{int(now) // self.window_seconds}:{key}"
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                # From the last attempt: outlives the window (the window is part of the name).
-                pipe.expire(name, self.window_seconds + 60)
-                count, _ = await pipe.execute()
+            count = await self._count(keys=[name], args=[self.window_seconds + 60])
         except RedisError as err:
             log.warning("Throttle %s not counted (Redis: %s); the attempt is allowed", self.prefix, err)
             return True

@@ -4,6 +4,7 @@ Buy reads the visitor's cart from the database (rxshop.orders.carts), never from
 this tab's copy either: another tab may have changed it a moment ago, or a payment emptied it.
 """
 
+import asyncio
 import json
 import logging
 
@@ -36,18 +37,23 @@ class CheckoutState(rx.State):
     @rx.event(background=True)
     async def buy(self):
         """Create (or reuse) the order's Checkout Session and send this tab to Stripe's page."""
+        # The cart is read while this tab's state is locked and loaded: two waits at once, not one after the
+        # other (the router, the connection's credential and address, is readable without the lock).
+        visitor_id = checked_visitor_id(self.router)
+        reading = asyncio.ensure_future(carts.fetch_cart(visitor_id)) if is_visitor_id(visitor_id) else None
         async with self:
             if self.busy:
+                if reading is not None:
+                    reading.cancel()
                 return
-            visitor_id = checked_visitor_id(self.router)
             client_ip = self.router.session.client_ip  # the proxy-aware address (trusted_proxy_hops)
             self.busy = True
             if self.error:  # setting a var sends it in the delta, changed or not
                 self.error = ""
         quantities: dict[str, int] = {}
         try:
-            if is_visitor_id(visitor_id):  # else start_checkout refuses with the right words
-                quantities = await carts.fetch_cart(visitor_id)
+            if reading is not None:  # else start_checkout refuses with the right words
+                quantities = await reading
             started = await start_checkout(
                 visitor_id=visitor_id,
                 quantities=quantities,
