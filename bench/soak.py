@@ -37,6 +37,7 @@ from _soak_watch import CountingSmtp, database_check, loadavg, mail_drained, rss
 from _support import (
     REDIS_BASE,
     check,
+    cpu_seconds,
     finish,
     new_database,
     percentile,
@@ -44,7 +45,7 @@ from _support import (
     start_backend,
     start_simulator,
 )
-from buy_burst import browsers_for, count_stock
+from buy_burst import RXSHOP_LOCAL_STORAGE, browsers_for, count_stock
 from reflex_client import Browser, Tab, close_tabs, open_tabs, script_of
 
 REDIS_DB = 14  # the soak's own database on the shared Redis, flushed before and after
@@ -96,23 +97,56 @@ async def sample(group: int, tally: Tally, samples: list[dict], stop: asyncio.Ev
     """Every SAMPLE_SECONDS: each worker's RSS and the load, until `stop` (the memory target's series)."""
     while not stop.is_set():
         pids = workers(group)
-        samples.append({"t": tally.now(), "load": loadavg(), "rss_kib": {p: rss_kib(p) for p in pids}})
+        samples.append(
+            {
+                "t": tally.now(),
+                "load": loadavg(),
+                "cpu_s": cpu_seconds(group),
+                "rss_kib": {p: rss_kib(p) for p in pids},
+            }
+        )
         try:
             await asyncio.wait_for(stop.wait(), SAMPLE_SECONDS)
         except TimeoutError:
             pass
 
 
-async def buyer(day: Day, free: asyncio.Queue, end: float, think: float, *, once: bool = False) -> None:
-    """One buyer loop: an order as the next free browser, a pause, again until `end` (`once`: one order)."""
+class Buyers:
+    """Who buys next: one of the idle tabs' visitors (a regular: their My Orders tab hears the change) with
+    probability `regulars`, else a first-time visitor (a new browser profile and address, as most of a
+    shop's buyers in a day)."""
+
+    def __init__(self, url: str, regulars: list[Browser], share: float, rng: random.Random) -> None:
+        self.url, self.share, self.rng = url, share, rng
+        self.free: asyncio.Queue[Browser] = asyncio.Queue()
+        for browser in rng.sample(regulars, len(regulars)):
+            self.free.put_nowait(browser)
+        self.newcomers = 0
+
+    async def take(self) -> tuple[Browser, bool]:
+        if self.rng.random() < self.share:
+            return await self.free.get(), True
+        self.newcomers += 1
+        n = self.newcomers
+        browser = Browser(
+            local_storage_vars=dict(RXSHOP_LOCAL_STORAGE),
+            forwarded_for=f"127.{2 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}",
+        )
+        await browser.claim_visitor(self.url)
+        return browser, False
+
+
+async def buyer(day: Day, buyers: Buyers, end: float, think: float, *, once: bool = False) -> None:
+    """One buyer loop: an order, a pause, again until `end` (`once`: one order)."""
     while once or time.monotonic() < end:
-        browser = await free.get()
+        browser, regular = await buyers.take()
         try:
             await day.order(browser)
         except Exception as err:  # counted and reported: a failed order is a finding, not a crash
             day.tally.errors.append(f"order: {err!r}")
         finally:
-            free.put_nowait(browser)
+            if regular:
+                buyers.free.put_nowait(browser)
         if once:
             return
         await asyncio.sleep(day.rng.expovariate(1 / think))
@@ -129,27 +163,27 @@ async def day_of_load(args, url: str, sim: str, group: int, db_url: str, smtp: C
 
     await asyncio.gather(*(claim(b) for b in browsers))
     idle = await open_tabs(url, browsers, path="/orders", timeout=120)
-    dashboard = await owner_dashboard(url)
+    dashboard = None if args.no_dashboard else await owner_dashboard(url)
     tally = Tally()
     day = Day(url, sim, random.Random(args.seed), tally)
-    free: asyncio.Queue = asyncio.Queue()
-    for browser in random.Random(args.seed).sample(browsers, len(browsers)):
-        free.put_nowait(browser)
+    buyers = Buyers(url, browsers, args.regulars, random.Random(args.seed))
     day.timed = False  # warm-up: one order per loop (imports, pools, first sessions), not timed
-    await asyncio.gather(*(buyer(day, free, time.monotonic(), 0.1, once=True) for _ in range(args.buyers)))
+    await asyncio.gather(*(buyer(day, buyers, time.monotonic(), 0.1, once=True) for _ in range(args.buyers)))
     day.timed, tally.started = True, time.monotonic()
     samples: list[dict] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample(group, tally, samples, stop))
     end = tally.started + args.minutes * 60
-    await asyncio.gather(*(buyer(day, free, end, args.think) for _ in range(args.buyers)))
+    await asyncio.gather(*(buyer(day, buyers, end, args.think) for _ in range(args.buyers)))
     await day.aclose()
     stop.set()
     await sampler
     still_open = sum(not t.closed.is_set() for t in idle)
-    owner_open = not dashboard.closed.is_set() and dashboard.var(ADMIN_STATE, "signed_in") is True
-    owner_updates = dashboard.updates
-    await close_tabs([*idle, dashboard])
+    owner_open = (
+        dashboard is not None and not dashboard.closed.is_set() and dashboard.var(ADMIN_STATE, "signed_in")
+    )
+    owner_updates = dashboard.updates if dashboard is not None else 0
+    await close_tabs([*idle, *([dashboard] if dashboard else [])])
     mail = await asyncio.to_thread(mail_drained, db_url, 120)
     checked = await asyncio.to_thread(database_check, db_url, tally.expected, smtp)
     return {
@@ -177,6 +211,8 @@ def per_minute(tally: Tally, samples: list[dict], minutes: float) -> list[dict]:
         hooks = [s for t, s in tally.hooks if lo <= t < hi]
         inside = [s for s in samples if lo <= s["t"] < hi] or samples[-1:]
         last = inside[-1]
+        before = [s for s in samples if s["t"] < lo] or samples[:1]
+        cpu = last["cpu_s"] - before[-1]["cpu_s"]  # the backend's CPU (supervisor and workers) in this minute
         rows.append(
             {
                 "minute": m + 1,
@@ -184,6 +220,7 @@ def per_minute(tally: Tally, samples: list[dict], minutes: float) -> list[dict]:
                 "buy_p95_ms": p95_ms(buys),
                 "webhooks": len(hooks),
                 "webhook_p95_ms": p95_ms(hooks),
+                "cpu_ms_per_buy": cpu * 1000 / len(buys) if buys else float("nan"),
                 "rss_mib": [round(v / 1024, 1) for _p, v in sorted(last["rss_kib"].items())],
                 "load": last["load"],
             }
@@ -236,6 +273,8 @@ def summarize(args, found: dict) -> tuple[dict, list[dict]]:
         "buyers": args.buyers,
         "think_s": args.think,
         "tabs": args.tabs,
+        "regulars": args.regulars,
+        "dashboard": not args.no_dashboard,
         "latency_ms": args.latency_ms,
         "setup": "rxshop on granian, 2 workers, PostgreSQL + Redis, SMTP (aiosmtpd), owner dashboard open",
         "buys": len(tally.buys),
@@ -275,6 +314,15 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=3, help="buyer loops at once")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between one loop's orders (s)")
     parser.add_argument("--tabs", type=int, default=200, help="idle My Orders tabs")
+    parser.add_argument(
+        "--regulars",
+        type=float,
+        default=0.2,
+        help="share of orders by the idle tabs' visitors (the rest: new ones)",
+    )
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="leave the owner's dashboard closed (diagnosis)"
+    )
     parser.add_argument("--latency-ms", type=int, default=200, help="the simulator's latency per API call")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--quick", action="store_true", help="3 minutes")
