@@ -130,6 +130,12 @@ def database_check(url: str, expected: dict[str, str], smtp: CountingSmtp) -> di
         with engine.connect() as conn:
             orders = conn.execute(sa.text("SELECT stripe_session_id, status FROM orders")).all()
             outbox = conn.execute(sa.text("SELECT id, status, kind FROM mail_outbox")).all()
+            tables = conn.execute(
+                sa.text(
+                    "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count"
+                    " FROM pg_stat_user_tables WHERE schemaname = current_schema() AND n_tup_upd > 0"
+                )
+            ).all()
     finally:
         engine.dispose()
     per_session: dict[str, list[str]] = {}
@@ -164,4 +170,9 @@ def database_check(url: str, expected: dict[str, str], smtp: CountingSmtp) -> di
         "emails_received": sum(received.values()) + strangers,
         "email_mismatches": len(bad_mail) + strangers,
         "email_mismatch_examples": bad_mail[:10],
+        # Updated tables at the end (a hot row that bloats would slow every Buy down over the day).
+        "tables": {
+            r[0]: dict(zip(("live", "dead", "updates", "hot_updates", "autovacuums"), r[1:], strict=True))
+            for r in tables
+        },
     }

@@ -183,13 +183,14 @@ def soak_md(r: dict) -> list[str]:
         f"received, {c['email_mismatches']} not exactly once; {r['errors']} failed requests; idle tabs still "
         f"open at the end {r['idle_tabs_open_at_end']}, owner dashboard signed in {r['owner_signed_in_at_end']}.",
         "",
-        "| minute | Buys | Buy p95 | webhooks | webhook p95 | backend CPU / order | worker RSS | load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| minute | Buys | Buy p50 / p95 | webhooks | webhook p50 / p95 | backend CPU / order | worker RSS | Redis connections | load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     out += [
-        f"| {m['minute']} | {m['buys']} | {m['buy_p95_ms']:.0f} ms | {m['webhooks']} | {m['webhook_p95_ms']:.0f} ms | "
+        f"| {m['minute']} | {m['buys']} | {m.get('buy_p50_ms', float('nan')):.0f} / {m['buy_p95_ms']:.0f} ms | "
+        f"{m['webhooks']} | {m.get('webhook_p50_ms', float('nan')):.0f} / {m['webhook_p95_ms']:.0f} ms | "
         f"{m.get('cpu_ms_per_buy', float('nan')):.0f} ms | "
-        f"{' / '.join(f'{x:.0f}' for x in m['rss_mib'])} MiB | {m['load']} |"
+        f"{' / '.join(f'{x:.0f}' for x in m['rss_mib'])} MiB | {m.get('redis_clients', '–')} | {m['load']} |"
         for m in r["per_minute"]
     ]
     return out + [""] + targets_md(r) + [""]

@@ -93,16 +93,30 @@ async def owner_dashboard(url: str) -> Tab:
     return tab
 
 
+def redis_clients(url: str) -> int:
+    """Connections to the soak's Redis database (a pool that leaks would show here first)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(1 for c in client.client_list() if int(c.get("db", -1)) == REDIS_DB) - 1  # not this one
+    finally:
+        client.close()
+
+
 async def sample(group: int, tally: Tally, samples: list[dict], stop: asyncio.Event) -> None:
-    """Every SAMPLE_SECONDS: each worker's RSS and the load, until `stop` (the memory target's series)."""
+    """Every SAMPLE_SECONDS: each worker's RSS, the backend's CPU, its Redis connections and the load,
+    until `stop` (the memory target's series)."""
     while not stop.is_set():
         pids = workers(group)
+        clients = await asyncio.to_thread(redis_clients, f"{REDIS_BASE}/{REDIS_DB}")
         samples.append(
             {
                 "t": tally.now(),
                 "load": loadavg(),
                 "cpu_s": cpu_seconds(group),
                 "rss_kib": {p: rss_kib(p) for p in pids},
+                "redis_clients": clients,
             }
         )
         try:
@@ -217,12 +231,15 @@ def per_minute(tally: Tally, samples: list[dict], minutes: float) -> list[dict]:
             {
                 "minute": m + 1,
                 "buys": len(buys),
+                "buy_p50_ms": percentile(buys, 50) * 1000 if buys else float("nan"),
                 "buy_p95_ms": p95_ms(buys),
                 "webhooks": len(hooks),
+                "webhook_p50_ms": percentile(hooks, 50) * 1000 if hooks else float("nan"),
                 "webhook_p95_ms": p95_ms(hooks),
                 "cpu_ms_per_buy": cpu * 1000 / len(buys) if buys else float("nan"),
                 "rss_mib": [round(v / 1024, 1) for _p, v in sorted(last["rss_kib"].items())],
                 "load": last["load"],
+                "redis_clients": last["redis_clients"],
             }
         )
     return rows
@@ -285,6 +302,9 @@ def summarize(args, found: dict) -> tuple[dict, list[dict]]:
         "errors": len(tally.errors),
         "error_examples": tally.errors[:20],
         "per_minute": per_minute(tally, samples, args.minutes),
+        # Every timing, (seconds since the start, seconds), for a closer look than minutes.
+        "buy_timings": [(round(t, 2), round(x, 4)) for t, x in tally.buys],
+        "webhook_timings": [(round(t, 2), round(x, 4)) for t, x in tally.hooks],
         "windows": windows(tally, args.minutes),
         "memory": memory(samples, args.minutes),
         **found,
