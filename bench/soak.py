@@ -138,6 +138,7 @@ class Buyers:
         self.newcomers = 0
 
     async def take(self) -> tuple[Browser, bool]:
+        """The next buyer's browser, and whether it is a regular's (given back to `free` after the order)."""
         if self.rng.random() < self.share:
             return await self.free.get(), True
         self.newcomers += 1
