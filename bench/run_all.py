@@ -166,6 +166,7 @@ def page_md(r: dict) -> list[str]:
 
 
 def soak_md(r: dict) -> list[str]:
+    """The soak: one summary paragraph, then a row per minute (drift and leaks show as a trend there)."""
     w, c, mem = r["windows"], r["check"], r["memory"]
     growth = ", ".join(f"{x['growth_pct']:+.1f} %" for x in mem["workers"])
     out = [
