@@ -16,6 +16,7 @@ events delivered twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -55,10 +56,18 @@ class Tally:
     expected: dict[str, str] = field(default_factory=dict)  # session id -> the order's status at the end
     counts: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    phases: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, since start, seconds)
 
     def now(self) -> float:
         """Seconds since the timed part began (per-minute series and windows are cut by it)."""
         return time.monotonic() - self.started
+
+    @contextlib.asynccontextmanager
+    async def phase(self, name: str):
+        """Time one step of an order (where a slower day would come from, if it came)."""
+        started = time.perf_counter()
+        yield
+        self.phases.append((name, self.now(), time.perf_counter() - started))
 
 
 def signed(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
@@ -180,7 +189,8 @@ class Day:
 
     async def order(self, browser: Browser) -> None:
         """Buy, then one fate of the day's mix; the session's expected end goes into the tally."""
-        session_id = await self.buy(browser)
+        async with self.tally.phase("buy (open /, cart, Buy)"):
+            session_id = await self.buy(browser)
         draw = self.rng.random()
         if draw < MIX["expired"]:
             await self.control(f"sessions/{session_id}/expire", {})
@@ -194,13 +204,18 @@ class Day:
 
     async def paid(self, browser: Browser, session_id: str) -> None:
         """A card payment; webhook and return page in either order; now and then a refund at Stripe."""
-        await self.control(f"sessions/{session_id}/pay", {})
+        async with self.tally.phase("pay (simulator)"):
+            await self.control(f"sessions/{session_id}/pay", {})
         if self.rng.random() < MIX["late"]:  # back on the return page before the webhook
-            await self.return_page(browser, session_id)
-            await self.deliver(session_id)
+            async with self.tally.phase("return page"):
+                await self.return_page(browser, session_id)
+            async with self.tally.phase("webhooks"):
+                await self.deliver(session_id)
         else:
-            await self.deliver(session_id)
-            await self.return_page(browser, session_id)
+            async with self.tally.phase("webhooks"):
+                await self.deliver(session_id)
+            async with self.tally.phase("return page"):
+                await self.return_page(browser, session_id)
         self.tally.expected[session_id] = "paid"
         if self.rng.random() < MIX["refund"] / (1 - MIX["expired"] - MIX["async"]):
             await self.deliver(await self.refund(session_id))

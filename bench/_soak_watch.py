@@ -176,3 +176,30 @@ def database_check(url: str, expected: dict[str, str], smtp: CountingSmtp) -> di
             for r in tables
         },
     }
+
+
+def autovacuum_on(url: str) -> bool:
+    """Whether the server vacuums by itself (the shared test server runs with autovacuum off)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SHOW autovacuum").scalar_one() == "on"
+    finally:
+        engine.dispose()
+
+
+def vacuum_schema(url: str) -> float:
+    """VACUUM (ANALYZE) every table of the soak's schema, as autovacuum would on a production server (where
+    dead rows of the day's updates are cleaned up every minute or so); seconds it took."""
+    engine = sa.create_engine(url)
+    started = time.monotonic()
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            tables = conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars()
+            for table in list(tables):
+                conn.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
+    finally:
+        engine.dispose()
+    return time.monotonic() - started
