@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, then bench/RESULTS.md from their results (bench/results/*.json).
 
-    python bench/run_all.py [--quick] [--only buy_burst,webhooks,...]
+    python bench/run_all.py [--quick] [--only buy_burst,webhooks,...] [--soak]
 
 RESULTS.md keeps what follows its generated part (the hand-written profile findings) and gains one row per
 run in its history table (the before / after record). Exits non-zero when a target is missed or a
@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 MARKDOWN = HERE / "RESULTS.md"
-BENCHMARKS = ("buy_burst", "webhooks", "my_orders", "memory_tabs", "page_weight", "admin_scale")
+BENCHMARKS = ("buy_burst", "webhooks", "my_orders", "memory_tabs", "page_weight", "admin_scale", "soak")
+SOAK = "soak"  # 20 minutes: only with --soak (after the others) or --only soak; never in `make test`
 GENERATED_END = "<!-- end of the generated part: everything below is kept by bench/run_all.py -->"
 HISTORY_HEAD = (
     "| date | commit | buy p95 ratio SQLite | buy p95 ratio PG+Redis | webhooks ratio new / dup30 |"
@@ -206,6 +207,38 @@ def admin_md(r: dict) -> list[str]:
     return out + targets_md(r) + [""]
 
 
+def soak_md(r: dict) -> list[str]:
+    """The soak: one summary paragraph, then a row per minute (drift and leaks show as a trend there)."""
+    w, c, mem = r["windows"], r["check"], r["memory"]
+    growth = ", ".join(f"{x['growth_pct']:+.1f} %" for x in mem["workers"])
+    out = [
+        f"## Soak (`bench/soak.py`, {r['finished']}): {r['minutes']:g} min, {r['setup']}",
+        "",
+        f"{r['buyers']} buyer loops (mean pause {r['think_s']:g} s), {r['tabs']} idle My Orders tabs, "
+        f"L = {r['latency_ms']} ms: **{r['buys']:,} Buys** (p95 {r['buy_p95_ms']:.0f} ms) and "
+        f"**{r['webhooks']:,} webhooks** (p95 {r['webhook_p95_ms']:.0f} ms). p95 of the last {w['seconds'] / 60:g} min "
+        f"against the first: Buy {w['buy']['last_p95_ms']:.0f} / {w['buy']['first_p95_ms']:.0f} ms "
+        f"(**{w['buy']['ratio']:.2f}**), webhook {w['webhook']['last_p95_ms']:.0f} / "
+        f"{w['webhook']['first_p95_ms']:.0f} ms (**{w['webhook']['ratio']:.2f}**). Worker RSS from minute "
+        f"{mem['warm_up_s'] / 60:g} to the end: **{growth}**. {c['orders_in_database']:,} orders "
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(c['orders_by_status'].items()))}), "
+        f"{c['order_mismatches']} not as expected; {c['outbox_rows']:,} emails queued, {c['emails_received']:,} "
+        f"received, {c['email_mismatches']} not exactly once; {r['errors']} failed requests; idle tabs still "
+        f"open at the end {r['idle_tabs_open_at_end']}, owner dashboard signed in {r['owner_signed_in_at_end']}.",
+        "",
+        "| minute | Buys | Buy p50 / p95 | webhooks | webhook p50 / p95 | backend CPU / order | worker RSS | Redis connections | load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    out += [
+        f"| {m['minute']} | {m['buys']} | {m.get('buy_p50_ms', float('nan')):.0f} / {m['buy_p95_ms']:.0f} ms | "
+        f"{m['webhooks']} | {m.get('webhook_p50_ms', float('nan')):.0f} / {m['webhook_p95_ms']:.0f} ms | "
+        f"{m.get('cpu_ms_per_buy', float('nan')):.0f} ms | "
+        f"{' / '.join(f'{x:.0f}' for x in m['rss_mib'])} MiB | {m.get('redis_clients', '–')} | {m['load']} |"
+        for m in r["per_minute"]
+    ]
+    return out + [""] + targets_md(r) + [""]
+
+
 RENDER = {
     "buy_burst": buy_md,
     "webhooks": webhooks_md,
@@ -213,6 +246,7 @@ RENDER = {
     "memory_tabs": memory_md,
     "page_weight": page_md,
     "admin_scale": admin_md,
+    "soak": soak_md,
 }
 
 
@@ -285,7 +319,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="each benchmark's --quick (no history row)")
-    parser.add_argument("--only", default=",".join(BENCHMARKS))
+    parser.add_argument("--only", default=",".join(b for b in BENCHMARKS if b != SOAK))
+    parser.add_argument("--soak", action="store_true", help="also the 20-minute soak (bench/soak.py), last")
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results")
     args = parser.parse_args()
     started = time.time()
@@ -297,7 +332,8 @@ def main() -> None:
         )
     RESULTS.mkdir(exist_ok=True)
     failed, missed = [], []
-    for name in [] if args.render else args.only.split(","):
+    names = args.only.split(",") + ([SOAK] if args.soak and SOAK not in args.only.split(",") else [])
+    for name in [] if args.render else names:
         (RESULTS / f"{name}.json").unlink(missing_ok=True)
         print(f"\n######## {name}", flush=True)
         argv = [sys.executable, str(HERE / f"{name}.py"), *(["--quick"] if args.quick else [])]
