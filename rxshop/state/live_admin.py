@@ -9,6 +9,7 @@ database away) is tried again until it goes through (rxshop.state.resync).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import reflex as rx
@@ -20,6 +21,9 @@ from rxshop.state.admin import ADMIN_TOKEN, AdminState
 log = logging.getLogger(__name__)
 
 _app: rx.App | None = None
+COALESCE_SECONDS = 0.3  # the changes of a moment (a webhook batch, a Buy burst) share one refresh
+_dirty = False  # a change came in that no refresh has read yet
+_refresher: asyncio.Task[None] | None = None
 
 
 def start_admin_live_updates(app: rx.App) -> None:
@@ -33,10 +37,26 @@ def start_admin_live_updates(app: rx.App) -> None:
 
 
 async def publish_to_dashboards(visitor_id: str, order_id: str) -> None:
-    """Refresh every connected admin tab; if that fails, again every second until it goes through (one
-    waiting refresh for all dashboards: each reads every view anew)."""
-    if not await _deliver(ADMIN_TOKEN, order_id, quiet=False):
-        resync.retry_later(_deliver, ADMIN_TOKEN, order_id)
+    """Refresh every connected admin tab within COALESCE_SECONDS: the changes of that moment share one
+    refresh (each reads every view anew, and its cost grows with the shop: one per change of a busy shop
+    was most of the CPU of an order in bench/soak.py). Returns once the refresh that covers this change
+    has run; if it fails, it is tried again every second until it goes through."""
+    global _dirty, _refresher
+    _dirty = True
+    loop = asyncio.get_running_loop()
+    if _refresher is None or _refresher.done() or _refresher.get_loop() is not loop:
+        _refresher = loop.create_task(_refresh_while_changing())
+    await asyncio.shield(_refresher)
+
+
+async def _refresh_while_changing() -> None:
+    """One refresh after COALESCE_SECONDS, and another while changes came in meanwhile."""
+    global _dirty
+    while _dirty:
+        await asyncio.sleep(COALESCE_SECONDS)
+        _dirty = False
+        if not await _deliver(ADMIN_TOKEN, "(changes)", quiet=False):
+            resync.retry_later(_deliver, ADMIN_TOKEN, "(changes)")
 
 
 async def publish_inbox_to_dashboards() -> None:

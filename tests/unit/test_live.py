@@ -199,6 +199,26 @@ async def test_the_dashboards_are_refreshed_only_while_a_dashboard_tab_listens(
     assert local_app.modified == ["admin-tab"]
 
 
+async def test_the_changes_of_one_moment_share_one_dashboard_refresh(
+    local_app: FakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook batch or a burst of Buys changes many orders at once: one refresh of each dashboard reads
+    them all (each refresh reads every view anew), and a change after it gets a refresh of its own."""
+    import asyncio
+
+    from rxshop.state import live_admin
+    from rxshop.state.admin import ADMIN_TOKEN
+
+    monkeypatch.setattr(live_admin, "_app", local_app)
+    await local_app.manager.link_token_to_sid("admin-tab", "sid-1")
+    await tabs.listen(ADMIN_TOKEN, "admin-tab")
+    await asyncio.gather(*(live_admin.publish_to_dashboards(ALICE, f"ord_{n}") for n in range(20)))
+    assert local_app.refreshed == ["dashboard"]
+    await live_admin.publish_to_dashboards(ALICE, "ord_later")
+    assert local_app.refreshed == ["dashboard", "dashboard"]
+    await tabs.unlisten(ADMIN_TOKEN, "admin-tab")
+
+
 def test_the_adapter_reads_the_connected_tabs_from_reflex_s_real_event_namespace() -> None:
     """The one private Reflex attribute rxshop reads, on Reflex's own object: a rename fails here, loudly."""
     app = FakeApp(LocalTokenManager())
