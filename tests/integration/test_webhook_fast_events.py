@@ -4,15 +4,12 @@ orders bought alike: once through the batch (the fast path, asserted to have ans
 `apply_stripe_event` (the reference); both must leave the same outcomes, order, timeline, emails and stock."""
 
 import dataclasses
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from rxshop.core.db import new_session
 from rxshop.core.models import Order, OrderEvent, StripeEvent
 from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.lifecycle import Outcome
@@ -21,7 +18,7 @@ from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.stripe_events import apply_stripe_event
 from rxshop.orders.webhook_batch import apply_webhook_events
 from rxshop.payments.wire import Charge, Event
-from tests.fixtures.db import bought_order, checkout_for
+from tests.fixtures.db import bought_order, checkout_for, run_together
 
 VISITOR = "visitor-day"
 _counter = iter(range(1, 1_000_000))
@@ -187,18 +184,6 @@ def test_each_story_leaves_what_the_full_path_leaves(session, full_path, twins, 
         assert picture(session, fast_order.id)[4] == ["released"]
 
 
-def _concurrently(engine, calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=30)
-        with new_session(engine) as s:
-            return call(s)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return [f.result(timeout=60) for f in [pool.submit(run, c) for c in calls]]
-
-
 def _deliver(session, event):
     [result] = apply_webhook_events(session=session, events=[event])
     if isinstance(result, Exception):
@@ -211,7 +196,7 @@ def test_concurrent_deliveries_after_the_return_page_change_nothing(engine, sess
     assert fulfill_checkout(session=session, checkout=checkout_for(order)).outcome == Outcome.FULFILLED
     before = picture(session, order.id)
     events = [checkout_event(order) for _ in range(20)]
-    outcomes = _concurrently(engine, [lambda s, e=e: _deliver(s, e) for e in events + events[:10]])
+    outcomes = run_together(engine, [lambda s, e=e: _deliver(s, e) for e in events + events[:10]])
 
     assert sorted(outcomes) == sorted([Outcome.ALREADY_PAID] * 20 + [Outcome.DUPLICATE] * 10)
     after = picture(session, order.id)
@@ -223,7 +208,7 @@ def test_concurrent_refund_reports_refund_and_email_once(engine, session, twins)
     order = twins[0]
     assert _deliver(session, checkout_event(order)) == Outcome.FULFILLED
     events = [refund_event(order, _total(order)) for _ in range(10)]
-    outcomes = _concurrently(engine, [lambda s, e=e: _deliver(s, e) for e in events + events])
+    outcomes = run_together(engine, [lambda s, e=e: _deliver(s, e) for e in events + events])
 
     assert outcomes.count(Outcome.REFUNDED) == 10 and outcomes.count(Outcome.DUPLICATE) == 10
     row, _outcomes, steps, mail, _holds = picture(session, order.id)

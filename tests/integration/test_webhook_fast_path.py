@@ -3,15 +3,12 @@ test_webhook_fast_events.py): it leaves exactly what the full path leaves, and a
 to the full path unwritten."""
 
 import dataclasses
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from rxshop.core.db import new_session
 from rxshop.core.models import InboxItem, Order, OrderEvent, StripeEvent
 from rxshop.domain.addresses import ShippingAddress
 from rxshop.domain.lifecycle import OrderStatus as S
@@ -21,7 +18,7 @@ from rxshop.orders.fulfillment import fulfill_checkout
 from rxshop.orders.stripe_events import apply_stripe_event
 from rxshop.orders.webhook_batch import apply_webhook_events
 from rxshop.payments.wire import CheckoutSession, Event
-from tests.fixtures.db import bought_order, checkout_for
+from tests.fixtures.db import bought_order, checkout_for, run_together
 
 VISITOR = "visitor-fast"
 ADDRESS = ShippingAddress("Ada Lovelace", "1 Analytical Way", None, "San Francisco", "CA", "94107", "US")
@@ -221,25 +218,13 @@ def test_anything_unusual_falls_back_unwritten_and_the_full_path_decides(session
         assert row(session, order.id).status == S.PARTIALLY_REFUNDED
 
 
-def _concurrently(engine, calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=30)
-        with new_session(engine) as s:
-            return call(s)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return [f.result(timeout=60) for f in [pool.submit(run, c) for c in calls]]
-
-
 def test_fifty_concurrent_deliveries_and_the_return_page_pay_once(engine, session):
     order = bought_order(session, VISITOR)
     checkout = checkout_for(order, payment_intent="pi_once")
     event = completed(checkout, "evt_fast_race")
     calls = [lambda s: _apply_one(s, event).outcome] * 40
     calls += [lambda s: fulfill_checkout(session=s, checkout=checkout).outcome] * 10
-    outcomes = _concurrently(engine, calls)
+    outcomes = run_together(engine, calls)
 
     assert outcomes.count(Outcome.FULFILLED) == 1
     assert outcomes.count(Outcome.DUPLICATE) >= 39 - 10
@@ -254,7 +239,7 @@ def test_fifty_distinct_events_for_one_session_pay_once(engine, session):
     order = bought_order(session, VISITOR)
     checkout = checkout_for(order)
     deliveries = [completed(checkout, f"evt_fast_many_{i}") for i in range(50)]
-    outcomes = _concurrently(engine, [lambda s, e=e: _apply_one(s, e).outcome for e in deliveries])
+    outcomes = run_together(engine, [lambda s, e=e: _apply_one(s, e).outcome for e in deliveries])
 
     assert outcomes.count(Outcome.FULFILLED) == 1 and outcomes.count(Outcome.ALREADY_PAID) == 49
     assert timeline(session, order.id) == [("status", "pending -> paid", "webhook")]
