@@ -66,10 +66,9 @@ _INSERT_ORDER_SQL = (
 )
 _COLUMN_TYPES = [sa.bindparam(c.name, type_=c.type) for c in _TABLE.columns]
 INSERT_ORDER = sa.text(_INSERT_ORDER_SQL).bindparams(*_COLUMN_TYPES)
-# The fast path of a burst (buy.settle_checkouts): the same INSERT, a no-op if the order exists already.
-INSERT_NEW_ORDER = sa.text(_INSERT_ORDER_SQL + " ON CONFLICT (id) DO NOTHING").bindparams(*_COLUMN_TYPES)
-# The same for a whole batch at once (executed with a list of rows: SQLAlchemy's "insertmanyvalues" sends
-# them as multi-row INSERTs, one round trip per up to 1,000 rows instead of one per order); the ids written.
+# The fast path of a burst (buy.settle_checkouts): the same INSERT for the whole batch, a no-op for an order
+# that exists already (executed with a list of rows: SQLAlchemy's "insertmanyvalues" sends them as multi-row
+# INSERTs, one round trip per up to 1,000 rows instead of one per order); the ids written.
 INSERT_NEW_ORDERS = {
     name: dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))

@@ -84,24 +84,13 @@ def _bought_since(session: Session, visitor_id: str, since: datetime, quantities
 # Built once (a statement built per call costs Buy more than running it, bench/buy_burst.py): the lines,
 # when the cart last changed, and whether an order of this visitor was paid since.
 _LINES, _CARTS, _ORDERS = (sa.inspect(model).local_table for model in (VisitorCartLine, VisitorCart, Order))
+# One statement for one visitor (read_cart) or a burst of them (read_carts).
 _READ = (
-    sa.select(
-        _LINES.c.product_id,
-        _LINES.c.quantity,
-        _CARTS.c.updated_at,
-        sa.exists()
-        .where(_ORDERS.c.visitor_id == sa.bindparam("visitor"), _ORDERS.c.paid_at >= _CARTS.c.updated_at)
-        .label("paid_since"),
-    )
-    .join(_CARTS, _CARTS.c.visitor_id == _LINES.c.visitor_id)
-    .where(_LINES.c.visitor_id == sa.bindparam("visitor"))
-)
-# The same for many visitors in one statement (read_carts).
-_READ_MANY = (
     sa.select(
         _LINES.c.visitor_id,
         _LINES.c.product_id,
         _LINES.c.quantity,
+        _CARTS.c.updated_at,
         sa.exists()
         .where(_ORDERS.c.visitor_id == _CARTS.c.visitor_id, _ORDERS.c.paid_at >= _CARTS.c.updated_at)
         .label("paid_since"),
@@ -118,8 +107,8 @@ def read_cart(*, session: Session, visitor_id: str) -> Quantities:
     was paid since the cart last changed are that order's lines compared.
     """
     _checked(visitor_id)
-    rows = session.connection().execute(_READ, {"visitor": visitor_id}).all()
-    quantities = _valid({product_id: quantity for product_id, quantity, _, _ in rows})
+    rows = session.connection().execute(_READ, {"visitors": [visitor_id]}).all()
+    quantities = _valid({row.product_id: row.quantity for row in rows})
     if not rows or not rows[0].paid_since:
         return quantities
     changed_at = rows[0].updated_at
@@ -143,7 +132,7 @@ def read_carts(*, session: Session, visitor_ids: list[str]) -> list[Quantities |
     itself only for a cart with an order paid since it changed). A visitor's error is theirs alone."""
     valid = sorted({v for v in visitor_ids if is_visitor_id(v)})
     found: dict[str, list[Any]] = {}
-    for row in session.connection().execute(_READ_MANY, {"visitors": valid}) if valid else ():
+    for row in session.connection().execute(_READ, {"visitors": valid}) if valid else ():
         found.setdefault(row.visitor_id, []).append(row)
     session.rollback()  # a read: end it before read_cart's own transactions
     results: list[Quantities | Exception] = []
