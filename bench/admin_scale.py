@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shutil
 import statistics
 import tempfile
@@ -52,11 +51,10 @@ from _support import (
     start_simulator,
     stop_backend,
 )
-from reflex_client import Browser, Tab, changes, script_of
+from reflex_client import Browser, Tab, changes, sign_in_owner
 
 ORDERS = "___admin_orders____admin_orders_state"
 REVENUE = "___admin_reports____admin_revenue_state"
-ADMIN = "___admin____admin_state"
 PASSWORD = "bench-owner-password-22"
 
 
@@ -78,27 +76,6 @@ def query_lines(log: Path) -> list[str]:
     for path in sorted(log.parent.glob(log.name + ".*")):
         lines += path.read_text().splitlines()
     return lines
-
-
-async def sign_in(url: str, browser: Browser) -> None:
-    """As the owner's browser: the password over the websocket, then the grant for the admin cookie."""
-    await browser.claim_visitor(url)
-    tab = Tab(url, browser, path="/admin")
-    await tab.open()
-    try:
-        _, update = await tab.call(
-            ADMIN, "sign_in", lambda u: script_of(u) is not None, form_data={"password": PASSWORD}
-        )
-    finally:
-        await tab.close()
-    grant = re.search(r'"grant": "([A-Za-z0-9_-]{43})"', script_of(update) or "")
-    assert grant, f"no grant in {update}"
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        response = await client.post(
-            "/admin-session", json={"grant": grant[1]}, headers={"Origin": url, **browser.cookie_header()}
-        )
-    response.raise_for_status()
-    browser.take_cookies(response.headers)
 
 
 def scenarios(today) -> list[tuple[str, str, list[dict]]]:
@@ -279,7 +256,7 @@ def main() -> None:
         backend = start_backend(procs, "rxshop", sim_url=sim, database=database, extra_env=env)
         try:
             browser = Browser()
-            asyncio.run(sign_in(backend.url, browser))
+            asyncio.run(sign_in_owner(backend.url, browser, PASSWORD))
             load = loadavg()
             page = asyncio.run(orders_page(backend.url, browser, args.reads, log, now.date(), backend.group))
             report = asyncio.run(revenue(backend.url, browser, args.reads, log, now.date(), backend.group))

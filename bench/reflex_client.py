@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 
+import httpx
 import websockets
 
 REFLEX_VERSION = "0.10.1"
@@ -273,3 +275,28 @@ async def open_tabs(
 
 async def close_tabs(tabs: list[Tab]) -> None:
     await asyncio.gather(*(t.close() for t in tabs), return_exceptions=True)
+
+
+ADMIN_STATE = "___admin____admin_state"  # rxshop's AdminState, by the suffix of its full name
+
+
+async def sign_in_owner(url: str, browser: Browser, password: str, timeout: float = 60) -> None:
+    """As the owner's browser on /admin: the password over the websocket, then the one-time grant traded at
+    /admin-session for the admin cookie, which `browser` keeps (its next tabs connect signed in)."""
+    await browser.claim_visitor(url)
+    tab = Tab(url, browser, path="/admin")
+    await tab.open(timeout)
+    try:
+        _, update = await tab.call(
+            ADMIN_STATE, "sign_in", script_of, timeout, form_data={"password": password}
+        )
+    finally:
+        await tab.close()
+    grant = re.search(r'"grant": "([A-Za-z0-9_-]{43})"', script_of(update) or "")
+    assert grant, f"no grant in the sign-in answer: {update}"
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        response = await client.post(
+            "/admin-session", json={"grant": grant[1]}, headers={"Origin": url, **browser.cookie_header()}
+        )
+    response.raise_for_status()
+    browser.take_cookies(response.headers)

@@ -31,10 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import re
 import time
 
-import httpx
 from _soak_day import Day, Tally
 from _soak_watch import (
     CountingSmtp,
@@ -58,11 +56,10 @@ from _support import (
     start_simulator,
 )
 from buy_burst import RXSHOP_LOCAL_STORAGE, browsers_for, count_stock
-from reflex_client import Browser, Tab, close_tabs, open_tabs, script_of
+from reflex_client import ADMIN_STATE, Browser, Tab, close_tabs, open_tabs, sign_in_owner
 
 REDIS_DB = 14  # the soak's own database on the shared Redis, flushed before and after
 ADMIN_PASSWORD = "soak owner password, long enough"
-ADMIN_STATE = "___admin____admin_state"
 SAMPLE_SECONDS = 5
 
 
@@ -80,23 +77,7 @@ def flush_redis(url: str) -> None:
 async def owner_dashboard(url: str) -> Tab:
     """The owner signs in on /admin as the page does; the signed-in dashboard tab, left open."""
     owner = Browser(forwarded_for="127.9.0.1")
-    await owner.claim_visitor(url)
-    tab = Tab(url, owner, path="/admin")
-    await tab.open(60)
-    try:
-        _s, update = await tab.call(
-            ADMIN_STATE, "sign_in", script_of, 60, form_data={"password": ADMIN_PASSWORD}
-        )
-    finally:
-        await tab.close()
-    grant = re.search(r'"grant": "([^"]+)"', script_of(update) or "")
-    assert grant, f"no grant in the sign-in answer: {update}"
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        response = await client.post(
-            "/admin-session", json={"grant": grant.group(1)}, headers={"Origin": url, **owner.cookie_header()}
-        )
-    response.raise_for_status()
-    owner.take_cookies(response.headers)
+    await sign_in_owner(url, owner, ADMIN_PASSWORD)
     tab = Tab(url, owner, path="/admin")  # the page reloads: a new connection carries the admin cookie
     await tab.open(60)
     name = tab.state_name(ADMIN_STATE)
