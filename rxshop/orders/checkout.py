@@ -175,6 +175,11 @@ async def _start_checkout(
             if older is None or older.order_id is None or older.url is None:
                 raise
             return CheckoutStart(url=older.url, order_id=older.order_id, reused=True)
+        if hold.closed:
+            # Paid or given up already (a buyer back with the same cart in the same window): Stripe would
+            # only replay that session, so the cart's next free key is taken without asking.
+            generation = await in_session(buy.first_open_generation, order_ids=order_ids)
+            continue
         settled: buy.Settled | None = None
         try:
             settled = await _ask_and_settle(gateway, settings, planned, expires_at, at, stripe_until)

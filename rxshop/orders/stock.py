@@ -59,11 +59,13 @@ class HoldRequest:
 @dataclass(frozen=True)
 class Hold:
     """What `reserve_batch` did for one order: `counted` if any of its products is counted (its hold must
-    be given back if its session is never handed out), `took` if this call took units (tabs hear of it)."""
+    be given back if its session is never handed out), `took` if this call took units (tabs hear of it),
+    `closed` if the order is paid or given up already (nothing held: the Buy takes the cart's next key)."""
 
     order_id: str
     counted: bool = False
     took: bool = False
+    closed: bool = False
 
 
 # --- Holding, for the Buy path -------------------------------------------------------------------------
@@ -93,11 +95,20 @@ def reserve_batch(*, session: Session, requests: list[HoldRequest], now: datetim
 def _reserve(connection: sa.Connection, requests: list[HoldRequest], now: datetime) -> list[Hold | Exception]:
     """One read for the common case (nothing counted: nothing written). Then the holds, in (order, product)
     order, and the units taken product by product, buyers in arrival order: every writer locks stock rows
-    in one order (no deadlock between two workers' batches on PostgreSQL)."""
-    products = sorted({product for r in requests for product, _q in r.lines})
-    counted = {row.product_id for row in connection.execute(sql.TRACKED_AMONG, {"ids": products})}
-    results: list[Hold | Exception] = [Hold(r.order_id) for r in requests]
-    wanted = {i: [(p, q) for p, q in sorted(r.lines) if p in counted] for i, r in enumerate(requests)}
+    in one order (no deadlock between two workers' batches on PostgreSQL). An order already paid or given
+    up holds nothing (`closed`)."""
+    ids = sorted({r.order_id for r in requests})
+    closed = {row.id for row in connection.execute(sql.CLOSED_AMONG, {"ids": ids})}
+    products = sorted({product for r in requests if r.order_id not in closed for product, _q in r.lines})
+    counted = set()
+    if products:
+        counted = {row.product_id for row in connection.execute(sql.TRACKED_AMONG, {"ids": products})}
+    results: list[Hold | Exception] = [Hold(r.order_id, closed=r.order_id in closed) for r in requests]
+    wanted = {
+        i: [(p, q) for p, q in sorted(r.lines) if p in counted]
+        for i, r in enumerate(requests)
+        if r.order_id not in closed
+    }
     wanted = {i: lines for i, lines in wanted.items() if lines}
     if not wanted:
         return results

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rxshop.core.models import StockReservation, UTCDateTime
+from rxshop.domain.lifecycle import OrderStatus as S
 from rxshop.domain.stock import ReservationStatus as R
 
 RESERVATIONS = sa.inspect(StockReservation).local_table
@@ -21,6 +22,9 @@ _IDS: sa.BindParameter = sa.bindparam("ids", expanding=True)
 FREE_ENOUGH = "tracked AND quantity - reserved >= :quantity"
 
 TRACKED_AMONG = sa.text("SELECT product_id FROM stock WHERE tracked AND product_id IN :ids").bindparams(_IDS)
+# Orders of a Buy batch that can take no payment any more (paid or given up): a buyer back with the same cart
+# in the same window; they hold nothing and skip Stripe (its replay of the closed session costs a call).
+CLOSED_AMONG = sa.text(f"SELECT id FROM orders WHERE id IN :ids AND status <> '{S.PENDING}'").bindparams(_IDS)
 LEVEL = sa.text("SELECT tracked, quantity, reserved FROM stock WHERE product_id = :product_id")
 LEVELS = sa.text("SELECT product_id, tracked, quantity, reserved, low_threshold FROM stock")
 

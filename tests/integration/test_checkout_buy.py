@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from rxshop.orders.checkout import (
     planned_expiry,
     start_checkout,
 )
-from rxshop.payments.gateway import PaymentError, PaymentUnavailable
+from rxshop.payments.gateway import CheckoutGateway, PaymentError, PaymentUnavailable
 from tests.fixtures.shop import APP_URL, CART, CART_TOTAL, Shop, new_visitor, session_id_of
 
 
@@ -157,6 +158,36 @@ async def test_after_paying_the_same_cart_starts_a_new_order(shop: Shop) -> None
     again = await shop.buy(visitor)
     assert not again.reused and again.order_id != first.order_id and again.url != first.url
     assert [o.status for o in shop.orders()] == ["paid", "pending"]
+
+
+class CountingGateway(CheckoutGateway):
+    """The real gateway, noting which orders it asked Stripe a session for (the test watches, never answers)."""
+
+    def __init__(self, gateway: CheckoutGateway) -> None:
+        super().__init__(gateway._client)
+        self.asked: list[str] = []
+
+    async def create_session(self, **kwargs: Any) -> Any:
+        self.asked.append(kwargs["order_id"])
+        return await super().create_session(**kwargs)
+
+
+async def test_the_same_cart_again_after_paying_asks_stripe_once_for_the_new_order(shop: Shop) -> None:
+    """Back in the same window with the same cart: the paid order's key is skipped before Stripe (asking
+    would only replay the paid session, one more call for every such Buy)."""
+    gateway = CountingGateway(shop.gateway)
+    visitor = new_visitor()
+    first = await shop.buy(visitor, gateway=gateway)
+    shop.pay(session_id_of(first.url))
+    await confirm_return(visitor_id=visitor, session_id=session_id_of(first.url), gateway=gateway)
+    assert gateway.asked == [first.order_id]
+
+    again = await shop.buy(visitor, gateway=gateway)
+    assert gateway.asked == [first.order_id, again.order_id] and again.order_id != first.order_id
+    assert not again.reused and shop.sim_session(session_id_of(again.url))["session"]["status"] == "open"
+    # Pressed once more: the open order's session is handed back (its key replays it; nothing new is made).
+    assert (await shop.buy(visitor, gateway=gateway)).url == again.url
+    assert [o.status for o in shop.orders()] == ["paid", "pending"] and len(shop.sim_sessions()) == 2
 
 
 BAD_VISITORS = [
