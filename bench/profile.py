@@ -259,14 +259,14 @@ def profile_buy(
 
 def profile_webhook(procs, app: str, sim: str, seconds: float) -> list[Path]:
     from _http import post_all
-    from _seed import bare_orders, rxshop_orders
-    from webhooks import deliveries
+    from _webhook_mixes import signed
+    from webhooks import plan
 
     backend = start_backend(procs, app, sim_url=sim, database=new_database("sqlite", app))
     try:
-        seed = rxshop_orders if app == "rxshop" else bare_orders
-        orders = seed(backend.database.url, 15000)
-        requests, _ = deliveries(orders, 15000, 0.3, random.Random(3))
+        # mix (a) of bench/webhooks.py: a new completed event for each pending order (units held, email on)
+        _stories, _before, bodies = plan(app, backend.database.url, "new", 15000, random.Random(3))
+        requests = [signed(b) for b in bodies]
         url = f"{backend.url}/stripe/webhook"
         asyncio.run(post_all(url, requests[:200], 20))  # warm-up
         recorder = Recorder(worker_pid(backend.group), f"webhook-{app}")
@@ -284,12 +284,12 @@ def census(procs, sim: str, n: int = 10) -> str:
     import tempfile
 
     from _http import post_all
-    from _seed import bare_orders, rxshop_orders
     from _support import BENCH, RXSHOP_DIR
+    from _webhook_mixes import signed
     from buy_burst import APPS, ready_tabs
     from my_orders import query_lines
     from reflex_client import close_tabs, script_of
-    from webhooks import deliveries
+    from webhooks import plan
 
     out = []
     for app in ("rxshop", "bare"):
@@ -316,8 +316,8 @@ def census(procs, sim: str, n: int = 10) -> str:
                     await close_tabs(tabs)
 
             buy = asyncio.run(buys(app, backend, log))
-            seed = rxshop_orders if app == "rxshop" else bare_orders
-            requests, _ = deliveries(seed(backend.database.url, n), n, 0.0, random.Random(1))
+            _stories, _before, bodies = plan(app, backend.database.url, "new", n, random.Random(1))
+            requests = [signed(b) for b in bodies]
             start = len(query_lines(log))
             asyncio.run(post_all(f"{backend.url}/stripe/webhook", requests, 1))
             time.sleep(0.5)  # rxshop's live push runs after the answer

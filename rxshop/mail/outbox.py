@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rxshop.core.driver_sql import DriverStatement
 from rxshop.core.models import UTCDateTime
 from rxshop.core.settings import get_settings
 
@@ -86,13 +87,14 @@ def _owner_on() -> bool:
 _COLUMNS = "dedupe_key, kind, order_id, params, status, attempts, next_attempt_at, created_at"
 
 
-def _insert(rows: int) -> sa.TextClause:
+def _insert(rows: int) -> DriverStatement:
+    """On the driver's cursor (rxshop.core.driver_sql): the webhook queues a confirmation for every order."""
     values = ", ".join(
         f"(:key{i}, :kind{i}, :order_id{i}, :params{i}, '{Status.QUEUED}', 0, :now, :now)"
         for i in range(rows)
     )
     sql = f"INSERT INTO mail_outbox ({_COLUMNS}) VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING"
-    return sa.text(sql).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+    return DriverStatement(sql, datetimes=["now"])
 
 
 _INSERTS = {rows: _insert(rows) for rows in (1, 2)}
@@ -108,7 +110,7 @@ class Message:
     params: dict[str, Any] | None = None
 
 
-def statement(messages: Sequence[Message], now: datetime) -> tuple[sa.TextClause, dict[str, Any]]:
+def statement(messages: Sequence[Message], now: datetime) -> tuple[DriverStatement, dict[str, Any]]:
     """The prebuilt INSERT of these (one or two) messages and its values."""
     values: dict[str, Any] = {"now": now}
     for i, message in enumerate(messages):
@@ -124,7 +126,7 @@ def write(connection: sa.Connection, messages: Sequence[Message], now: datetime)
     if not messages:
         return 0
     stmt, values = statement(messages, now)
-    return connection.execute(stmt, values).rowcount
+    return stmt.rowcount(connection, values)
 
 
 # --- The causes -----------------------------------------------------------------------------------------------

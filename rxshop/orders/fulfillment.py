@@ -156,6 +156,15 @@ _PAID_STATUS = (
 
 
 def move_order(target: OrderStatus, *, also_where: str = "") -> sa.TextClause:
+    """`move_sql` as a SQLAlchemy statement (its datetime and boolean typed)."""
+    sql = move_sql(target, also_where=also_where)
+    types = [sa.bindparam("now", type_=UTCDateTime())]
+    if ":has_address" in sql:
+        types.append(sa.bindparam("has_address", type_=sa.Boolean()))
+    return sa.text(sql).bindparams(*types)
+
+
+def move_sql(target: OrderStatus, *, also_where: str = "") -> str:
     """The conditional UPDATE moving an order to `target` if the lifecycle allows it (`move_params`) and
     its status is still `:before`, the one the caller read (compare and set: the timeline row written
     with it names the change that was made, even when another path moved the order in between).
@@ -179,10 +188,7 @@ def move_order(target: OrderStatus, *, also_where: str = "") -> sa.TextClause:
         f" AND status IN ({sources}) AND status = :before"
         " AND (stripe_session_id IS NULL OR stripe_session_id = :session_id)"
     ) + (f" AND {also_where}" if also_where else "")
-    types = [sa.bindparam("now", type_=UTCDateTime())]
-    if ":has_address" in sql:
-        types.append(sa.bindparam("has_address", type_=sa.Boolean()))
-    return sa.text(sql).bindparams(*types)
+    return sql
 
 
 _MOVES = {target: move_order(target) for target in (S.PAID, S.PROCESSING, S.FAILED, S.EXPIRED)}
