@@ -9,7 +9,7 @@ SQLAlchemy's `before_cursor_execute` (a query log, a test counting statements) a
 
 A statement is written once with `:name` parameters. SQLite's driver takes that style as it is, and
 PostgreSQL's driver (psycopg) gets it rewritten as `%(name)s`. Values must be what both drivers take
-unchanged: str, int, bool, None (a str enum is passed as its value). Datetimes are named in `datetimes` and stored exactly as
+unchanged: str (a str enum too), int, bool, None. Datetimes are named in `datetimes` and stored exactly as
 `UTCDateTime` stores them: naive UTC text on SQLite (SQLAlchemy's own format, so that reads and comparisons
 agree), `timestamptz` on PostgreSQL. A naive datetime is refused, as there.
 """
@@ -19,13 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 
-# SQLAlchemy's SQLite DATETIME storage format (always six digits of microseconds).
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -35,12 +32,15 @@ def _stored(value: datetime | None, dialect: str) -> datetime | str | None:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: use datetime.now(UTC)")
     value = value.astimezone(UTC)
-    return value.strftime(_SQLITE_DATETIME) if dialect == "sqlite" else value
+    if dialect == "sqlite":  # SQLAlchemy's SQLite format: always six digits of microseconds
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
 
 
 class DriverStatement:
-    """One statement, prebuilt for SQLite and PostgreSQL; `rowcount` runs it and says how many rows it
-    changed (an INSERT ... ON CONFLICT DO NOTHING: 0 when the row was there)."""
+    """One statement, prebuilt for SQLite and PostgreSQL. `rowcount` runs it and says how many rows it
+    changed (an INSERT ... ON CONFLICT DO NOTHING: 0 when the row was there); `first` runs a query and
+    returns its first row as a tuple (None if none), columns in the order of the SELECT."""
 
     def __init__(self, sql: str, *, datetimes: Iterable[str] = ()) -> None:
         self.sql = sql
@@ -48,16 +48,36 @@ class DriverStatement:
         self._by_dialect = {"sqlite": sql, "postgresql": _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))}
 
     def rowcount(self, connection: sa.Connection, values: Mapping[str, Any] | None = None) -> int:
+        cursor = self._run(connection, values)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def first(
+        self, connection: sa.Connection, values: Mapping[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
+        cursor = self._run(connection, values)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else tuple(row)
+        finally:
+            cursor.close()
+
+    def _run(self, connection: sa.Connection, values: Mapping[str, Any] | None) -> Any:
         dialect = connection.dialect.name
-        params = {k: v.value if isinstance(v, Enum) else v for k, v in (values or {}).items()}
-        for name in self._datetimes:
-            params[name] = _stored(params[name], dialect)
+        params: Mapping[str, Any] = values or {}
+        if self._datetimes:
+            params = dict(params)
+            for name in self._datetimes:
+                params[name] = _stored(params[name], dialect)
         sql = self._by_dialect[dialect]
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             for listener in connection.dispatch.before_cursor_execute:  # query logs and tests see it too
                 listener(connection, cursor, sql, params, None, False)
             cursor.execute(sql, params)
-            return int(cursor.rowcount)
-        finally:
+        except BaseException:
             cursor.close()
+            raise
+        return cursor

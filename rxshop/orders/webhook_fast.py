@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -31,15 +31,33 @@ from rxshop.orders.fulfillment import OrderTerms, mismatch, move_params, move_sq
 from rxshop.orders.stripe_events import EventResult, refund_outcome, refund_update
 from rxshop.payments.wire import Event
 
-_READ = sa.text(
-    "SELECT visitor_id, status, currency, amount_subtotal, livemode, shipping_offer, stripe_session_id,"
-    " amount_refunded FROM orders WHERE id = :id"
+
+class _Order(NamedTuple):
+    visitor_id: str
+    status: str
+    currency: str
+    amount_subtotal: int
+    livemode: bool
+    shipping_offer: str | None
+    stripe_session_id: str | None
+    amount_refunded: int
+
+
+class _Refunded(NamedTuple):
+    id: str
+    visitor_id: str
+    status: str
+    currency: str
+    amount_refunded: int
+
+
+# Every statement of an event runs on the driver's cursor (rxshop.core.driver_sql): SQLAlchemy's execute
+# cost as much Python as the rest of the step.
+_READ = DriverStatement(f"SELECT {', '.join(_Order._fields)} FROM orders WHERE id = :id")
+_BY_INTENT = DriverStatement(
+    f"SELECT {', '.join(_Refunded._fields)} FROM orders WHERE payment_intent_id = :intent"
 )
-_BY_INTENT = sa.text(
-    "SELECT id, visitor_id, status, currency, amount_refunded FROM orders WHERE payment_intent_id = :intent"
-)
-_SEEN = sa.text("SELECT 1 FROM stripe_events WHERE id = :id")
-# The writes of every event run on the driver's cursor (rxshop.core.driver_sql: a third of the Python).
+_SEEN = DriverStatement("SELECT 1 FROM stripe_events WHERE id = :id")
 _RECORD = DriverStatement(
     "INSERT INTO stripe_events (id, type, session_id, order_id, stripe_created, outcome, received_at)"
     " VALUES (:id, :type, :session_id, :order_id, :created, :outcome, :received_at)"
@@ -102,7 +120,8 @@ def _checkout_step(
     meta_id = checkout.metadata.get("order_id") or None
     if reference is None or (meta_id is not None and meta_id != reference) or checkout.line_items is not None:
         return None
-    row = connection.execute(_READ, {"id": reference}).first()
+    found = _READ.first(connection, {"id": reference})
+    row = None if found is None else _Order._make(found)
     if row is None or row.stripe_session_id not in (None, checkout.id):
         return seen_before(connection, event)
     terms = OrderTerms(reference, bool(row.livemode), row.currency, row.amount_subtotal, row.shipping_offer)
@@ -117,7 +136,7 @@ def _checkout_step(
 
 
 def _unmoved(
-    connection: sa.Connection, event: Event, row: Any, target: S, after: Followups
+    connection: sa.Connection, event: Event, row: _Order, target: S, after: Followups
 ) -> EventResult | None:
     """Nothing to move (paid by the return page already, a repeat of a move): what the order is says it all."""
     checkout, status, reference = event.checkout, S(row.status), _reference(event)
@@ -135,7 +154,7 @@ def _unmoved(
 def _move(
     connection: sa.Connection,
     event: Event,
-    row: Any,
+    row: _Order,
     terms: OrderTerms,
     target: S,
     source: str,
@@ -165,11 +184,8 @@ def _refund_step(connection: sa.Connection, event: Event, source: str) -> EventR
     compare-and-set UPDATE, timeline row and email. A refund found only by order id takes the full path."""
     charge = event.charge
     assert charge is not None
-    row = (
-        connection.execute(_BY_INTENT, {"intent": charge.payment_intent}).first()
-        if charge.payment_intent
-        else None
-    )
+    found = _BY_INTENT.first(connection, {"intent": charge.payment_intent}) if charge.payment_intent else None
+    row = None if found is None else _Refunded._make(found)
     if row is None or (charge.currency and charge.currency != row.currency):
         return seen_before(connection, event)
     now = utcnow()
@@ -220,5 +236,5 @@ def seen_before(connection: sa.Connection, event: Event) -> EventResult | None:
     """A repeat is `duplicate` here, as the full path would answer; else None. An event recorded by a
     transaction not yet committed is not seen here: the full path's INSERT then waits for it and finds
     the duplicate."""
-    seen = connection.execute(_SEEN, {"id": event.id}).first() is not None
+    seen = _SEEN.first(connection, {"id": event.id}) is not None
     return EventResult(Outcome.DUPLICATE) if seen else None
