@@ -26,15 +26,25 @@ import sqlalchemy as sa
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
+# The last datetime stored for SQLite and its text: an event's statements all pass the same `now`.
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def _stored(value: datetime | None, dialect: str) -> datetime | str | None:
+    global _last
     if value is None:
         return None
+    last = _last  # one read: another thread may replace it (datetimes never change: `is` is enough)
+    if dialect == "sqlite" and value is last[0]:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: use datetime.now(UTC)")
-    value = value.astimezone(UTC)
-    if dialect == "sqlite":  # SQLAlchemy's SQLite format: always six digits of microseconds
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-    return value
+    original, value = value, value.astimezone(UTC)
+    if dialect != "sqlite":
+        return value
+    text = value.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's format: six digits
+    _last = (original, text)
+    return text
 
 
 class DriverStatement:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from rxshop.domain.cart import Cart
@@ -66,6 +67,7 @@ def encode_offer(options: tuple[ShippingOption, ...]) -> str:
     return ",".join(f"{o.rate_id}:{o.amount}:{o.name}" for o in options)
 
 
+@lru_cache(maxsize=256)  # a few offers serve every order (the webhook decoded the same text twice an event)
 def decode_offer(text: str | None) -> tuple[ShippingOption, ...]:
     """The stored offer, in the order offered; () for an order made before shipping existed."""
     if not text:
