@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from rxshop.core import routes
 from rxshop.core.mail_settings import SHOP_NAME
-from rxshop.core.models import Order, RefundRequest
+from rxshop.core.models import RefundRequest
 from rxshop.core.settings import Settings, get_settings
 from rxshop.domain.catalog import discount_text, format_money, shipping_amount_text
 from rxshop.domain.lifecycle import RefundStatus
@@ -29,7 +29,7 @@ from rxshop.domain.shipping import tracking_url
 from rxshop.mail.outbox import Claimed, Kind
 from rxshop.mail.render import Rendered, render
 from rxshop.orders import links
-from rxshop.orders.records import load_order, transaction, view_of
+from rxshop.orders.records import transaction, views_by_id
 from rxshop.orders.views import OrderView
 
 CODE_LIFETIME = timedelta(minutes=10)  # rxshop.orders.email_access checks the same
@@ -133,11 +133,10 @@ def _refund_reason(session: Session, order_id: str, amount: int) -> str:
     return reason_text(request.reason, request.note) if request is not None else ""
 
 
-def _compose(session: Session, claimed: Claimed, settings: Settings, now: datetime) -> Composed:
-    order: OrderView | None = None
-    if claimed.order_id is not None:
-        row = load_order(session, Order.id == claimed.order_id)
-        order = view_of(session, row) if row is not None else None
+def _compose(
+    session: Session, claimed: Claimed, settings: Settings, now: datetime, orders: dict[str, OrderView]
+) -> Composed:
+    order = orders.get(claimed.order_id) if claimed.order_id is not None else None
     recipient: str | None = None
     try:
         if claimed.order_id is not None and order is None:
@@ -196,4 +195,6 @@ def compose_all(*, session: Session, claimed: list[Claimed], now: datetime) -> l
     """Compose a claimed batch in one transaction (the links it makes commit with it)."""
     settings = get_settings()
     with transaction(session):
-        return [_compose(session, one, settings, now) for one in claimed]
+        # Each order read once for the batch (a paid order's confirmation and the owner's notice share it).
+        orders = views_by_id(session, {one.order_id for one in claimed if one.order_id is not None})
+        return [_compose(session, one, settings, now, orders) for one in claimed]
