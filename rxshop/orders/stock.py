@@ -98,11 +98,10 @@ def _reserve(connection: sa.Connection, requests: list[HoldRequest], now: dateti
     in one order (no deadlock between two workers' batches on PostgreSQL). An order already paid or given
     up holds nothing (`closed`)."""
     ids = sorted({r.order_id for r in requests})
-    closed = {row.id for row in connection.execute(sql.CLOSED_AMONG, {"ids": ids})}
-    products = sorted({product for r in requests if r.order_id not in closed for product, _q in r.lines})
-    counted = set()
-    if products:
-        counted = {row.product_id for row in connection.execute(sql.TRACKED_AMONG, {"ids": products})}
+    products = sorted({product for r in requests for product, _q in r.lines})
+    found = connection.execute(sql.HOLD_CONTEXT, {"ids": ids, "products": products}).all()
+    closed = {row.name for row in found if row.what == "closed"}
+    counted = {row.name for row in found if row.what == "counted"}
     results: list[Hold | Exception] = [Hold(r.order_id, closed=r.order_id in closed) for r in requests]
     wanted = {
         i: [(p, q) for p, q in sorted(r.lines) if p in counted]

@@ -21,10 +21,13 @@ _IDS: sa.BindParameter = sa.bindparam("ids", expanding=True)
 # What a new Buy may take of a product: counted, and enough not held by others.
 FREE_ENOUGH = "tracked AND quantity - reserved >= :quantity"
 
-TRACKED_AMONG = sa.text("SELECT product_id FROM stock WHERE tracked AND product_id IN :ids").bindparams(_IDS)
-# Orders of a Buy batch that can take no payment any more (paid or given up): a buyer back with the same cart
-# in the same window; they hold nothing and skip Stripe (its replay of the closed session costs a call).
-CLOSED_AMONG = sa.text(f"SELECT id FROM orders WHERE id IN :ids AND status <> '{S.PENDING}'").bindparams(_IDS)
+# What a Buy batch's holds need, in one round trip: which of its orders can take no payment any more (paid
+# or given up: a buyer back with the same cart in the same window; they hold nothing and skip Stripe, whose
+# replay of the closed session cost a call), and which of its products are counted.
+HOLD_CONTEXT = sa.text(
+    f"SELECT 'closed' AS what, id AS name FROM orders WHERE id IN :ids AND status <> '{S.PENDING}'"
+    " UNION ALL SELECT 'counted', product_id FROM stock WHERE tracked AND product_id IN :products"
+).bindparams(_IDS, sa.bindparam("products", expanding=True))
 LEVEL = sa.text("SELECT tracked, quantity, reserved FROM stock WHERE product_id = :product_id")
 LEVELS = sa.text("SELECT product_id, tracked, quantity, reserved, low_threshold FROM stock")
 
