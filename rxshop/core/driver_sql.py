@@ -26,25 +26,15 @@ import sqlalchemy as sa
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
-# The last datetime stored for SQLite and its text: an event's statements all pass the same `now`.
-_last: tuple[datetime | None, str] = (None, "")
-
-
 def _stored(value: datetime | None, dialect: str) -> datetime | str | None:
-    global _last
     if value is None:
         return None
-    last = _last  # one read: another thread may replace it (datetimes never change: `is` is enough)
-    if dialect == "sqlite" and value is last[0]:
-        return last[1]
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: use datetime.now(UTC)")
-    original, value = value, value.astimezone(UTC)
+    value = value.astimezone(UTC)
     if dialect != "sqlite":
         return value
-    text = value.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's format: six digits
-    _last = (original, text)
-    return text
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's format: six digits
 
 
 class DriverStatement:
@@ -53,7 +43,6 @@ class DriverStatement:
     returns its first row as a tuple (None if none), columns in the order of the SELECT."""
 
     def __init__(self, sql: str, *, datetimes: Iterable[str] = ()) -> None:
-        self.sql = sql
         self._datetimes = tuple(datetimes)
         self._by_dialect = {"sqlite": sql, "postgresql": _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))}
 
