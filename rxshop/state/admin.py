@@ -21,13 +21,14 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 import reflex as rx
 from reflex.istate.data import RouterData
 
 from rxshop.admin import auth
+from rxshop.admin.actions import ActionRefused
 from rxshop.admin.auth import NotSignedIn, SignInStatus, is_signed_in, sign_in_async, token_from_cookies
 from rxshop.admin.inbox import TITLES
 from rxshop.admin.reports import summary
@@ -57,6 +58,7 @@ COOKIE_REFUSED = (
 TOUCH_EVERY_SECONDS = 60
 SIGNED_OUT_EVERYWHERE = "Signed out on every browser and device."
 INBOX_LABELS: dict[str, str] = dict(TITLES)  # one wording for the inbox and the overview
+UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,15 @@ class CountRow:
     kind: str
     label: str
     count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What one of the owner's actions came to: the line the owner reads, and the action's result (None
+    when it did not go through)."""
+
+    message: str
+    result: T | None = None
 
 
 def form_text(form_data: Any, name: str, limit: int = MAX_FIELD) -> str | None:
@@ -146,6 +157,25 @@ class AdminState(rx.State):
         except NotSignedIn:
             await self._signed_out()
             return None
+
+    async def _attempt(self, action: Awaitable[T], said: Callable[[T], str], what: str) -> Outcome[T] | None:
+        """Run one of the owner's actions from a background handler, outside the state lock.
+
+        None when the sign-in just ended (this tab is cleared). Otherwise the line the owner reads: `said` of the
+        result, the service's refusal (ActionRefused), or for anything unexpected an apology; the trace goes to
+        the log ("<what> failed"), never to the browser."""
+        try:
+            result = await action
+            return Outcome(said(result), result)
+        except ActionRefused as err:
+            return Outcome(str(err))
+        except NotSignedIn:
+            async with self:
+                await self._signed_out()
+            return None
+        except Exception:
+            log.exception("%s failed", what)
+            return Outcome(UNEXPECTED)
 
     async def _signed_out(self) -> None:
         """Forget every order figure this tab holds and leave the live dashboard."""

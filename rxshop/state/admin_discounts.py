@@ -9,13 +9,11 @@ page loads and after each code made, so a double click makes one code.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from datetime import UTC, datetime
 
 import reflex as rx
 
-from rxshop.admin.actions import ActionRefused, new_request_key
-from rxshop.admin.auth import NotSignedIn
+from rxshop.admin.actions import new_request_key
 from rxshop.admin.discounts import (
     DiscountRow,
     Usage,
@@ -29,9 +27,6 @@ from rxshop.domain.catalog import format_money
 from rxshop.payments.gateway import get_gateway
 from rxshop.payments.wire import PromotionCode
 from rxshop.state.admin import AdminState, form_text
-
-log = logging.getLogger(__name__)
-_UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +63,12 @@ def _row(code: PromotionCode, usage: Usage) -> CodeRow:
     )
 
 
+async def _create_code(admin: str, fields: dict[str, str], key: str) -> PromotionCode:
+    """The form's terms checked (ActionRefused says what is wrong), then the code made at Stripe."""
+    terms = parse_discount(**fields, today=datetime.now(UTC).date())
+    return await create_discount(admin=admin, gateway=get_gateway(), terms=terms, form_key=key)
+
+
 class AdminDiscountsState(AdminState):
     loaded: bool = False
     busy: bool = False
@@ -90,21 +91,14 @@ class AdminDiscountsState(AdminState):
 
     async def _reload(self, admin: str) -> None:
         """Outside the state lock: list the codes at Stripe, then show them."""
-        try:
-            found = await list_discounts(admin=admin, gateway=get_gateway())
-            error = ""
-        except ActionRefused as err:
-            found, error = None, str(err)
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            list_discounts(admin=admin, gateway=get_gateway()), lambda _found: "", "Listing promotion codes"
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Listing promotion codes failed")
-            found, error = None, _UNEXPECTED
         async with self:
-            self.list_error, self.loaded, self.busy = error, True, False
-            if found is not None:
+            self.list_error, self.loaded, self.busy = outcome.message, True, False
+            if (found := outcome.result) is not None:
                 self._codes = [r.code for r in found]
                 self.rows = [_row(r.code, r.usage) for r in found]
 
@@ -134,24 +128,18 @@ class AdminDiscountsState(AdminState):
             key = self._form_key
         if not admin:
             return
-        try:
-            terms = parse_discount(**fields, today=datetime.now(UTC).date())
-            made = await create_discount(admin=admin, gateway=get_gateway(), terms=terms, form_key=key)
-            message = f"Code {made.code} made: {DiscountRow(made, Usage()).terms}."
-        except ActionRefused as err:
-            message, made = str(err), None
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            _create_code(admin, fields, key),
+            lambda made: f"Code {made.code} made: {DiscountRow(made, Usage()).terms}.",
+            "Making a promotion code",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Making a promotion code failed")
-            message, made = _UNEXPECTED, None
         async with self:
-            self.message = message
-            if made is not None:
+            self.message = outcome.message
+            if outcome.result is not None:
                 self._form_key, self.form_key = new_request_key(), self.form_key + 1
-        if made is not None:
+        if outcome.result is not None:
             await self._reload(admin)
 
     @rx.event(background=True)
@@ -161,21 +149,14 @@ class AdminDiscountsState(AdminState):
             admin = await self._admin_token()
         if not admin:
             return
-        try:
-            done = await deactivate_discount(
-                admin=admin, gateway=get_gateway(), promotion_code_id=promotion_code_id
-            )
-            message, ok = f"Code {done.code} turned off: buyers can no longer use it.", True
-        except ActionRefused as err:
-            message, ok = str(err), False
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            deactivate_discount(admin=admin, gateway=get_gateway(), promotion_code_id=promotion_code_id),
+            lambda done: f"Code {done.code} turned off: buyers can no longer use it.",
+            f"Turning off promotion code {promotion_code_id!r}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Turning off promotion code %r failed", promotion_code_id)
-            message, ok = _UNEXPECTED, False
         async with self:
-            self.message = message
-        if ok:
+            self.message = outcome.message
+        if outcome.result is not None:
             await self._reload(admin)

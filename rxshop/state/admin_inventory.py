@@ -9,13 +9,10 @@ refreshes every loaded admin view (rxshop.state.live_admin), this one included.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 
 import reflex as rx
 
-from rxshop.admin.actions import ActionRefused
-from rxshop.admin.auth import NotSignedIn
 from rxshop.admin.inventory import inventory, refund_oversold, update_stock
 from rxshop.core import notify
 from rxshop.domain.catalog import UnknownProduct, format_money, get_product
@@ -25,7 +22,6 @@ from rxshop.state.admin import AdminState, form_text
 from rxshop.state.admin_reports import AdminInboxState
 from rxshop.state.visitor import VisitorState
 
-log = logging.getLogger(__name__)
 ORDER_ID = re.compile(r"ord_[0-9a-f]{24}")
 
 
@@ -117,20 +113,17 @@ class AdminInventoryState(AdminState):
             self.refund_order_id, self.refund_message = order_id, "Refunding…"
         if not admin:
             return
-        try:
-            done = await refund_oversold(admin=admin, order_id=order_id, gateway=get_gateway())
-            message = f"Refunded {format_money(done.amount, done.order.currency)} ({done.stripe_refund_id})."
-        except ActionRefused as err:
-            message = str(err)
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            refund_oversold(admin=admin, order_id=order_id, gateway=get_gateway()),
+            lambda done: (
+                f"Refunded {format_money(done.amount, done.order.currency)} ({done.stripe_refund_id})."
+            ),
+            f"The one-click refund of order {order_id}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("The one-click refund of order %s failed", order_id)
-            message = "Something went wrong on our side; nothing was changed. Please try again."
         async with self:
-            self.refund_message = message
+            self.refund_message = outcome.message
             visitor = (await self.get_state(VisitorState))._checked_id()
             if visitor and self.signed_in:
                 await (await self.get_state(AdminInboxState))._refresh(visitor)

@@ -17,11 +17,10 @@ from rxshop.admin.messages import MessageView, order_messages, resend, revoke_li
 from rxshop.core import notify
 from rxshop.mail import sender
 from rxshop.mail.outbox import Status
-from rxshop.state.admin import AdminState
+from rxshop.state.admin import UNEXPECTED, AdminState
 from rxshop.state.admin_order import ORDER_ID
 
 log = logging.getLogger(__name__)
-_UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
 
 
 def _when(value) -> str:
@@ -104,7 +103,7 @@ class AdminMessagesState(AdminState):
             self.result = str(err)
         except Exception:
             log.exception("An email action on order %s failed", self.order_id)
-            self.result = _UNEXPECTED
+            self.result = UNEXPECTED
         return None, admin
 
     @rx.event

@@ -10,13 +10,12 @@ asks Stripe for one refund (rxshop.admin.actions settles it in the database and 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 
 import reflex as rx
 
-from rxshop.admin.actions import ActionRefused, new_request_key, refund_order, ship_order
-from rxshop.admin.auth import NotSignedIn, is_signed_in
+from rxshop.admin.actions import new_request_key, refund_order, ship_order
+from rxshop.admin.auth import is_signed_in
 from rxshop.admin.order_edits import NOTE_MAX, change_tracking, note_order
 from rxshop.admin.queries import OrderDetail, order_detail
 from rxshop.core.db import in_session
@@ -27,10 +26,8 @@ from rxshop.domain.shipping import carrier_id_of, tracking_url
 from rxshop.payments.gateway import get_gateway
 from rxshop.state.admin import AdminState, admin_token, form_text
 
-log = logging.getLogger(__name__)
 ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 AMOUNT = re.compile(r"\$?\s*(\d{1,7})(?:\.(\d{1,2}))?")
-_UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,22 +238,17 @@ class AdminOrderState(AdminState):
             async with self:
                 self.ship_message = "Choose the carrier and enter the tracking number (up to 100 characters)."
             return
-        try:
-            shipped = await ship_order(
-                admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking
-            )
-            message = f"Order {shipped.number} marked shipped: {shipped.carrier} {shipped.tracking_number}."
-        except ActionRefused as err:
-            message = str(err)
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            ship_order(admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking),
+            lambda shipped: (
+                f"Order {shipped.number} marked shipped: {shipped.carrier} {shipped.tracking_number}."
+            ),
+            f"Shipping order {order_id}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Shipping order %s failed", order_id)
-            message = _UNEXPECTED
         async with self:
-            await self._finish(admin, "ship_message", message)
+            await self._finish(admin, "ship_message", outcome.message)
 
     @rx.event(background=True)
     async def refund(self, form_data: dict):
@@ -279,33 +271,30 @@ class AdminOrderState(AdminState):
             if note is None:
                 self.refund_message = f"The note is at most {REFUND_NOTE_MAX} characters."
                 return
-        try:
-            done = await refund_order(
-                admin=admin,
-                order_id=order_id,
-                amount=amount,
-                request_key=key,
-                gateway=get_gateway(),
-                restock=restock,
-                reason=reason,
-                note=note or "",
-            )
-            message = f"Refund of {format_money(done.amount)} made at Stripe ({done.stripe_refund_id})."
-            message += " Its items are back in stock." if restock else ""
-            closed = True
-        except ActionRefused as err:
-            message, closed = str(err), False
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        refund = refund_order(
+            admin=admin,
+            order_id=order_id,
+            amount=amount,
+            request_key=key,
+            gateway=get_gateway(),
+            restock=restock,
+            reason=reason,
+            note=note or "",
+        )
+        back = " Its items are back in stock." if restock else ""
+        outcome = await self._attempt(
+            refund,
+            lambda done: (
+                f"Refund of {format_money(done.amount)} made at Stripe ({done.stripe_refund_id}).{back}"
+            ),
+            f"Refunding order {order_id}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Refunding order %s failed", order_id)
-            message, closed = _UNEXPECTED, False
         async with self:
-            if closed:
+            if outcome.result is not None:
                 self.refund_open = False  # a new refund opens the form again (a new key)
-            await self._finish(admin, "refund_message", message)
+            await self._finish(admin, "refund_message", outcome.message)
 
     @rx.event(background=True)
     async def edit_tracking(self, form_data: dict):
@@ -320,26 +309,20 @@ class AdminOrderState(AdminState):
             async with self:
                 self.ship_message = "Choose the carrier and enter the tracking number (up to 100 characters)."
             return
-        done = False
-        try:
-            order = await change_tracking(
+        emailed = " The buyer will be emailed." if tell else ""
+        outcome = await self._attempt(
+            change_tracking(
                 admin=admin, order_id=order_id, carrier=carrier, tracking_number=tracking, tell_buyer=tell
-            )
-            message, done = f"Tracking changed to {order.carrier} {order.tracking_number}.", True
-            message += " The buyer will be emailed." if tell else ""
-        except ActionRefused as err:
-            message = str(err)
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+            ),
+            lambda order: f"Tracking changed to {order.carrier} {order.tracking_number}.{emailed}",
+            f"Editing the tracking of order {order_id}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Editing the tracking of order %s failed", order_id)
-            message = _UNEXPECTED
         async with self:
-            if done:
+            if outcome.result is not None:
                 self.tracking_open = False
-            await self._finish(admin, "ship_message", message)
+            await self._finish(admin, "ship_message", outcome.message)
 
     @rx.event(background=True)
     async def add_note(self, form_data: dict):
@@ -353,20 +336,14 @@ class AdminOrderState(AdminState):
             async with self:
                 self.note_message = f"Write the note first (at most {NOTE_MAX} characters)."
             return
-        done = False
-        try:
-            await note_order(admin=admin, order_id=order_id, text=text)
-            message, done = "Note added.", True
-        except ActionRefused as err:
-            message = str(err)
-        except NotSignedIn:
-            async with self:
-                await self._signed_out()
+        outcome = await self._attempt(
+            note_order(admin=admin, order_id=order_id, text=text),
+            lambda _order: "Note added.",
+            f"Adding a note to order {order_id}",
+        )
+        if outcome is None:
             return
-        except Exception:
-            log.exception("Adding a note to order %s failed", order_id)
-            message = _UNEXPECTED
         async with self:
-            if done:
+            if outcome.result is not None:
                 self.note_form += 1
-            await self._finish(admin, "note_message", message)
+            await self._finish(admin, "note_message", outcome.message)

@@ -8,15 +8,11 @@ or the database away) is tried again until it goes through (rxshop.state.resync)
 
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
 
 from rxshop.core import notify
 from rxshop.state import resync, tabs
 from rxshop.state.orders import OrdersState
-
-log = logging.getLogger(__name__)
 
 _app: rx.App | None = None
 
@@ -46,17 +42,11 @@ async def _deliver(visitor_id: str, order_id: str, quiet: bool = True) -> bool:
     """One try; False if any listening tab may have missed the change (a retry logs no trace back)."""
     if _app is None:
         return True
-    report = log.debug if quiet else log.warning
-    try:
-        tabs_now = await tabs.listeners(visitor_id)
-    except Exception:
-        report("Could not look up the open tabs for the change of order %s", order_id, exc_info=True)
-        return False
-    delivered = True
-    for tab in tabs_now:
-        try:
-            await tabs.push_to(_app, tab, OrdersState, lambda state: state._push(visitor_id))
-        except Exception:
-            report("Could not push the change of order %s to an open tab", order_id, exc_info=True)
-            delivered = False
-    return delivered
+    return await tabs.push_to_listeners(
+        _app,
+        visitor_id,
+        OrdersState,
+        lambda state: state._push(visitor_id),
+        f"the change of order {order_id}",
+        quiet,
+    )

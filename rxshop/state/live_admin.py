@@ -10,15 +10,12 @@ database away) is tried again until it goes through (rxshop.state.resync).
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import reflex as rx
 
 from rxshop.core import notify
 from rxshop.state import resync, tabs
 from rxshop.state.admin import ADMIN_TOKEN, AdminState
-
-log = logging.getLogger(__name__)
 
 _app: rx.App | None = None
 COALESCE_SECONDS = 0.3  # the changes of a moment (a webhook batch, a Buy burst) share one refresh
@@ -66,21 +63,15 @@ async def publish_inbox_to_dashboards() -> None:
 
 
 async def _deliver(_key: str, order_id: str, quiet: bool = True) -> bool:
+    """One try. With no dashboard tab connected, an order change costs one registry lookup (it was a query on
+    the database thread per change, 18 % of a webhook's samples: bench/RESULTS.md)."""
     if _app is None:
         return True
-    report = log.debug if quiet else log.warning
-    try:
-        # With no dashboard tab connected, an order change costs one lookup (it was a query on the database
-        # thread per change, 18 % of a webhook's samples: bench/RESULTS.md).
-        connected = await tabs.listeners(ADMIN_TOKEN)
-    except Exception:
-        report("Could not look up the open dashboards for the change of order %s", order_id, exc_info=True)
-        return False
-    delivered = True
-    for tab in connected:
-        try:
-            await tabs.push_to(_app, tab, AdminState, lambda state: state._refresh_live())
-        except Exception:
-            report("Could not push the change of order %s to an open dashboard", order_id, exc_info=True)
-            delivered = False
-    return delivered
+    return await tabs.push_to_listeners(
+        _app,
+        ADMIN_TOKEN,
+        AdminState,
+        lambda state: state._refresh_live(),
+        f"the change of order {order_id}",
+        quiet,
+    )

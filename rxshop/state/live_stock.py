@@ -146,15 +146,7 @@ async def _claim(picture: tuple) -> bool:
 
 async def _push(picture: tuple) -> None:
     """Best effort: a tab that misses it reads the counts on its next load, and Buy checks exactly."""
-    if _app is None:
-        return
-    try:
-        listening = await tabs.listeners(STOCK_TOKEN)
-    except Exception:
-        log.exception("Could not look up the open shop tabs for a change of stock")
-        return
-    for tab in listening:
-        try:
-            await tabs.push_to(_app, tab, StockState, lambda state: state._show(picture))
-        except Exception:
-            log.exception("Could not push a change of stock to an open tab")
+    if _app is not None:
+        await tabs.push_to_listeners(
+            _app, STOCK_TOKEN, StockState, lambda state: state._show(picture), "a change of stock"
+        )

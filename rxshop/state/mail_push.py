@@ -38,30 +38,21 @@ def start_mail_pushes(app: rx.App) -> None:
     _app = app
 
 
-async def _modify(tab: str, cls: type[rx.State], what: str, push) -> None:
-    assert _app is not None
-    try:
-        await tabs.push_to(_app, tab, cls, push)
-    except Exception:
-        log.exception("Could not push %s to an open tab", what)
-
-
 async def push_order_views(visitor_id: str, order_id: str) -> None:
     """An order changed: its link pages, and the pages showing orders found by its address."""
     if _app is None:
         return
-    try:
-        link_tabs = await tabs.listeners(ORDER_LINK_KEY + order_id)
-        found_tabs = await tabs.listeners(FOUND_KEY)
+    what = f"the change of order {order_id}"
+    link_key = ORDER_LINK_KEY + order_id
+    await tabs.push_to_listeners(_app, link_key, OrderLinkState, lambda state: state._push(order_id), what)
+    try:  # the address is read only while some tab shows orders found by email
+        found = await tabs.listeners(FOUND_KEY)
+        email = await in_session(email_of_order, order_id=order_id) if found else None
     except Exception:
-        log.exception("Could not look up the open tabs for the change of order %s", order_id)
+        log.exception("Could not look up the tabs showing orders found by the address of order %s", order_id)
         return
-    for tab in link_tabs:
-        await _modify(tab, OrderLinkState, f"order {order_id}", lambda state: state._push(order_id))
-    if found_tabs:
-        email = await in_session(email_of_order, order_id=order_id)
-        for tab in found_tabs if email else []:
-            await _modify(tab, FindOrdersState, f"order {order_id}", lambda state: state._push(email))
+    if email:
+        await tabs.push_to_listeners(_app, FOUND_KEY, FindOrdersState, lambda state: state._push(email), what)
 
 
 async def _refresh_messages(state: AdminMessagesState, order_ids: set[str]) -> None:
@@ -73,12 +64,11 @@ async def _refresh_messages(state: AdminMessagesState, order_ids: set[str]) -> N
 
 async def push_messages(order_ids: set[str]) -> None:
     """The sender recorded outcomes for these orders' messages: the dashboards showing them re-read."""
-    if _app is None or not order_ids:
-        return
-    try:
-        connected = await tabs.listeners(ADMIN_TOKEN)
-    except Exception:
-        log.exception("Could not look up the open dashboards")
-        return
-    for tab in connected:
-        await _modify(tab, AdminMessagesState, "messages", lambda state: _refresh_messages(state, order_ids))
+    if _app is not None and order_ids:
+        await tabs.push_to_listeners(
+            _app,
+            ADMIN_TOKEN,
+            AdminMessagesState,
+            lambda state: _refresh_messages(state, order_ids),
+            "messages",
+        )

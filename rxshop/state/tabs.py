@@ -289,3 +289,24 @@ async def push_to(app: rx.App, tab: str, cls: type[rx.State], push: Callable[[An
         done = push(await root.get_state(cls))
         if inspect.isawaitable(done):
             await done
+
+
+async def push_to_listeners(
+    app: rx.App, key: str, cls: type[rx.State], push: Callable[[Any], object], what: str, quiet: bool = False
+) -> bool:
+    """`push_to` every tab listening under `key` and connected now. False if any of them may have missed
+    `what` (the lookup or a push failed; logged as a warning, or at debug level when `quiet`: a retry)."""
+    report = log.debug if quiet else log.warning
+    try:
+        listening = await listeners(key)
+    except Exception:
+        report("Could not look up the open tabs for %s", what, exc_info=True)
+        return False
+    delivered = True
+    for tab in listening:
+        try:
+            await push_to(app, tab, cls, push)
+        except Exception:
+            report("Could not push %s to an open tab", what, exc_info=True)
+            delivered = False
+    return delivered

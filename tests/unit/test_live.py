@@ -20,7 +20,7 @@ import redis.asyncio
 from reflex.app import EventNamespace
 from reflex.utils.token_manager import LocalTokenManager, RedisTokenManager, TokenManager
 
-from rxshop.state import live, tabs
+from rxshop.state import live, resync, tabs
 from tests.fixtures.db import service_missing
 
 ALICE, BOB = "a" * 32, "b" * 32
@@ -36,9 +36,12 @@ class FakeApp:
         self.manager = manager
         self.modified: list[str] = []
         self.refreshed: list[str] = []
+        self.failing: set[str] = set()  # tabs whose state cannot be reached (Redis away for them)
 
     @contextlib.asynccontextmanager
     async def modify_state(self, token):
+        if token.ident in self.failing:
+            raise ConnectionError(f"the state of {token.ident} is out of reach")
         self.modified.append(token.ident)
         app = self
 
@@ -112,6 +115,23 @@ async def test_a_closed_tab_stops_the_pushes_and_is_forgotten(local_app: FakeApp
     await manager.disconnect_token("tab-2", "sid-2")
     await live.publish_orders_changed(ALICE, "ord_a")
     assert local_app.modified == ["tab-2"] and ALICE not in tabs._local
+
+
+async def test_a_tab_out_of_reach_does_not_stop_the_others_and_is_tried_again(
+    local_app: FakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resync, "_waiting", {})
+    manager = local_app.manager
+    for tab in ("tab-1", "tab-2"):
+        await manager.link_token_to_sid(tab, "sid-" + tab)
+        await tabs.listen(ALICE, tab)
+    local_app.failing.add("tab-1")
+
+    await live.publish_orders_changed(ALICE, "ord_a")
+    assert local_app.modified == ["tab-2"] and list(resync._waiting.values())[0][0] == "ord_a"
+    local_app.failing.clear()
+    await resync.retry_waiting()
+    assert local_app.modified == ["tab-2", "tab-1", "tab-2"] and resync._waiting == {}
 
 
 async def test_without_a_running_app_nothing_happens(monkeypatch: pytest.MonkeyPatch) -> None:
