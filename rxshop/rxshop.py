@@ -38,7 +38,7 @@ from rxshop.state.cart import CartState, start_cart_sync
 from rxshop.state.checkout import CheckoutState
 from rxshop.state.find_orders import FindOrdersState
 from rxshop.state.live import start_live_updates
-from rxshop.state.live_admin import start_admin_live_updates
+from rxshop.state.live_admin import follow_the_clock, start_admin_live_updates
 from rxshop.state.live_stock import StockState, watch_stock_forever
 from rxshop.state.mail_push import start_mail_pushes
 from rxshop.state.order_link import OrderLinkState
@@ -146,6 +146,7 @@ app.register_lifespan_task(log_payment_mode)
 app.register_lifespan_task(expire_stale_orders_forever)
 app.register_lifespan_task(start_live_updates)
 app.register_lifespan_task(start_admin_live_updates)
+app.register_lifespan_task(follow_the_clock)  # overdue orders, midnight, ended sign-ins
 app.register_lifespan_task(keep_live_updates)  # after Redis or the database was away
 app.register_lifespan_task(watch_stock_forever)
 app.register_lifespan_task(start_cart_sync)

@@ -253,3 +253,50 @@ def test_a_reflex_without_the_attribute_stops_the_start_with_a_clear_error() -> 
     delattr(app.event_namespace, tabs.TOKEN_MANAGER_ATTRIBUTE)
     with pytest.raises(RuntimeError, match="Update rxshop/state/tabs.py"):
         tabs.attach(app)
+
+
+async def test_the_clock_refreshes_the_open_dashboards(local_app: FakeApp, monkeypatch) -> None:
+    """What time alone changes (an order overdue for shipping, midnight, a sign-in ended idle) reaches an open
+    dashboard without any order changing; with no dashboard open the clock touches no state."""
+    from rxshop.state import live_admin
+    from rxshop.state.admin import ADMIN_TOKEN
+
+    monkeypatch.setattr(live_admin, "_app", local_app)
+    monkeypatch.setattr(live_admin, "COALESCE_SECONDS", 0.01)
+    assert await live_admin.clock_tick(local_app) is True
+    assert local_app.modified == []
+    await local_app.manager.link_token_to_sid("admin-tab", "sid-1")
+    await tabs.listen(ADMIN_TOKEN, "admin-tab")
+    assert await live_admin.clock_tick(local_app) is True
+    assert local_app.modified == ["admin-tab"] and local_app.refreshed == ["dashboard"]
+
+
+async def test_with_redis_one_worker_a_round_refreshes_the_dashboards_for_the_clock(
+    redis_url: str, monkeypatch
+) -> None:
+    import asyncio
+
+    from rxshop.state import live_admin
+    from rxshop.state.admin import ADMIN_TOKEN
+
+    monkeypatch.setattr(live_admin, "COALESCE_SECONDS", 0.01)
+    monkeypatch.setattr(live_admin, "CLOCK_SECONDS", 0.2)
+    worker_a = RedisTokenManager(redis.asyncio.Redis.from_url(redis_url))
+    worker_b = RedisTokenManager(redis.asyncio.Redis.from_url(redis_url))
+    app_a, app_b = FakeApp(worker_a), FakeApp(worker_b)
+    try:
+        await worker_b.link_token_to_sid("admin-tab", "sid-1")
+        monkeypatch.setattr(tabs, "_app", app_b)
+        await tabs.listen(ADMIN_TOKEN, "admin-tab")
+
+        monkeypatch.setattr(live_admin, "_app", app_a)
+        assert await live_admin.clock_tick(app_a) is True
+        monkeypatch.setattr(live_admin, "_app", app_b)
+        assert await live_admin.clock_tick(app_b) is False  # the same round: worker A did it
+        assert app_a.refreshed == ["dashboard"] and app_b.refreshed == []
+        await asyncio.sleep(0.25)  # the next round
+        assert await live_admin.clock_tick(app_b) is True
+        assert app_b.refreshed == ["dashboard"]
+    finally:
+        await worker_a.close()
+        await worker_b.close()
