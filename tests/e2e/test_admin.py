@@ -12,6 +12,7 @@ import time
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from rxshop.domain.identity import new_visitor_id
 from tests.fixtures.admin import (
     ADMIN_PASSWORD,
     SIGNED_IN,
@@ -100,6 +101,34 @@ def test_the_sign_in_ends_after_2_idle_hours_and_12_hours_in_all(page: Page, sho
     )
     page.get_by_role("link", name="Overview", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_an_open_dashboard_follows_the_clock(page: Page, browser: Browser, shop: RunningShop):
+    """Nothing happens but time: within a minute the open Overview counts an order that became overdue for
+    shipping, and another owner tab, idle past its sign-in, is cleared. No click, no reload."""
+    sign_in(page, shop)
+    page.evaluate("window.__rxshop_not_reloaded = true")
+    other = browser.new_context()
+    order_id = shop.make_order(new_visitor_id(), status="paid")
+    try:
+        idle = other.new_page()
+        sign_in(idle, shop)
+        expect(idle.locator("#count-exceptions")).to_be_visible()
+        before = int(page.locator("#count-exceptions").inner_text())
+        execute(shop, "UPDATE orders SET paid_at = datetime('now', '-30 days') WHERE id = ?", order_id)
+        execute(
+            shop,
+            "UPDATE admin_sessions SET last_seen_at = datetime('now', '-2 hours', '-1 minutes') "
+            "WHERE visitor_id = ? AND kind = 'session'",
+            visitor_id_of(idle),
+        )
+        expect(page.locator("#count-exceptions")).to_have_text(str(before + 1), timeout=75_000)
+        expect(idle.get_by_role("heading", name="Sign in")).to_be_visible(timeout=75_000)
+        expect(idle.locator("#count-exceptions")).to_have_count(0)
+        assert page.evaluate(NOT_RELOADED)
+    finally:
+        other.close()
+        execute(shop, "UPDATE orders SET fulfillment_status = 'shipped' WHERE id = ?", order_id)
 
 
 def test_ship_then_partial_and_full_refund_with_a_double_click(
