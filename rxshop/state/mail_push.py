@@ -52,7 +52,7 @@ async def push_order_views(visitor_id: str, order_id: str) -> None:
         log.exception("Could not look up the tabs showing orders found by the address of order %s", order_id)
         return
     if email:
-        await tabs.push_to_listeners(_app, FOUND_KEY, FindOrdersState, lambda state: state._push(email), what)
+        await tabs.push_to_each(_app, found, FindOrdersState, lambda state: state._push(email), what)
 
 
 async def _refresh_messages(state: AdminMessagesState, order_ids: set[str]) -> None:

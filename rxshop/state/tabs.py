@@ -296,14 +296,27 @@ async def push_to_listeners(
 ) -> bool:
     """`push_to` every tab listening under `key` and connected now. False if any of them may have missed
     `what` (the lookup or a push failed; logged as a warning, or at debug level when `quiet`: a retry)."""
-    report = log.debug if quiet else log.warning
     try:
         listening = await listeners(key)
     except Exception:
+        report = log.debug if quiet else log.warning
         report("Could not look up the open tabs for %s", what, exc_info=True)
         return False
+    return await push_to_each(app, listening, cls, push, what, quiet)
+
+
+async def push_to_each(
+    app: rx.App,
+    tokens: list[str],
+    cls: type[rx.State],
+    push: Callable[[Any], object],
+    what: str,
+    quiet: bool = False,
+) -> bool:
+    """`push_to` each of these tabs (looked up already); False if any push failed (each one logged)."""
+    report = log.debug if quiet else log.warning
     delivered = True
-    for tab in listening:
+    for tab in tokens:
         try:
             await push_to(app, tab, cls, push)
         except Exception:
